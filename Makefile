@@ -1,0 +1,36 @@
+# irec: PGXS build.  `make`, `make install`, `make installcheck`, plus
+# `make test` (the README's test command) and `make demo`.
+EXTENSION = irec
+EXTVERSION = 0.1.0
+MODULE_big = irec
+
+CORE_OBJS = src/core/vecmath.o src/core/embedding_codec.o
+GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_agg.o
+OBJS = $(CORE_OBJS) $(GLUE_OBJS)
+
+DATA = sql/irec--$(EXTVERSION).sql
+
+REGRESS = embedding_io embedding_ops embedding_agg embedding_casts embedding_errors \
+	embedding_binary coexistence
+REGRESS_OPTS = --load-extension=irec
+
+# Vectorizable float reductions (DESIGN: the kernels must vectorize).
+# OPTFLAGS is overridable (packagers pass OPTFLAGS="").
+OPTFLAGS ?= -march=native
+PG_CFLAGS += $(OPTFLAGS) -ftree-vectorize -fassociative-math -fno-signed-zeros \
+	-fno-trapping-math -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers
+PG_CPPFLAGS += -I$(srcdir)/src
+SHLIB_LINK += -lopenblas -lm -lpthread
+
+EXTRA_CLEAN = test/core/build test/fuzz/build
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo unit
+test:
+	bash test/run_tests.sh
+demo:
+	bash test/demo.sh

@@ -1,0 +1,42 @@
+/*
+ * vecmath.h
+ *		Dense float vector kernels shared by the embedding type, the
+ *		trainers, evaluation and the index.
+ *
+ * Plain C, no PostgreSQL headers (DESIGN "Layout").  The loops are written so
+ * that the compiler vectorizes them: the Makefile passes
+ * -fassociative-math -fno-signed-zeros -fno-trapping-math, which lets GCC and
+ * clang split the float reductions into SIMD lanes.
+ */
+#ifndef IREC_VECMATH_H
+#define IREC_VECMATH_H
+
+#include <stddef.h>
+
+/* Σ a[k]·b[k] over dims components. */
+float		vec_dot(const float *a, const float *b, size_t dims);
+
+/* Σ (a[k]−b[k])² over dims components. */
+float		vec_l2_squared(const float *a, const float *b, size_t dims);
+
+/* Σ a[k]² over dims components. */
+float		vec_norm_squared(const float *a, size_t dims);
+
+/*
+ * vec_cosine_distance: 1 − a·b/(‖a‖‖b‖), computed with double accumulation
+ * of the three sums so that near-parallel vectors do not lose all digits.
+ * Returns NaN when either vector is zero (the angle is undefined), clamps
+ * rounding excursions into [0, 2].
+ */
+double		vec_cosine_distance(const float *a, const float *b, size_t dims);
+
+/* out[k] = a[k] + b[k]; out may alias a or b. */
+void		vec_add(float *out, const float *a, const float *b, size_t dims);
+
+/* out[k] = a[k] − b[k]; out may alias a or b. */
+void		vec_sub(float *out, const float *a, const float *b, size_t dims);
+
+/* Returns 1 when every component is finite, 0 otherwise. */
+int			vec_all_finite(const float *a, size_t dims);
+
+#endif							/* IREC_VECMATH_H */

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Build and run every test/core/test_*.c against the plain-C core, twice:
+# optimized as the extension is built, and under AddressSanitizer +
+# UndefinedBehaviorSanitizer.  Prints PASS/FAIL lines.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+build=test/core/build
+mkdir -p "$build"
+core_sources=$(ls src/core/*.c)
+flags="-std=gnu11 -O2 -g -march=native -ftree-vectorize -fassociative-math -fno-signed-zeros -fno-trapping-math -Isrc -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-unused-function"
+libs="-lopenblas -lm -lpthread"
+status=0
+for test in test/core/test_*.c; do
+	name=$(basename "$test" .c)
+	for variant in opt san; do
+		if [ "$variant" = opt ]; then
+			cc=gcc; extra=""
+		else
+			cc=clang-14; extra="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+		fi
+		exe="$build/$name.$variant"
+		if ! $cc $flags $extra -DUNIT_NAME="\"$name.$variant\"" -o "$exe" "$test" $core_sources $libs 2>"$exe.log"; then
+			cat "$exe.log"
+			echo "FAIL $name.$variant:compile"
+			status=1
+			continue
+		fi
+		ASAN_OPTIONS=detect_leaks=1 "$exe" || status=1
+	done
+done
+exit $status
