@@ -1,0 +1,316 @@
+/*
+ * ials.c
+ *		iALS half-steps, Gramian and loss (see ials.h for the math).
+ */
+#include "ials.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "parallel.h"
+#include "vecmath.h"
+
+/*
+ * LAPACK's Fortran interface.  The trailing size_t is the hidden length of
+ * the CHARACTER argument that gfortran-compiled LAPACK expects.
+ */
+extern void spotrf_(const char *uplo, const int *n, float *a, const int *lda,
+					int *info, size_t uplo_len);
+extern void spotrs_(const char *uplo, const int *n, const int *nrhs,
+					const float *a, const int *lda, float *b, const int *ldb,
+					int *info, size_t uplo_len);
+
+/* Interactions gathered per block for one sgemm rank update (Cholesky path). */
+#define IALS_GATHER_BLOCK 256
+
+size_t
+ials_scratch_floats(const IalsConfig *config)
+{
+	size_t		d = (size_t) config->dims;
+
+	/* A (d×d), b, and either two gather blocks or the four CG vectors */
+	return d * d + d + 2 * IALS_GATHER_BLOCK * d + 4 * d + IALS_GATHER_BLOCK;
+}
+
+void
+ials_gramian(const float *factors, size_t n, int dims, float *gram)
+{
+	memset(gram, 0, sizeof(float) * (size_t) dims * dims);
+	if (n > 0)
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dims, (int) n,
+					1.0f, factors, dims, 0.0f, gram, dims);
+	/* mirror the upper triangle: the solvers use the full matrix */
+	for (int r = 0; r < dims; r++)
+		for (int c = 0; c < r; c++)
+			gram[(size_t) r * dims + c] = gram[(size_t) c * dims + r];
+}
+
+double
+ials_row_regularization(const IalsConfig *config, size_t count, size_t n_other)
+{
+	double		base = (double) count + config->unobserved_weight * (double) n_other;
+
+	if (config->regularization_exponent == 0.0)
+		return config->regularization;
+	return config->regularization * pow(base, config->regularization_exponent);
+}
+
+/*
+ * solve_cholesky: build the row's normal equations with blocked sgemm rank
+ * updates and solve them with LAPACK.
+ */
+static int
+solve_cholesky(const IalsConfig *config, const CsrMatrix *m, const float *other,
+			   const float *gram, size_t row, float *x, float *scratch)
+{
+	const int	d = config->dims;
+	const float alpha0 = (float) config->unobserved_weight;
+	float	   *a = scratch;
+	float	   *b = a + (size_t) d * d;
+	float	   *gathered = b + d;
+	float	   *scaled = gathered + (size_t) IALS_GATHER_BLOCK * d;
+	float	   *confidence = scaled + (size_t) IALS_GATHER_BLOCK * d;
+	size_t		start = m->row_start[row];
+	size_t		end = m->row_start[row + 1];
+	float		lambda = (float) ials_row_regularization(config, end - start, m->n_cols);
+	int			info = 0;
+	int			one = 1;
+
+	for (size_t k = 0; k < (size_t) d * d; k++)
+		a[k] = alpha0 * gram[k];
+	for (int k = 0; k < d; k++)
+		a[(size_t) k * d + k] += lambda;
+	memset(b, 0, sizeof(float) * d);
+
+	for (size_t block = start; block < end; block += IALS_GATHER_BLOCK)
+	{
+		int			count = (int) ((end - block) < IALS_GATHER_BLOCK ? end - block : IALS_GATHER_BLOCK);
+
+		for (int j = 0; j < count; j++)
+		{
+			const float *h = other + (size_t) m->col[block + j] * d;
+			float		alpha = m->value[block + j];
+
+			memcpy(gathered + (size_t) j * d, h, sizeof(float) * d);
+			for (int k = 0; k < d; k++)
+				scaled[(size_t) j * d + k] = (alpha - alpha0) * h[k];
+			confidence[j] = alpha;
+		}
+		/* A += Σ (α−α0)·h·hᵀ ;  b += Σ α·h */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, count,
+					1.0f, scaled, d, gathered, d, 1.0f, a, d);
+		cblas_sgemv(CblasRowMajor, CblasTrans, count, d, 1.0f, gathered, d,
+					confidence, 1, 1.0f, b, 1);
+	}
+	spotrf_("U", &d, a, &d, &info, 1);
+	if (info != 0)
+		return IALS_ERR_NOT_POSITIVE_DEFINITE;
+	spotrs_("U", &d, &one, a, &d, b, &d, &info, 1);
+	if (info != 0)
+		return IALS_ERR_NOT_POSITIVE_DEFINITE;
+	memcpy(x, b, sizeof(float) * d);
+	return IALS_OK;
+}
+
+/*
+ * apply_row_matrix: out = (α0·G + Σ(α−α0)·h·hᵀ + λ·I)·v without forming the
+ * matrix: O(d² + nnz·d) per product, which is what makes CG cheap.
+ */
+static void
+apply_row_matrix(const IalsConfig *config, const CsrMatrix *m, const float *other,
+				 const float *gram, size_t row, float lambda, const float *v,
+				 float *out)
+{
+	const int	d = config->dims;
+	const float alpha0 = (float) config->unobserved_weight;
+
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, d, d, alpha0, gram, d, v, 1,
+				0.0f, out, 1);
+	for (int k = 0; k < d; k++)
+		out[k] += lambda * v[k];
+	for (size_t j = m->row_start[row]; j < m->row_start[row + 1]; j++)
+	{
+		const float *h = other + (size_t) m->col[j] * d;
+		float		s = (m->value[j] - alpha0) * vec_dot(h, v, d);
+
+		for (int k = 0; k < d; k++)
+			out[k] += s * h[k];
+	}
+}
+
+/*
+ * solve_cg: cg_steps of conjugate gradient from the current x (the previous
+ * epoch's embedding), as in Rendle et al. 2021.
+ */
+static int
+solve_cg(const IalsConfig *config, const CsrMatrix *m, const float *other,
+		 const float *gram, size_t row, float *x, float *scratch)
+{
+	const int	d = config->dims;
+	float	   *r = scratch;
+	float	   *p = r + d;
+	float	   *ap = p + d;
+	size_t		count = m->row_start[row + 1] - m->row_start[row];
+	float		lambda = (float) ials_row_regularization(config, count, m->n_cols);
+	float		rs;
+
+	/* r = b − A·x with b = Σ α·h */
+	apply_row_matrix(config, m, other, gram, row, lambda, x, ap);
+	for (int k = 0; k < d; k++)
+		r[k] = -ap[k];
+	for (size_t j = m->row_start[row]; j < m->row_start[row + 1]; j++)
+	{
+		const float *h = other + (size_t) m->col[j] * d;
+
+		for (int k = 0; k < d; k++)
+			r[k] += m->value[j] * h[k];
+	}
+	memcpy(p, r, sizeof(float) * d);
+	rs = vec_dot(r, r, d);
+	for (int step = 0; step < config->cg_steps && rs > 1e-20f; step++)
+	{
+		float		step_size;
+		float		rs_next;
+		float		pap;
+
+		apply_row_matrix(config, m, other, gram, row, lambda, p, ap);
+		pap = vec_dot(p, ap, d);
+		if (!(pap > 0.0f))
+			return IALS_ERR_NOT_POSITIVE_DEFINITE;
+		step_size = rs / pap;
+		for (int k = 0; k < d; k++)
+		{
+			x[k] += step_size * p[k];
+			r[k] -= step_size * ap[k];
+		}
+		rs_next = vec_dot(r, r, d);
+		for (int k = 0; k < d; k++)
+			p[k] = r[k] + (rs_next / rs) * p[k];
+		rs = rs_next;
+	}
+	return IALS_OK;
+}
+
+typedef struct SolveJob
+{
+	const IalsConfig *config;
+	const CsrMatrix *m;
+	const float *other;
+	const float *gram;
+	float	   *target;
+	size_t		first_row;
+	float	   *scratch;
+	size_t		scratch_per_thread;
+} SolveJob;
+
+static int
+solve_block(void *context, size_t begin, size_t end, int thread)
+{
+	SolveJob   *job = (SolveJob *) context;
+	const int	d = job->config->dims;
+	float	   *scratch = job->scratch + job->scratch_per_thread * (size_t) thread;
+
+	for (size_t i = begin; i < end; i++)
+	{
+		size_t		row = job->first_row + i;
+		float	   *x = job->target + row * d;
+		int			rc;
+
+		if (job->config->solver == IALS_SOLVER_CG)
+			rc = solve_cg(job->config, job->m, job->other, job->gram, row, x, scratch);
+		else
+			rc = solve_cholesky(job->config, job->m, job->other, job->gram, row, x, scratch);
+		if (rc != IALS_OK)
+			return rc;
+	}
+	return IALS_OK;
+}
+
+int
+ials_solve_rows(const IalsConfig *config, const CsrMatrix *m, const float *other,
+				const float *gram, float *target, size_t begin, size_t end,
+				float *scratch)
+{
+	SolveJob	job = {config, m, other, gram, target, begin, scratch,
+	ials_scratch_floats(config)};
+
+	if (end <= begin)
+		return IALS_OK;
+	return parallel_for(config->threads, end - begin, 64, solve_block, &job);
+}
+
+typedef struct LossJob
+{
+	const IalsConfig *config;
+	const CsrMatrix *by_user;
+	const CsrMatrix *by_item;
+	const float *users;
+	const float *items;
+	const float *item_gram;
+	double	   *row_loss;
+} LossJob;
+
+/*
+ * loss_block: per-user terms Σ_S [α(ŷ−1)² − α0·ŷ²] + α0·φᵀGφ + λ_c‖φ‖²
+ * (the all-pairs α0 term through the Gramian), then per-item λ_i‖ψ‖².
+ * Items are numbered after the users in the job's index space.
+ */
+static int
+loss_block(void *context, size_t begin, size_t end, int thread)
+{
+	LossJob    *job = (LossJob *) context;
+	const int	d = job->config->dims;
+	const double alpha0 = job->config->unobserved_weight;
+	size_t		n_users = job->by_user->n_rows;
+
+	for (size_t i = begin; i < end; i++)
+	{
+		double		loss = 0.0;
+
+		if (i < n_users)
+		{
+			const CsrMatrix *m = job->by_user;
+			const float *phi = job->users + i * d;
+			double		quad = 0.0;
+
+			for (size_t j = m->row_start[i]; j < m->row_start[i + 1]; j++)
+			{
+				double		score = vec_dot(phi, job->items + (size_t) m->col[j] * d, d);
+				double		alpha = m->value[j];
+
+				loss += alpha * (score - 1.0) * (score - 1.0) - alpha0 * score * score;
+			}
+			for (int r = 0; r < d; r++)
+				quad += phi[r] * (double) vec_dot(job->item_gram + (size_t) r * d, phi, d);
+			loss += alpha0 * quad;
+			loss += ials_row_regularization(job->config, m->row_start[i + 1] - m->row_start[i],
+											job->by_item->n_rows) * vec_norm_squared(phi, d);
+		}
+		else
+		{
+			size_t		item = i - n_users;
+			const CsrMatrix *m = job->by_item;
+
+			loss = ials_row_regularization(job->config, m->row_start[item + 1] - m->row_start[item],
+										   n_users) * vec_norm_squared(job->items + item * d, d);
+		}
+		job->row_loss[i] = loss;
+	}
+	return 0;
+}
+
+double
+ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
+		  const CsrMatrix *by_item, const float *users, const float *items,
+		  const float *item_gram, double *row_loss)
+{
+	LossJob		job = {config, by_user, by_item, users, items, item_gram, row_loss};
+	size_t		n = by_user->n_rows + by_item->n_rows;
+	double		total = 0.0;
+
+	parallel_for(config->threads, n, 256, loss_block, &job);
+	for (size_t i = 0; i < n; i++)
+		total += row_loss[i];
+	return total;
+}

@@ -1,0 +1,86 @@
+/*
+ * ials.h
+ *		Implicit alternating least squares with the Gramian trick
+ *		(DESIGN §5.1, Algorithm 4 of the survey; refinements of Rendle et al.
+ *		2021: frequency-scaled regularization, warm-started CG).
+ *
+ * Loss, for contexts (users) c and items i with observed set S:
+ *
+ *	 L = Σ_(c,i)∈S α_ci (⟨φ_c,ψ_i⟩ − 1)²  +  α0 Σ_(c,i)∉S ⟨φ_c,ψ_i⟩²
+ *	   + Σ_c λ_c ‖φ_c‖²  +  Σ_i λ_i ‖ψ_i‖²,
+ *	 λ_c = λ·(|I_c| + α0·|I|)^ν   (and symmetrically for items).
+ *
+ * Holding the items fixed, each user's φ_c solves
+ *	 (α0·G + Σ_i∈I_c (α_ci − α0)·ψ_i ψ_iᵀ + λ_c·I) φ_c = Σ_i∈I_c α_ci·ψ_i,
+ * with G = Σ_i ψ_i ψ_iᵀ shared by all users: the all-pairs negatives cost
+ * O(|I|·d²) once per half-step instead of O(|C|·|I|·d).  The same code
+ * solves items against users with the transposed interactions.
+ *
+ * Embeddings are row-major n × dims float arrays.  Nothing here allocates:
+ * the caller passes scratch space sized by ials_scratch_floats.
+ */
+#ifndef IREC_IALS_H
+#define IREC_IALS_H
+
+#include <stddef.h>
+
+#include "sparse.h"
+
+typedef enum IalsSolver
+{
+	IALS_SOLVER_CHOLESKY,		/* exact: LAPACK Cholesky per row */
+	IALS_SOLVER_CG				/* cg_steps of conjugate gradient, warm-started */
+} IalsSolver;
+
+typedef struct IalsConfig
+{
+	int			dims;
+	double		regularization; /* λ > 0 */
+	double		regularization_exponent;	/* ν ≥ 0 */
+	double		unobserved_weight;	/* α0 ≥ 0 */
+	IalsSolver	solver;
+	int			cg_steps;
+	int			threads;
+} IalsConfig;
+
+enum
+{
+	IALS_OK = 0,
+	IALS_ERR_NOT_POSITIVE_DEFINITE = 1
+};
+
+/* Floats of scratch space ials_solve_rows needs per thread. */
+size_t		ials_scratch_floats(const IalsConfig *config);
+
+/* gram (dims × dims, full symmetric) = factorsᵀ·factors, by BLAS ssyrk. */
+void		ials_gramian(const float *factors, size_t n, int dims, float *gram);
+
+/*
+ * ials_solve_rows: recompute target rows [begin, end) of the side whose
+ * interactions are the rows of m (values = confidences α), against `other`
+ * (m->n_cols × dims) and its Gramian.  With the CG solver the current
+ * target rows are the warm start.  scratch holds config->threads ×
+ * ials_scratch_floats(config) floats.  Returns IALS_OK or an error code.
+ */
+int			ials_solve_rows(const IalsConfig *config, const CsrMatrix *m,
+							const float *other, const float *gram,
+							float *target, size_t begin, size_t end,
+							float *scratch);
+
+/*
+ * ials_loss: the loss L above.  users/items are the current embeddings,
+ * item_gram the items' Gramian; by_user and by_item the two orientations of
+ * the interactions.  row_loss is scratch of n_users + n_items doubles (the
+ * per-row terms are summed in a fixed order, so the value does not depend on
+ * the thread count).
+ */
+double		ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
+					  const CsrMatrix *by_item, const float *users,
+					  const float *items, const float *item_gram,
+					  double *row_loss);
+
+/* λ·(count + α0·n_other)^ν: the frequency-scaled regularization of a row. */
+double		ials_row_regularization(const IalsConfig *config, size_t count,
+									size_t n_other);
+
+#endif							/* IREC_IALS_H */

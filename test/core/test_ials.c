@@ -1,0 +1,392 @@
+/*
+ * test_ials.c
+ *		iALS against a slow dense reference: the per-row solve against the
+ *		closed-form normal equations over every (user, item) pair, the loss
+ *		against a brute-force sum, monotone descent, thread independence.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ials.h"
+#include "core/parallel.h"
+#include "core/sparse.h"
+#include "unit.h"
+
+#define N_USERS 6
+#define N_ITEMS 9
+#define DIMS 4
+
+typedef struct Problem
+{
+	CsrMatrix	by_user;
+	CsrMatrix	by_item;
+	float		dense_alpha[N_USERS][N_ITEMS];	/* 0 where unobserved */
+	float		users[N_USERS * DIMS];
+	float		items[N_ITEMS * DIMS];
+} Problem;
+
+static void
+make_problem(Problem *p, unsigned long long seed)
+{
+	int32_t		rows[N_USERS * N_ITEMS];
+	int32_t		cols[N_USERS * N_ITEMS];
+	float		values[N_USERS * N_ITEMS];
+	size_t		nnz = 0;
+	unsigned long long state = seed;
+
+	memset(p->dense_alpha, 0, sizeof(p->dense_alpha));
+	for (int u = 0; u < N_USERS; u++)
+		for (int i = 0; i < N_ITEMS; i++)
+			if (unit_rand_uniform(&state) < 0.4 || i == u)
+			{
+				rows[nnz] = u;
+				cols[nnz] = i;
+				values[nnz] = (float) (1.0 + 3.0 * unit_rand_uniform(&state));
+				p->dense_alpha[u][i] = values[nnz];
+				nnz++;
+			}
+	p->by_user.row_start = malloc(sizeof(size_t) * (N_USERS + 1));
+	p->by_user.col = malloc(sizeof(int32_t) * nnz);
+	p->by_user.value = malloc(sizeof(float) * nnz);
+	p->by_item.row_start = malloc(sizeof(size_t) * (N_ITEMS + 1));
+	p->by_item.col = malloc(sizeof(int32_t) * nnz);
+	p->by_item.value = malloc(sizeof(float) * nnz);
+	CHECK(csr_build(N_USERS, N_ITEMS, nnz, rows, cols, values, &p->by_user) == 0);
+	CHECK(csr_build(N_ITEMS, N_USERS, nnz, cols, rows, values, &p->by_item) == 0);
+	for (int k = 0; k < N_USERS * DIMS; k++)
+		p->users[k] = (float) (unit_rand_uniform(&state) - 0.5);
+	for (int k = 0; k < N_ITEMS * DIMS; k++)
+		p->items[k] = (float) (unit_rand_uniform(&state) - 0.5);
+}
+
+static void
+free_problem(Problem *p)
+{
+	free(p->by_user.row_start);
+	free(p->by_user.col);
+	free(p->by_user.value);
+	free(p->by_item.row_start);
+	free(p->by_item.col);
+	free(p->by_item.value);
+}
+
+/* Solve the d×d system a·x = b in double by Gaussian elimination. */
+static void
+dense_solve(double a[DIMS][DIMS], double b[DIMS], double x[DIMS])
+{
+	for (int c = 0; c < DIMS; c++)
+	{
+		int			pivot = c;
+
+		for (int r = c + 1; r < DIMS; r++)
+			if (fabs(a[r][c]) > fabs(a[pivot][c]))
+				pivot = r;
+		for (int k = 0; k < DIMS; k++)
+		{
+			double		t = a[c][k];
+
+			a[c][k] = a[pivot][k];
+			a[pivot][k] = t;
+		}
+		{
+			double		t = b[c];
+
+			b[c] = b[pivot];
+			b[pivot] = t;
+		}
+		for (int r = c + 1; r < DIMS; r++)
+		{
+			double		f = a[r][c] / a[c][c];
+
+			for (int k = c; k < DIMS; k++)
+				a[r][k] -= f * a[c][k];
+			b[r] -= f * b[c];
+		}
+	}
+	for (int r = DIMS - 1; r >= 0; r--)
+	{
+		double		s = b[r];
+
+		for (int k = r + 1; k < DIMS; k++)
+			s -= a[r][k] * x[k];
+		x[r] = s / a[r][r];
+	}
+}
+
+/*
+ * The user's optimum from the definition of the loss: every item enters
+ * with its own weight (α if observed, α0 if not), no Gramian trick.
+ */
+static void
+reference_user(const Problem *p, const IalsConfig *config, int u, double x[DIMS])
+{
+	double		a[DIMS][DIMS] = {{0}};
+	double		b[DIMS] = {0};
+	int			count = 0;
+	double		lambda;
+
+	for (int i = 0; i < N_ITEMS; i++)
+	{
+		const float *y = p->items + i * DIMS;
+		double		w = p->dense_alpha[u][i] > 0 ? p->dense_alpha[u][i] : config->unobserved_weight;
+
+		for (int r = 0; r < DIMS; r++)
+			for (int c = 0; c < DIMS; c++)
+				a[r][c] += w * y[r] * y[c];
+		if (p->dense_alpha[u][i] > 0)
+		{
+			count++;
+			for (int r = 0; r < DIMS; r++)
+				b[r] += p->dense_alpha[u][i] * y[r];
+		}
+	}
+	lambda = config->regularization *
+		pow(count + config->unobserved_weight * N_ITEMS, config->regularization_exponent);
+	for (int r = 0; r < DIMS; r++)
+		a[r][r] += lambda;
+	dense_solve(a, b, x);
+}
+
+static double
+reference_loss(const Problem *p, const IalsConfig *config)
+{
+	double		loss = 0.0;
+
+	for (int u = 0; u < N_USERS; u++)
+	{
+		int			count = 0;
+		double		norm = 0;
+
+		for (int i = 0; i < N_ITEMS; i++)
+		{
+			double		score = 0;
+
+			for (int k = 0; k < DIMS; k++)
+				score += (double) p->users[u * DIMS + k] * p->items[i * DIMS + k];
+			if (p->dense_alpha[u][i] > 0)
+			{
+				loss += p->dense_alpha[u][i] * (score - 1) * (score - 1);
+				count++;
+			}
+			else
+				loss += config->unobserved_weight * score * score;
+		}
+		for (int k = 0; k < DIMS; k++)
+			norm += (double) p->users[u * DIMS + k] * p->users[u * DIMS + k];
+		loss += config->regularization *
+			pow(count + config->unobserved_weight * N_ITEMS, config->regularization_exponent) * norm;
+	}
+	for (int i = 0; i < N_ITEMS; i++)
+	{
+		int			count = 0;
+		double		norm = 0;
+
+		for (int u = 0; u < N_USERS; u++)
+			count += p->dense_alpha[u][i] > 0;
+		for (int k = 0; k < DIMS; k++)
+			norm += (double) p->items[i * DIMS + k] * p->items[i * DIMS + k];
+		loss += config->regularization *
+			pow(count + config->unobserved_weight * N_USERS, config->regularization_exponent) * norm;
+	}
+	return loss;
+}
+
+static IalsConfig
+make_config(IalsSolver solver, int cg_steps, int threads)
+{
+	IalsConfig	config = {DIMS, 0.05, 0.5, 0.3, solver, cg_steps, threads};
+
+	return config;
+}
+
+static void
+test_gramian(void)
+{
+	Problem		p;
+	float		gram[DIMS * DIMS];
+
+	make_problem(&p, 1);
+	ials_gramian(p.items, N_ITEMS, DIMS, gram);
+	for (int r = 0; r < DIMS; r++)
+		for (int c = 0; c < DIMS; c++)
+		{
+			double		s = 0;
+
+			for (int i = 0; i < N_ITEMS; i++)
+				s += (double) p.items[i * DIMS + r] * p.items[i * DIMS + c];
+			CHECK_NEAR(gram[r * DIMS + c], s, 1e-5);
+		}
+	free_problem(&p);
+}
+
+static void
+test_csr_build(void)
+{
+	int32_t		rows[] = {2, 0, 2, 1, 0};
+	int32_t		cols[] = {1, 3, 0, 2, 0};
+	float		values[] = {1, 2, 3, 4, 5};
+	size_t		row_start[4];
+	int32_t		col[5];
+	float		value[5];
+	CsrMatrix	m = {0, 0, 0, row_start, col, value};
+	int32_t		bad_rows[] = {3};
+
+	CHECK(csr_build(3, 4, 5, rows, cols, values, &m) == 0);
+	CHECK(row_start[0] == 0 && row_start[1] == 2 && row_start[2] == 3 && row_start[3] == 5);
+	CHECK(col[0] == 3 && value[0] == 2 && col[1] == 0 && value[1] == 5);
+	CHECK(col[2] == 2 && value[2] == 4);
+	CHECK(col[3] == 1 && value[3] == 1 && col[4] == 0 && value[4] == 3);
+	CHECK(csr_max_row_nnz(&m) == 2);
+	CHECK(csr_build(3, 4, 1, bad_rows, cols, values, &m) == -1);
+}
+
+static void
+check_user_step(IalsSolver solver, int cg_steps, double tolerance)
+{
+	Problem		p;
+	IalsConfig	config = make_config(solver, cg_steps, 2);
+	float		gram[DIMS * DIMS];
+	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&config));
+
+	make_problem(&p, 7);
+	ials_gramian(p.items, N_ITEMS, DIMS, gram);
+	CHECK(ials_solve_rows(&config, &p.by_user, p.items, gram, p.users, 0, N_USERS, scratch) == IALS_OK);
+	for (int u = 0; u < N_USERS; u++)
+	{
+		double		x[DIMS];
+
+		reference_user(&p, &config, u, x);
+		for (int k = 0; k < DIMS; k++)
+			CHECK_NEAR(p.users[u * DIMS + k], x[k], tolerance);
+	}
+	free(scratch);
+	free_problem(&p);
+}
+
+static void
+test_cholesky_matches_dense_solve(void)
+{
+	check_user_step(IALS_SOLVER_CHOLESKY, 0, 1e-4);
+}
+
+static void
+test_cg_converges_to_dense_solve(void)
+{
+	/* CG solves a d×d system exactly in d steps, up to rounding */
+	check_user_step(IALS_SOLVER_CG, 2 * DIMS, 1e-3);
+}
+
+static void
+test_loss_matches_brute_force(void)
+{
+	Problem		p;
+	IalsConfig	config = make_config(IALS_SOLVER_CHOLESKY, 0, 2);
+	float		gram[DIMS * DIMS];
+	double		row_loss[N_USERS + N_ITEMS];
+
+	make_problem(&p, 11);
+	ials_gramian(p.items, N_ITEMS, DIMS, gram);
+	CHECK_NEAR(ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss),
+			   reference_loss(&p, &config), 1e-4 * reference_loss(&p, &config));
+	free_problem(&p);
+}
+
+/* Alternating exact minimization never increases the loss. */
+static void
+test_loss_decreases(void)
+{
+	Problem		p;
+	IalsConfig	config = make_config(IALS_SOLVER_CHOLESKY, 0, 2);
+	float		gram[DIMS * DIMS];
+	double		row_loss[N_USERS + N_ITEMS];
+	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&config));
+	double		previous;
+
+	make_problem(&p, 3);
+	ials_gramian(p.items, N_ITEMS, DIMS, gram);
+	previous = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss);
+	for (int epoch = 0; epoch < 10; epoch++)
+	{
+		double		loss;
+
+		ials_gramian(p.items, N_ITEMS, DIMS, gram);
+		CHECK(ials_solve_rows(&config, &p.by_user, p.items, gram, p.users, 0, N_USERS, scratch) == 0);
+		ials_gramian(p.users, N_USERS, DIMS, gram);
+		CHECK(ials_solve_rows(&config, &p.by_item, p.users, gram, p.items, 0, N_ITEMS, scratch) == 0);
+		ials_gramian(p.items, N_ITEMS, DIMS, gram);
+		loss = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss);
+		CHECK(loss <= previous * (1 + 1e-6));
+		previous = loss;
+	}
+	free(scratch);
+	free_problem(&p);
+}
+
+/* Same input, 1 or 2 threads: bitwise the same embeddings. */
+static void
+test_thread_count_does_not_change_result(void)
+{
+	Problem		a;
+	Problem		b;
+	IalsConfig	one = make_config(IALS_SOLVER_CG, 3, 1);
+	IalsConfig	two = make_config(IALS_SOLVER_CG, 3, 2);
+	float		gram[DIMS * DIMS];
+	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&one));
+
+	make_problem(&a, 5);
+	make_problem(&b, 5);
+	ials_gramian(a.items, N_ITEMS, DIMS, gram);
+	ials_solve_rows(&one, &a.by_user, a.items, gram, a.users, 0, N_USERS, scratch);
+	ials_solve_rows(&two, &b.by_user, b.items, gram, b.users, 0, N_USERS, scratch);
+	CHECK(memcmp(a.users, b.users, sizeof(a.users)) == 0);
+	free(scratch);
+	free_problem(&a);
+	free_problem(&b);
+}
+
+static int
+visit_range(void *context, size_t begin, size_t end, int thread)
+{
+	int		   *visits = (int *) context;
+
+	for (size_t i = begin; i < end; i++)
+		visits[i]++;
+	return thread >= 0 ? 0 : 1;
+}
+
+static int
+fail_at_500(void *context, size_t begin, size_t end, int thread)
+{
+	return (begin <= 500 && 500 < end) ? 42 : 0;
+}
+
+static void
+test_parallel_for_visits_each_item_once(void)
+{
+	static int	visits[10007];
+
+	for (int threads = 1; threads <= 3; threads++)
+	{
+		memset(visits, 0, sizeof(visits));
+		CHECK(parallel_for(threads, 10007, 13, visit_range, visits) == 0);
+		for (int i = 0; i < 10007; i++)
+			CHECK(visits[i] == 1);
+	}
+	CHECK(parallel_for(2, 1000, 10, fail_at_500, NULL) == 42);
+	CHECK(parallel_for(2, 0, 10, fail_at_500, NULL) == 0);
+	CHECK(parallel_cpu_count() >= 1);
+}
+
+int
+main(void)
+{
+	RUN_TEST(test_csr_build);
+	RUN_TEST(test_gramian);
+	RUN_TEST(test_cholesky_matches_dense_solve);
+	RUN_TEST(test_cg_converges_to_dense_solve);
+	RUN_TEST(test_loss_matches_brute_force);
+	RUN_TEST(test_loss_decreases);
+	RUN_TEST(test_thread_count_does_not_change_result);
+	RUN_TEST(test_parallel_for_visits_each_item_once);
+	return unit_tests_failed != 0;
+}
