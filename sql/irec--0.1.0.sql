@@ -143,3 +143,83 @@ CREATE AGGREGATE @extschema@.avg(@extschema@.embedding) (
 	FINALFUNC = @extschema@.embedding_avg_final,
 	PARALLEL = SAFE
 );
+
+------------------------------------------------------------------------------
+-- The model registry.  One row per model; the model's embeddings live in the
+-- ordinary tables named by users_table and items_table.
+------------------------------------------------------------------------------
+CREATE TABLE @extschema@.irec_models (
+	name text PRIMARY KEY,
+	owner name NOT NULL DEFAULT current_user,
+	source text NOT NULL,
+	users_table text NOT NULL,
+	items_table text NOT NULL,
+	user_column text NOT NULL,
+	item_column text NOT NULL,
+	weight_column text,
+	algorithm text NOT NULL,
+	dims integer NOT NULL,
+	epochs integer NOT NULL,
+	params jsonb NOT NULL,
+	n_users bigint NOT NULL,
+	n_items bigint NOT NULL,
+	n_interactions bigint NOT NULL,
+	n_skipped_rows bigint NOT NULL,
+	seconds double precision NOT NULL,
+	loss double precision[] NOT NULL,
+	trained_at timestamptz NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.irec_models', '');
+-- Everyone may read the registry and register models; a model's row can only
+-- be changed or replaced by the role that trained it.
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.irec_models TO PUBLIC;
+ALTER TABLE @extschema@.irec_models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY irec_models_read ON @extschema@.irec_models FOR SELECT USING (true);
+CREATE POLICY irec_models_insert ON @extschema@.irec_models FOR INSERT
+	WITH CHECK (owner = current_user);
+CREATE POLICY irec_models_update ON @extschema@.irec_models FOR UPDATE
+	USING (owner = current_user) WITH CHECK (owner = current_user);
+CREATE POLICY irec_models_delete ON @extschema@.irec_models FOR DELETE
+	USING (owner = current_user);
+
+------------------------------------------------------------------------------
+-- Training
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.irec_train(
+	source regclass,
+	user_column text DEFAULT 'user_id',
+	item_column text DEFAULT 'item_id',
+	weight_column text DEFAULT NULL,
+	model text DEFAULT NULL,
+	algorithm text DEFAULT 'ials',
+	dims integer DEFAULT 64,
+	epochs integer DEFAULT 16,
+	regularization double precision DEFAULT 0.01,
+	regularization_exponent double precision DEFAULT 1.0,
+	unobserved_weight double precision DEFAULT 0.1,
+	confidence text DEFAULT 'linear',
+	alpha double precision DEFAULT 1.0,
+	epsilon double precision DEFAULT 1.0,
+	init_std double precision DEFAULT NULL,
+	solver text DEFAULT 'cg',
+	cg_steps integer DEFAULT 3,
+	seed bigint DEFAULT 42,
+	threads integer DEFAULT 0,
+	quiet boolean DEFAULT false
+) RETURNS text
+	AS 'MODULE_PATHNAME', 'irec_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+------------------------------------------------------------------------------
+-- Generated data for tests and benchmarks
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.irec_synthetic(
+	n_users integer,
+	n_items integer,
+	n_interactions bigint,
+	rank integer DEFAULT 16,
+	item_popularity_exponent double precision DEFAULT 0.8,
+	user_activity_exponent double precision DEFAULT 0.5,
+	signal double precision DEFAULT 4.0,
+	seed bigint DEFAULT 42
+) RETURNS TABLE (user_id integer, item_id integer, weight real)
+	AS 'MODULE_PATHNAME', 'irec_synthetic' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 100000;

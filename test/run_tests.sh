@@ -45,6 +45,15 @@ while read -r line; do
 	echo "$line"
 done < <(bash test/core/run.sh 2>&1 || echo "FAIL core unit test harness")
 
+echo "== fuzzing (bounded)"
+while read -r line; do
+	case "$line" in
+		"PASS "*) note_result "${line#PASS }" 0 ;;
+		"FAIL "*) note_result "${line#FAIL }" 1 ;;
+	esac
+	echo "$line"
+done < <(bash test/fuzz/run.sh "${IREC_FUZZ_SECONDS:-15}" 2>&1 || echo "FAIL fuzz harness")
+
 echo "== pg_regress"
 trap irec_cluster_stop EXIT
 if irec_cluster_start; then

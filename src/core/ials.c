@@ -33,13 +33,50 @@ ials_scratch_floats(const IalsConfig *config)
 	return d * d + d + 2 * IALS_GATHER_BLOCK * d + 4 * d + IALS_GATHER_BLOCK;
 }
 
-void
-ials_gramian(const float *factors, size_t n, int dims, float *gram)
+typedef struct GramianJob
 {
-	memset(gram, 0, sizeof(float) * (size_t) dims * dims);
-	if (n > 0)
-		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dims, (int) n,
-					1.0f, factors, dims, 0.0f, gram, dims);
+	const float *factors;
+	size_t		n;
+	int			dims;
+	int			threads;
+	float	   *partials;
+} GramianJob;
+
+static int
+gramian_block(void *context, size_t begin, size_t end, int thread)
+{
+	GramianJob *job = (GramianJob *) context;
+	size_t		dd = (size_t) job->dims * job->dims;
+
+	/* one block per slice: begin indexes the slice, not a thread */
+	for (size_t slice = begin; slice < end; slice++)
+	{
+		size_t		first = job->n * slice / job->threads;
+		size_t		last = job->n * (slice + 1) / job->threads;
+		float	   *out = job->partials + dd * slice;
+
+		memset(out, 0, sizeof(float) * dd);
+		if (last > first)
+			cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, job->dims,
+						(int) (last - first), 1.0f,
+						job->factors + first * job->dims, job->dims,
+						0.0f, out, job->dims);
+	}
+	return 0;
+}
+
+void
+ials_gramian(const float *factors, size_t n, int dims, int threads,
+			 float *gram, float *partials)
+{
+	GramianJob	job = {factors, n, dims, threads < 1 ? 1 : threads, partials};
+	size_t		dd = (size_t) dims * dims;
+
+	parallel_for(job.threads, (size_t) job.threads, 1, gramian_block, &job);
+	memcpy(gram, partials, sizeof(float) * dd);
+	for (int t = 1; t < job.threads; t++)
+		for (size_t k = 0; k < dd; k++)
+			gram[k] += partials[dd * t + k];
 	/* mirror the upper triangle: the solvers use the full matrix */
 	for (int r = 0; r < dims; r++)
 		for (int c = 0; c < r; c++)

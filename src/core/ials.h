@@ -52,8 +52,15 @@ enum
 /* Floats of scratch space ials_solve_rows needs per thread. */
 size_t		ials_scratch_floats(const IalsConfig *config);
 
-/* gram (dims × dims, full symmetric) = factorsᵀ·factors, by BLAS ssyrk. */
-void		ials_gramian(const float *factors, size_t n, int dims, float *gram);
+/*
+ * ials_gramian: gram (dims × dims, full symmetric) = factorsᵀ·factors.
+ * The rows are split into one block per thread, each block's Gramian is a
+ * BLAS ssyrk into its own slice of partials (threads × dims × dims floats),
+ * and the slices are added in thread order: deterministic for a given thread
+ * count.
+ */
+void		ials_gramian(const float *factors, size_t n, int dims, int threads,
+						 float *gram, float *partials);
 
 /*
  * ials_solve_rows: recompute target rows [begin, end) of the side whose

@@ -204,18 +204,22 @@ test_gramian(void)
 {
 	Problem		p;
 	float		gram[DIMS * DIMS];
+	float		partials[3 * DIMS * DIMS];
 
 	make_problem(&p, 1);
-	ials_gramian(p.items, N_ITEMS, DIMS, gram);
-	for (int r = 0; r < DIMS; r++)
-		for (int c = 0; c < DIMS; c++)
-		{
-			double		s = 0;
+	for (int threads = 1; threads <= 3; threads++)
+	{
+		ials_gramian(p.items, N_ITEMS, DIMS, threads, gram, partials);
+		for (int r = 0; r < DIMS; r++)
+			for (int c = 0; c < DIMS; c++)
+			{
+				double		s = 0;
 
-			for (int i = 0; i < N_ITEMS; i++)
-				s += (double) p.items[i * DIMS + r] * p.items[i * DIMS + c];
-			CHECK_NEAR(gram[r * DIMS + c], s, 1e-5);
-		}
+				for (int i = 0; i < N_ITEMS; i++)
+					s += (double) p.items[i * DIMS + r] * p.items[i * DIMS + c];
+				CHECK_NEAR(gram[r * DIMS + c], s, 1e-5);
+			}
+	}
 	free_problem(&p);
 }
 
@@ -246,10 +250,11 @@ check_user_step(IalsSolver solver, int cg_steps, double tolerance)
 	Problem		p;
 	IalsConfig	config = make_config(solver, cg_steps, 2);
 	float		gram[DIMS * DIMS];
+	float		partials[3 * DIMS * DIMS];
 	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&config));
 
 	make_problem(&p, 7);
-	ials_gramian(p.items, N_ITEMS, DIMS, gram);
+	ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
 	CHECK(ials_solve_rows(&config, &p.by_user, p.items, gram, p.users, 0, N_USERS, scratch) == IALS_OK);
 	for (int u = 0; u < N_USERS; u++)
 	{
@@ -282,10 +287,11 @@ test_loss_matches_brute_force(void)
 	Problem		p;
 	IalsConfig	config = make_config(IALS_SOLVER_CHOLESKY, 0, 2);
 	float		gram[DIMS * DIMS];
+	float		partials[3 * DIMS * DIMS];
 	double		row_loss[N_USERS + N_ITEMS];
 
 	make_problem(&p, 11);
-	ials_gramian(p.items, N_ITEMS, DIMS, gram);
+	ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
 	CHECK_NEAR(ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss),
 			   reference_loss(&p, &config), 1e-4 * reference_loss(&p, &config));
 	free_problem(&p);
@@ -298,22 +304,23 @@ test_loss_decreases(void)
 	Problem		p;
 	IalsConfig	config = make_config(IALS_SOLVER_CHOLESKY, 0, 2);
 	float		gram[DIMS * DIMS];
+	float		partials[3 * DIMS * DIMS];
 	double		row_loss[N_USERS + N_ITEMS];
 	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&config));
 	double		previous;
 
 	make_problem(&p, 3);
-	ials_gramian(p.items, N_ITEMS, DIMS, gram);
+	ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
 	previous = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss);
 	for (int epoch = 0; epoch < 10; epoch++)
 	{
 		double		loss;
 
-		ials_gramian(p.items, N_ITEMS, DIMS, gram);
+		ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
 		CHECK(ials_solve_rows(&config, &p.by_user, p.items, gram, p.users, 0, N_USERS, scratch) == 0);
-		ials_gramian(p.users, N_USERS, DIMS, gram);
+		ials_gramian(p.users, N_USERS, DIMS, 2, gram, partials);
 		CHECK(ials_solve_rows(&config, &p.by_item, p.users, gram, p.items, 0, N_ITEMS, scratch) == 0);
-		ials_gramian(p.items, N_ITEMS, DIMS, gram);
+		ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
 		loss = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss);
 		CHECK(loss <= previous * (1 + 1e-6));
 		previous = loss;
@@ -331,11 +338,12 @@ test_thread_count_does_not_change_result(void)
 	IalsConfig	one = make_config(IALS_SOLVER_CG, 3, 1);
 	IalsConfig	two = make_config(IALS_SOLVER_CG, 3, 2);
 	float		gram[DIMS * DIMS];
+	float		partials[3 * DIMS * DIMS];
 	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&one));
 
 	make_problem(&a, 5);
 	make_problem(&b, 5);
-	ials_gramian(a.items, N_ITEMS, DIMS, gram);
+	ials_gramian(a.items, N_ITEMS, DIMS, 1, gram, partials);
 	ials_solve_rows(&one, &a.by_user, a.items, gram, a.users, 0, N_USERS, scratch);
 	ials_solve_rows(&two, &b.by_user, b.items, gram, b.users, 0, N_USERS, scratch);
 	CHECK(memcmp(a.users, b.users, sizeof(a.users)) == 0);

@@ -1,0 +1,28 @@
+/*
+ * irec.h
+ *		Declarations shared by the PostgreSQL glue files.
+ */
+#ifndef IREC_IREC_H
+#define IREC_IREC_H
+
+#include "postgres.h"
+
+/* GUC irec.max_training_memory, in megabytes (see irec.c). */
+extern int	irec_max_training_memory_mb;
+
+/* Schema the extension is installed in (palloc'd, unquoted). */
+extern char *irec_extension_schema(void);
+
+/* OID of the embedding type. */
+extern Oid	irec_embedding_type_oid(void);
+
+/*
+ * irec_check_memory: ERROR with a hint, before allocating, when `bytes`
+ * would exceed irec.max_training_memory.  `what` names the work.
+ */
+extern void irec_check_memory(double bytes, const char *what);
+
+/* Number of threads for heavy work: `requested`, or all cores when 0. */
+extern int	irec_thread_count(int requested);
+
+#endif							/* IREC_IREC_H */

@@ -1,0 +1,57 @@
+/*
+ * model.h
+ *		The model registry (irec_models) and a model's output tables.
+ */
+#ifndef IREC_MODEL_H
+#define IREC_MODEL_H
+
+#include "postgres.h"
+
+#include "interactions.h"
+
+/* Where a model's tables go. */
+typedef struct ModelTarget
+{
+	char	   *name;			/* registry key, as the user gave it */
+	char	   *schema;			/* unquoted */
+	char	   *users_table;	/* quoted, schema-qualified */
+	char	   *items_table;
+} ModelTarget;
+
+/*
+ * model_target: resolve a model name ("m" or "schema.m"; default schema is
+ * the source's) to its table names, and refuse to overwrite relations that
+ * are not this model's tables.  Needs an SPI connection.
+ */
+extern void model_target(const char *model, Oid source_relid, ModelTarget *target);
+
+/*
+ * model_write: replace the model's tables (dropping the previous model's
+ * tables) with the given embeddings.  Runs inside the caller's transaction,
+ * so an error or cancel leaves the previous model as it was.
+ */
+extern void model_write(const ModelTarget *target, const Interactions *data,
+						const float *users, const float *items, int dims);
+
+/* Registry row: everything needed to reproduce and serve the model. */
+typedef struct ModelSummary
+{
+	const char *source;
+	const char *user_column;
+	const char *item_column;
+	const char *weight_column;	/* NULL when none */
+	const char *algorithm;
+	int			dims;
+	int			epochs;
+	const char *params_json;	/* every hyper-parameter */
+	int64		n_users;
+	int64		n_items;
+	int64		n_interactions;
+	int64		n_skipped_rows;
+	double		seconds;
+	const double *loss;			/* epochs values */
+} ModelSummary;
+
+extern void model_register(const ModelTarget *target, const ModelSummary *summary);
+
+#endif							/* IREC_MODEL_H */

@@ -1,0 +1,411 @@
+/*
+ * train.c
+ *		irec_train(): the SQL entry point that trains a model from an
+ *		interactions relation and writes it as two tables and a registry row.
+ *
+ * Flow: validate every argument, read the interactions (interactions.c),
+ * build both CSR orientations, run the core trainer epoch by epoch in
+ * chunks with CHECK_FOR_INTERRUPTS() between them, then replace the model's
+ * tables (model.c).  Everything happens in the caller's transaction, so a
+ * failed or cancelled training leaves the previous model untouched.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+#include <time.h>
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "core/ials.h"
+#include "core/rng.h"
+#include "core/sparse.h"
+#include "embedding.h"
+#include "interactions.h"
+#include "irec.h"
+#include "model.h"
+
+/* Work between two interrupt checks, in floating-point operations. */
+#define FLOPS_PER_CHUNK 3e8
+
+typedef enum ConfidenceKind
+{
+	CONFIDENCE_LINEAR,			/* α = 1 + a·w */
+	CONFIDENCE_LOG				/* α = 1 + a·log(1 + w/ε) */
+} ConfidenceKind;
+
+typedef struct TrainOptions
+{
+	InteractionSource source;
+	const char *model;
+	const char *algorithm;
+	int			dims;
+	int			epochs;
+	double		regularization;
+	double		regularization_exponent;
+	double		unobserved_weight;
+	ConfidenceKind confidence;
+	const char *confidence_name;
+	double		alpha;
+	double		epsilon;
+	double		init_std;
+	IalsSolver	solver;
+	const char *solver_name;
+	int			cg_steps;
+	int64		seed;
+	int			threads;
+	bool		quiet;
+} TrainOptions;
+
+static double
+seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double) (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void
+require_not_null(FunctionCallInfo fcinfo, int arg, const char *name)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument %s of irec_train must not be NULL", name),
+				 errhint("Leave the argument out to use its default.")));
+}
+
+static void
+require_range(double value, double low, double high, bool low_inclusive,
+			  const char *name, const char *hint)
+{
+	bool		ok = isfinite(value) && value <= high &&
+		(low_inclusive ? value >= low : value > low);
+
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be %s %.15g and at most %.15g, not %.15g",
+						name, low_inclusive ? "at least" : "greater than", low, high, value),
+				 errhint("%s", hint)));
+}
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int arg)
+{
+	return PG_ARGISNULL(arg) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(arg));
+}
+
+static void
+parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
+{
+	static const char *const names[] = {
+		"source", "user_column", "item_column", "weight_column", "model",
+		"algorithm", "dims", "epochs", "regularization", "regularization_exponent",
+		"unobserved_weight", "confidence", "alpha", "epsilon", "init_std",
+		"solver", "cg_steps", "seed", "threads", "quiet"
+	};
+
+	/* every argument but weight_column, model and init_std is required */
+	for (int arg = 0; arg < lengthof(names); arg++)
+		if (arg != 3 && arg != 4 && arg != 14)
+			require_not_null(fcinfo, arg, names[arg]);
+
+	options->source.relid = PG_GETARG_OID(0);
+	options->source.user_column = text_arg(fcinfo, 1);
+	options->source.item_column = text_arg(fcinfo, 2);
+	options->source.weight_column = text_arg(fcinfo, 3);
+	options->model = text_arg(fcinfo, 4);
+	options->algorithm = text_arg(fcinfo, 5);
+	options->dims = PG_GETARG_INT32(6);
+	options->epochs = PG_GETARG_INT32(7);
+	options->regularization = PG_GETARG_FLOAT8(8);
+	options->regularization_exponent = PG_GETARG_FLOAT8(9);
+	options->unobserved_weight = PG_GETARG_FLOAT8(10);
+	options->confidence_name = text_arg(fcinfo, 11);
+	options->alpha = PG_GETARG_FLOAT8(12);
+	options->epsilon = PG_GETARG_FLOAT8(13);
+	options->solver_name = text_arg(fcinfo, 15);
+	options->cg_steps = PG_GETARG_INT32(16);
+	options->seed = PG_GETARG_INT64(17);
+	options->threads = PG_GETARG_INT32(18);
+	options->quiet = PG_GETARG_BOOL(19);
+
+	if (strcmp(options->algorithm, "ials") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown algorithm \"%s\"", options->algorithm),
+				 errhint("Available algorithms: 'ials'.")));
+	require_range(options->dims, 1, 4096, true, "dims",
+				  "Choose between 1 and 4096 dimensions; 64 to 256 are typical.");
+	require_range(options->epochs, 1, 10000, true, "epochs",
+				  "8 to 16 epochs are typical for iALS.");
+	require_range(options->regularization, 0, 1e6, false, "regularization",
+				  "The regularization λ must be positive; with the default exponent 1, values around 0.001 to 0.1 are typical.");
+	require_range(options->regularization_exponent, 0, 10, true, "regularization_exponent",
+				  "ν is usually between 0 (constant λ) and 1 (λ scaled by frequency).");
+	require_range(options->unobserved_weight, 0, 1e6, true, "unobserved_weight",
+				  "The weight α0 of unobserved pairs is usually well below 1.");
+	require_range(options->alpha, 0, 1e9, true, "alpha",
+				  "The confidence scale a must be a finite, non-negative number.");
+	require_range(options->epsilon, 0, 1e12, false, "epsilon",
+				  "The log confidence scale ε must be positive.");
+	if (strcmp(options->confidence_name, "linear") == 0)
+		options->confidence = CONFIDENCE_LINEAR;
+	else if (strcmp(options->confidence_name, "log") == 0)
+		options->confidence = CONFIDENCE_LOG;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown confidence \"%s\"", options->confidence_name),
+				 errhint("Use 'linear' (α = 1 + alpha·w) or 'log' (α = 1 + alpha·ln(1 + w/epsilon)).")));
+	if (PG_ARGISNULL(14))
+		options->init_std = 0.1 / sqrt((double) options->dims);
+	else
+	{
+		options->init_std = PG_GETARG_FLOAT8(14);
+		require_range(options->init_std, 0, 100, false, "init_std",
+					  "Leave init_std out for the default 0.1/sqrt(dims).");
+	}
+	if (strcmp(options->solver_name, "cholesky") == 0)
+		options->solver = IALS_SOLVER_CHOLESKY;
+	else if (strcmp(options->solver_name, "cg") == 0)
+		options->solver = IALS_SOLVER_CG;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown solver \"%s\"", options->solver_name),
+				 errhint("Use 'cg' (conjugate gradient) or 'cholesky' (exact).")));
+	require_range(options->cg_steps, 1, 1000, true, "cg_steps",
+				  "2 to 8 conjugate gradient steps per row are typical.");
+	require_range(options->threads, 0, 64, true, "threads",
+				  "Use 0 for all cores.");
+}
+
+static float
+confidence_of(const TrainOptions *options, float weight)
+{
+	if (options->confidence == CONFIDENCE_LOG)
+		return (float) (1.0 + options->alpha * log1p(weight / options->epsilon));
+	return (float) (1.0 + options->alpha * weight);
+}
+
+static char *
+params_json(const TrainOptions *options, int threads)
+{
+	StringInfoData json;
+
+	/* float8out_internal: shortest text that reads back to the same double */
+	initStringInfo(&json);
+	appendStringInfo(&json,
+					 "{\"regularization\": %s, \"regularization_exponent\": %s, "
+					 "\"unobserved_weight\": %s, \"confidence\": \"%s\", \"alpha\": %s, "
+					 "\"epsilon\": %s, \"init_std\": %s, \"solver\": \"%s\", "
+					 "\"cg_steps\": %d, \"seed\": " INT64_FORMAT ", \"threads\": %d}",
+					 float8out_internal(options->regularization),
+					 float8out_internal(options->regularization_exponent),
+					 float8out_internal(options->unobserved_weight), options->confidence_name,
+					 float8out_internal(options->alpha), float8out_internal(options->epsilon),
+					 float8out_internal(options->init_std), options->solver_name,
+					 options->cg_steps, options->seed, threads);
+	return json.data;
+}
+
+/* N(0, std²) initial embeddings; each row has its own stream, so any split is reproducible. */
+static void
+init_embeddings(float *x, size_t rows, int dims, double std, int64 seed, uint64 side)
+{
+	for (size_t r = 0; r < rows; r++)
+	{
+		Rng			rng;
+
+		rng_seed(&rng, (uint64) seed, side * 0x100000000ULL + r);
+		for (int k = 0; k < dims; k++)
+			x[r * dims + k] = (float) (std * rng_normal(&rng));
+	}
+}
+
+/*
+ * solve_side: one half-step in chunks of about FLOPS_PER_CHUNK, checking for
+ * interrupts between chunks so that cancel and statement_timeout act within
+ * a fraction of a second.
+ */
+static void
+solve_side(const IalsConfig *config, const CsrMatrix *m, const float *other,
+		   const float *gram, float *target, float *scratch)
+{
+	double		d = config->dims;
+	size_t		begin = 0;
+
+	while (begin < m->n_rows)
+	{
+		size_t		end = begin;
+		double		flops = 0;
+		int			rc;
+
+		while (end < m->n_rows && flops < FLOPS_PER_CHUNK)
+		{
+			double		nnz = (double) (m->row_start[end + 1] - m->row_start[end]);
+
+			if (config->solver == IALS_SOLVER_CG)
+				flops += (config->cg_steps + 1) * (2 * d * d + 4 * nnz * d);
+			else
+				flops += 2 * nnz * d * d + d * d * d / 3 + 2 * d * d;
+			end++;
+		}
+		rc = ials_solve_rows(config, m, other, gram, target, begin, end, scratch);
+		if (rc != IALS_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("iALS solve failed: a row's system is not positive definite"),
+					 errhint("Increase regularization.")));
+		CHECK_FOR_INTERRUPTS();
+		begin = end;
+	}
+}
+
+static void
+build_csr(MemoryContext context, size_t n_rows, size_t n_cols, size_t nnz,
+		  const int32 *rows, const int32 *cols, const float *values, CsrMatrix *out)
+{
+	out->row_start = MemoryContextAllocHuge(context, sizeof(size_t) * (n_rows + 1));
+	out->col = MemoryContextAllocHuge(context, sizeof(int32) * Max(nnz, 1));
+	out->value = MemoryContextAllocHuge(context, sizeof(float) * Max(nnz, 1));
+	if (csr_build(n_rows, n_cols, nnz, rows, cols, values, out) != 0)
+		elog(ERROR, "interaction index out of range");
+}
+
+PG_FUNCTION_INFO_V1(irec_train);
+Datum
+irec_train(PG_FUNCTION_ARGS)
+{
+	TrainOptions options;
+	MemoryContext train_context;
+	MemoryContext old;
+	Interactions data;
+	ModelTarget target;
+	IalsConfig	config;
+	CsrMatrix	by_user;
+	CsrMatrix	by_item;
+	float	   *confidence;
+	float	   *users;
+	float	   *items;
+	float	   *gram;
+	float	   *partials;
+	float	   *scratch;
+	double	   *row_loss;
+	double	   *loss;
+	double		bytes;
+	int			threads;
+	struct timespec start;
+	ModelSummary summary;
+	MemoryContext caller_context = CurrentMemoryContext;
+	text	   *result;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	parse_options(fcinfo, &options);
+	threads = irec_thread_count(options.threads);
+
+	train_context = AllocSetContextCreate(CurrentMemoryContext, "irec training",
+										  ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	model_target(options.model, options.source.relid, &target);
+	interactions_load(&options.source, train_context, &data);
+	if (data.skipped_rows > 0 && !options.quiet)
+		ereport(NOTICE,
+				(errmsg("skipped " INT64_FORMAT " rows with a NULL user, item or weight",
+						data.skipped_rows)));
+
+	config.dims = options.dims;
+	config.regularization = options.regularization;
+	config.regularization_exponent = options.regularization_exponent;
+	config.unobserved_weight = options.unobserved_weight;
+	config.solver = options.solver;
+	config.cg_steps = options.cg_steps;
+	config.threads = threads;
+
+	/* everything else the training allocates, checked before allocating */
+	bytes = (double) data.nnz * (2 * (sizeof(int32) + sizeof(float)) + sizeof(float)) +
+		(double) (data.users.count + data.items.count + 2) * (sizeof(size_t) + sizeof(double)) +
+		(double) (data.users.count + data.items.count) * options.dims * sizeof(float) +
+		(double) (threads + 1) * options.dims * options.dims * sizeof(float) +
+		(double) threads * ials_scratch_floats(&config) * sizeof(float);
+	irec_check_memory(bytes + (double) data.nnz * 40.0, "training this model");
+
+	old = MemoryContextSwitchTo(train_context);
+	confidence = MemoryContextAllocHuge(train_context, sizeof(float) * data.nnz);
+	for (size_t k = 0; k < data.nnz; k++)
+		confidence[k] = confidence_of(&options, data.weight[k]);
+	build_csr(train_context, data.users.count, data.items.count, data.nnz,
+			  data.user_index, data.item_index, confidence, &by_user);
+	build_csr(train_context, data.items.count, data.users.count, data.nnz,
+			  data.item_index, data.user_index, confidence, &by_item);
+	users = MemoryContextAllocHuge(train_context, sizeof(float) * data.users.count * options.dims);
+	items = MemoryContextAllocHuge(train_context, sizeof(float) * data.items.count * options.dims);
+	gram = palloc(sizeof(float) * options.dims * options.dims);
+	partials = MemoryContextAllocHuge(train_context, sizeof(float) * threads * options.dims * options.dims);
+	scratch = MemoryContextAllocHuge(train_context, sizeof(float) * threads * ials_scratch_floats(&config));
+	row_loss = MemoryContextAllocHuge(train_context, sizeof(double) * (data.users.count + data.items.count));
+	loss = palloc(sizeof(double) * options.epochs);
+	MemoryContextSwitchTo(old);
+
+	init_embeddings(users, data.users.count, options.dims, options.init_std, options.seed, 1);
+	init_embeddings(items, data.items.count, options.dims, options.init_std, options.seed, 2);
+
+	for (int epoch = 0; epoch < options.epochs; epoch++)
+	{
+		struct timespec epoch_start;
+
+		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
+		/* Gramian trick, DESIGN §5.1: one d×d matrix stands in for all negatives */
+		ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
+		solve_side(&config, &by_user, items, gram, users, scratch);
+		ials_gramian(users, data.users.count, options.dims, threads, gram, partials);
+		solve_side(&config, &by_item, users, gram, items, scratch);
+		ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
+		loss[epoch] = ials_loss(&config, &by_user, &by_item, users, items, gram, row_loss);
+		CHECK_FOR_INTERRUPTS();
+		if (!isfinite(loss[epoch]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("training diverged at epoch %d", epoch + 1),
+					 errhint("Increase regularization or lower alpha.")));
+		if (!options.quiet)
+			ereport(NOTICE,
+					(errmsg("epoch %d/%d: loss %.6g, %.2f s", epoch + 1, options.epochs,
+							loss[epoch], seconds_since(&epoch_start))));
+	}
+
+	model_write(&target, &data, users, items, options.dims);
+	summary.source = data.source_name;
+	summary.user_column = options.source.user_column;
+	summary.item_column = options.source.item_column;
+	summary.weight_column = options.source.weight_column;
+	summary.algorithm = options.algorithm;
+	summary.dims = options.dims;
+	summary.epochs = options.epochs;
+	summary.params_json = params_json(&options, threads);
+	summary.n_users = data.users.count;
+	summary.n_items = data.items.count;
+	summary.n_interactions = data.nnz;
+	summary.n_skipped_rows = data.skipped_rows;
+	summary.seconds = seconds_since(&start);
+	summary.loss = loss;
+	model_register(&target, &summary);
+
+	old = MemoryContextSwitchTo(caller_context);
+	result = cstring_to_text(target.name);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	MemoryContextDelete(train_context);
+	PG_RETURN_TEXT_P(result);
+}
