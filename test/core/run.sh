@@ -30,4 +30,19 @@ for test in test/core/test_*.c; do
 		ASAN_OPTIONS=detect_leaks=1 "$exe" || status=1
 	done
 done
+
+# The distance kernels must vectorize (DESIGN): ask the compiler which loops
+# of vecmath.c it vectorized, with the flags the Makefile uses.
+report=$(gcc -O2 -march=native -ftree-vectorize -fassociative-math -fno-signed-zeros \
+	-fno-trapping-math -fopt-info-vec-optimized -c src/core/vecmath.c -o /dev/null 2>&1)
+for fn in vec_dot vec_l2_squared vec_norm_squared vec_add vec_sub; do
+	line=$(grep -n "^$fn(" src/core/vecmath.c | cut -d: -f1)
+	loop=$(awk -v start="$line" 'NR > start && /for \(/ { print NR; exit }' src/core/vecmath.c)
+	if echo "$report" | grep "vecmath.c:$loop:" | grep -q "loop vectorized"; then
+		echo "PASS vectorized:$fn"
+	else
+		echo "FAIL vectorized:$fn (the loop at line $loop was not vectorized)"
+		status=1
+	fi
+done
 exit $status
