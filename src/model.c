@@ -224,6 +224,10 @@ write_side(const char *table, const char *id_column, const IdMap *ids,
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_freeplan(plan);
+	/* statistics now, so the planner serves the first queries well */
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "ANALYZE %s", table);
+	run_sql(sql.data, SPI_OK_UTILITY);
 }
 
 void
@@ -290,4 +294,129 @@ model_register(const ModelTarget *target, const ModelSummary *summary)
 					 registry_table());
 	if (SPI_execute_with_args(sql.data, 17, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not register model %s", target->name);
+
+	{
+		int			dd = summary->dims * summary->dims;
+		Datum	   *cells = palloc(sizeof(Datum) * dd);
+		Oid			gram_types[2] = {TEXTOID, FLOAT4ARRAYOID};
+		Datum		gram_values[2];
+
+		for (int k = 0; k < dd; k++)
+			cells[k] = Float4GetDatum(summary->item_gramian[k]);
+		gram_values[0] = CStringGetTextDatum(target->name);
+		gram_values[1] = PointerGetDatum(construct_array(cells, dd, FLOAT4OID, 4, true, TYPALIGN_INT));
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "INSERT INTO %s (name, item_gramian) VALUES ($1, $2) "
+						 "ON CONFLICT (name) DO UPDATE SET item_gramian = EXCLUDED.item_gramian",
+						 quote_qualified_identifier(irec_extension_schema(), "irec_model_gramians"));
+		if (SPI_execute_with_args(sql.data, 2, gram_types, gram_values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store the Gramian of model %s", target->name);
+	}
+}
+
+static Oid
+model_table_relid(const char *model, const char *table)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+										 AccessShareLock, true);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table %s of model \"%s\" does not exist", table, model),
+				 errhint("Train the model again with irec_train.")));
+	return relid;
+}
+
+void
+model_lookup(const char *name, ModelInfo *info)
+{
+	StringInfoData sql;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT name, source, users_table, items_table, user_column, item_column, "
+					 "weight_column, dims, (params->>'regularization')::float8, "
+					 "(params->>'regularization_exponent')::float8, "
+					 "(params->>'unobserved_weight')::float8, params->>'confidence', "
+					 "(params->>'alpha')::float8, (params->>'epsilon')::float8, n_items "
+					 "FROM %s WHERE name = $1",
+					 registry_table());
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the model registry");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Models are listed in irec_models; train one with irec_train.")));
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	info->name = SPI_getvalue(row, desc, 1);
+	info->source = SPI_getvalue(row, desc, 2);
+	info->users_table = SPI_getvalue(row, desc, 3);
+	info->items_table = SPI_getvalue(row, desc, 4);
+	info->user_column = SPI_getvalue(row, desc, 5);
+	info->item_column = SPI_getvalue(row, desc, 6);
+	info->weight_column = SPI_getvalue(row, desc, 7);
+	info->dims = DatumGetInt32(SPI_getbinval(row, desc, 8, &isnull));
+	info->regularization = DatumGetFloat8(SPI_getbinval(row, desc, 9, &isnull));
+	info->regularization_exponent = DatumGetFloat8(SPI_getbinval(row, desc, 10, &isnull));
+	info->unobserved_weight = DatumGetFloat8(SPI_getbinval(row, desc, 11, &isnull));
+	info->log_confidence = strcmp(SPI_getvalue(row, desc, 12), "log") == 0;
+	info->alpha = DatumGetFloat8(SPI_getbinval(row, desc, 13, &isnull));
+	info->epsilon = DatumGetFloat8(SPI_getbinval(row, desc, 14, &isnull));
+	info->n_items = DatumGetInt64(SPI_getbinval(row, desc, 15, &isnull));
+	info->users_relid = model_table_relid(info->name, info->users_table);
+	info->items_relid = model_table_relid(info->name, info->items_table);
+	info->user_type = get_atttype(info->users_relid, get_attnum(info->users_relid, "user_id"));
+	info->item_type = get_atttype(info->items_relid, get_attnum(info->items_relid, "item_id"));
+	if (!OidIsValid(info->user_type) || !OidIsValid(info->item_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("tables of model \"%s\" lack their user_id or item_id column", info->name),
+				 errhint("Train the model again with irec_train.")));
+}
+
+float *
+model_item_gramian(const ModelInfo *info)
+{
+	StringInfoData sql;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	ArrayType  *array;
+	float	   *gram;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT item_gramian FROM %s WHERE name = $1",
+					 quote_qualified_identifier(irec_extension_schema(), "irec_model_gramians"));
+	values[0] = CStringGetTextDatum(info->name);
+	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the Gramian of model %s", info->name);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no stored item Gramian", info->name),
+				 errhint("Train the model again with irec_train.")));
+	array = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || ARR_NDIM(array) != 1 || ARR_HASNULL(array) ||
+		ARR_DIMS(array)[0] != info->dims * info->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored item Gramian of model \"%s\" is malformed", info->name),
+				 errhint("Train the model again with irec_train.")));
+	gram = palloc(sizeof(float) * info->dims * info->dims);
+	memcpy(gram, ARR_DATA_PTR(array), sizeof(float) * info->dims * info->dims);
+	return gram;
 }

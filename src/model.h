@@ -50,8 +50,44 @@ typedef struct ModelSummary
 	int64		n_skipped_rows;
 	double		seconds;
 	const double *loss;			/* epochs values */
+	const float *item_gramian;	/* dims × dims: fold-in needs it (DESIGN §6.3) */
 } ModelSummary;
 
 extern void model_register(const ModelTarget *target, const ModelSummary *summary);
+
+/* A trained model, as serving and evaluation need it. */
+typedef struct ModelInfo
+{
+	char	   *name;
+	char	   *source;			/* quoted; the training interactions */
+	char	   *users_table;	/* quoted */
+	char	   *items_table;	/* quoted */
+	Oid			users_relid;
+	Oid			items_relid;
+	Oid			user_type;		/* type of user_id in the users table */
+	Oid			item_type;		/* type of item_id in the items table */
+	char	   *user_column;	/* in the source */
+	char	   *item_column;
+	char	   *weight_column;	/* NULL when none */
+	int			dims;
+	/* iALS hyper-parameters, for fold-in */
+	double		regularization;
+	double		regularization_exponent;
+	double		unobserved_weight;
+	bool		log_confidence;
+	double		alpha;
+	double		epsilon;
+	int64		n_items;
+} ModelInfo;
+
+/*
+ * model_lookup: read a model's registry row and check that its tables still
+ * exist; ERROR naming the model otherwise.  Needs an SPI connection; the
+ * strings live in the SPI procedure's memory context.
+ */
+extern void model_lookup(const char *name, ModelInfo *info);
+
+/* The item Gramian stored at training time (dims × dims, palloc'd). */
+extern float *model_item_gramian(const ModelInfo *info);
 
 #endif							/* IREC_MODEL_H */

@@ -400,6 +400,8 @@ irec_train(PG_FUNCTION_ARGS)
 	summary.n_skipped_rows = data.skipped_rows;
 	summary.seconds = seconds_since(&start);
 	summary.loss = loss;
+	ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
+	summary.item_gramian = gram;
 	model_register(&target, &summary);
 
 	old = MemoryContextSwitchTo(caller_context);

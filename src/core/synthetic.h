@@ -30,8 +30,9 @@ size_t		synthetic_workspace_bytes(const SyntheticConfig *config);
  * an integer-valued weight (a play count) into the output arrays, grouped by
  * user; returns how many were written.  Each user draws items from the
  * popularity distribution and keeps one with probability
- * σ(signal·⟨u, v⟩ − 1), so popular items dominate but each user's choices
- * follow its planted taste.
+ * σ(signal·(z − 1.5)), z = ⟨u, v⟩ scaled to unit variance, so popular items
+ * dominate but each user's choices follow its planted taste (signal 0:
+ * popularity only).
  */
 size_t		synthetic_generate(const SyntheticConfig *config, int32_t *users,
 							   int32_t *items, float *weights, size_t capacity,

@@ -83,6 +83,41 @@ vec_sub(float *out, const float *a, const float *b, size_t dims)
 		out[k] = a[k] - b[k];
 }
 
+size_t
+vec_count_greater(const float *x, size_t n, float threshold)
+{
+	/* a 32-bit lane counter lets the compare-and-add vectorize 16 wide */
+	size_t		total = 0;
+
+	for (size_t block = 0; block < n; block += 1u << 30)
+	{
+		size_t		end = n - block < (1u << 30) ? n : block + (1u << 30);
+		unsigned	count = 0;
+
+		for (size_t k = block; k < end; k++)
+			count += x[k] > threshold;
+		total += count;
+	}
+	return total;
+}
+
+size_t
+vec_count_greater_equal(const float *x, size_t n, float threshold)
+{
+	size_t		total = 0;
+
+	for (size_t block = 0; block < n; block += 1u << 30)
+	{
+		size_t		end = n - block < (1u << 30) ? n : block + (1u << 30);
+		unsigned	count = 0;
+
+		for (size_t k = block; k < end; k++)
+			count += x[k] >= threshold;
+		total += count;
+	}
+	return total;
+}
+
 int
 vec_all_finite(const float *a, size_t dims)
 {

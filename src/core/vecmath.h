@@ -36,6 +36,12 @@ void		vec_add(float *out, const float *a, const float *b, size_t dims);
 /* out[k] = a[k] − b[k]; out may alias a or b. */
 void		vec_sub(float *out, const float *a, const float *b, size_t dims);
 
+/* Number of x[k] > threshold; the evaluation's rank counting. */
+size_t		vec_count_greater(const float *x, size_t n, float threshold);
+
+/* Number of x[k] >= threshold. */
+size_t		vec_count_greater_equal(const float *x, size_t n, float threshold);
+
 /* Returns 1 when every component is finite, 0 otherwise. */
 int			vec_all_finite(const float *a, size_t dims);
 
