@@ -8,13 +8,14 @@ CORE_OBJS = src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
 	src/core/sparse.o src/core/ials.o src/core/synthetic.o src/core/topn.o \
 	src/core/metrics.o src/core/evaluate.o
 GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_agg.o \
-	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o
+	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
+	src/serve.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 DATA = sql/irec--$(EXTVERSION).sql
 
 REGRESS = embedding_io embedding_ops embedding_agg embedding_casts embedding_errors \
-	embedding_binary coexistence train train_errors evaluate
+	embedding_binary coexistence train train_errors evaluate serve
 REGRESS_OPTS = --load-extension=irec
 
 # Vectorizable float reductions (DESIGN: the kernels must vectorize).

@@ -263,6 +263,7 @@ CREATE FUNCTION @extschema@.irec_evaluate(
 	user_column text DEFAULT NULL,
 	item_column text DEFAULT NULL,
 	threads integer DEFAULT 0,
+	fold_in regclass DEFAULT NULL,
 	OUT recall double precision,
 	OUT "precision" double precision,
 	OUT ndcg double precision,
@@ -279,6 +280,7 @@ CREATE FUNCTION @extschema@.irec_evaluate_popularity(
 	user_column text DEFAULT 'user_id',
 	item_column text DEFAULT 'item_id',
 	threads integer DEFAULT 0,
+	fold_in regclass DEFAULT NULL,
 	OUT recall double precision,
 	OUT "precision" double precision,
 	OUT ndcg double precision,
@@ -424,3 +426,27 @@ BEGIN
 	DROP TABLE pg_temp.irec_split_pairs;
 END
 $$;
+
+------------------------------------------------------------------------------
+-- Serving (DESIGN §6).  Exact scoring over the model's items; ids come back
+-- in the type of the id argument.  An unknown user or item gives no rows.
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.irec_recommend(
+	model text, "user" anyelement, n integer DEFAULT 20, exclude_seen boolean DEFAULT true)
+RETURNS TABLE (item_id anyelement, score double precision)
+	AS 'MODULE_PATHNAME', 'irec_recommend' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+
+CREATE FUNCTION @extschema@.irec_similar_items(
+	model text, item anyelement, n integer DEFAULT 20)
+RETURNS TABLE (item_id anyelement, score double precision)
+	AS 'MODULE_PATHNAME', 'irec_similar_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+
+CREATE FUNCTION @extschema@.irec_fold_in(
+	model text, items anyarray, weights real[] DEFAULT NULL)
+RETURNS @extschema@.embedding
+	AS 'MODULE_PATHNAME', 'irec_fold_in' LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.irec_recommend_for_items(
+	model text, items anyarray, n integer DEFAULT 20, weights real[] DEFAULT NULL)
+RETURNS TABLE (item_id anyelement, score double precision)
+	AS 'MODULE_PATHNAME', 'irec_recommend_for_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;

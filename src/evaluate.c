@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 
 #include "core/evaluate.h"
+#include "core/ials.h"
 #include "core/metrics.h"
 #include "embedding.h"
 #include "interactions.h"
@@ -138,6 +139,9 @@ typedef struct EvalSources
 	char	   *test;
 	const char *test_user;
 	const char *test_item;
+	char	   *fold_in;		/* NULL, or a relation with held-out users' histories */
+	char	   *fold_in_weight; /* SQL for a fold-in row's weight */
+	const ModelInfo *model;		/* for fold-in: hyper-parameters and Gramian */
 	int			dims;
 	int			k;
 	int			threads;
@@ -189,6 +193,66 @@ set_result(double *sum, int64 *count, double value)
 }
 
 /*
+ * fold_in_users: embeddings for held-out users from their histories, by the
+ * iALS user step against the model's items and stored Gramian (DESIGN §6.3),
+ * all of them in one parallel core call.
+ */
+static void
+fold_in_users(const EvalSources *src, const float *items, size_t n_items, float *users,
+			  const int32 *seen, const size_t *fold_rows, const size_t *fold_start,
+			  const size_t *fold_length, const float *fold_alpha, size_t n_fold, int threads)
+{
+	const ModelInfo *model = src->model;
+	IalsConfig	config;
+	CsrMatrix	histories;
+	float	   *solved;
+	float	   *scratch;
+	float	   *gram = model_item_gramian(model);
+
+	config.dims = src->dims;
+	config.regularization = model->regularization;
+	config.regularization_exponent = model->regularization_exponent;
+	config.unobserved_weight = model->unobserved_weight;
+	config.solver = IALS_SOLVER_CHOLESKY;
+	config.cg_steps = 0;
+	config.threads = threads;
+	/* each history is a run of seen[]: gather them into one CSR */
+	histories.n_rows = n_fold;
+	histories.n_cols = n_items;
+	histories.nnz = 0;
+	for (size_t f = 0; f < n_fold; f++)
+		histories.nnz += fold_length[f];
+	histories.row_start = palloc(sizeof(size_t) * (n_fold + 1));
+	histories.col = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(histories.nnz, 1));
+	histories.value = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(histories.nnz, 1));
+	{
+		size_t		at = 0;
+
+		for (size_t f = 0; f < n_fold; f++)
+		{
+			size_t		length = fold_length[f];
+
+			histories.row_start[f] = at;
+			memcpy(histories.col + at, seen + fold_start[f], sizeof(int32) * length);
+			memcpy(histories.value + at, fold_alpha + fold_start[f], sizeof(float) * length);
+			at += length;
+		}
+		histories.row_start[n_fold] = at;
+	}
+	solved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * n_fold * src->dims);
+	memset(solved, 0, sizeof(float) * n_fold * src->dims);
+	scratch = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * threads * ials_scratch_floats(&config));
+	if (ials_solve_rows(&config, &histories, items, gram, solved, 0, n_fold, scratch) != IALS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("fold-in failed: a system is not positive definite"),
+				 errhint("Train the model with a larger regularization.")));
+	for (size_t f = 0; f < n_fold; f++)
+		memcpy(users + fold_rows[f] * src->dims, solved + f * src->dims, sizeof(float) * src->dims);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
  * run_evaluation: load, score, average.  Returns the result tuple's values:
  * recall, precision, ndcg, ap, auc, users_evaluated, users_skipped.
  */
@@ -211,6 +275,11 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 	size_t		n_seen = 0;
 	size_t		n_users = 0;
 	size_t		max_relevant = 0;
+	size_t	   *fold_rows;		/* users to fold in, by position */
+	size_t	   *fold_start;		/* their histories within seen */
+	size_t	   *fold_length;
+	float	   *fold_alpha;		/* confidences, parallel to seen */
+	size_t		n_fold = 0;
 	int64		test_users;
 	double	   *per_user;
 	void	   *scratch;
@@ -260,7 +329,11 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 	test_users = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 
-	/* per user: embedding, held-out item indices, training item indices */
+	/*
+	 * Per test user: the embedding (NULL for a user to fold in), held-out
+	 * item indices, excluded item indices (training rows, or the fold-in
+	 * history), and the fold-in weights.
+	 */
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "WITH items AS (SELECT x.item_id, (pg_catalog.row_number() OVER (ORDER BY x.item_id) - 1)::int4 AS idx "
@@ -268,15 +341,34 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 					 "rel AS (SELECT t.%s AS uid, pg_catalog.array_agg(DISTINCT i.idx ORDER BY i.idx) AS rel "
 					 "FROM %s t JOIN items i ON i.item_id = t.%s WHERE t.%s IS NOT NULL GROUP BY 1), "
 					 "seen AS (SELECT s.%s AS uid, pg_catalog.array_agg(DISTINCT i.idx ORDER BY i.idx) AS seen "
-					 "FROM %s s JOIN items i ON i.item_id = s.%s WHERE s.%s IN (SELECT uid FROM rel) GROUP BY 1) "
-					 "SELECT u.embedding, rel.rel, seen.seen FROM rel JOIN (%s) u ON u.user_id = rel.uid "
-					 "LEFT JOIN seen ON seen.uid = rel.uid ORDER BY rel.uid",
+					 "FROM %s s JOIN items i ON i.item_id = s.%s WHERE s.%s IN (SELECT uid FROM rel) GROUP BY 1) ",
 					 src->items_sql,
 					 quote_identifier(src->test_user), src->test, quote_identifier(src->test_item),
 					 quote_identifier(src->test_user),
 					 quote_identifier(src->train_user), src->train, quote_identifier(src->train_item),
-					 quote_identifier(src->train_user),
-					 src->users_sql);
+					 quote_identifier(src->train_user));
+	if (src->fold_in)
+		appendStringInfo(&sql,
+						 ", hist AS (SELECT f.uid, pg_catalog.array_agg(i.idx ORDER BY i.idx) AS items, "
+						 "pg_catalog.array_agg(f.w ORDER BY i.idx) AS weights "
+						 "FROM (SELECT f.%s AS uid, f.%s AS iid, pg_catalog.sum(%s)::float8 AS w FROM %s f "
+						 "WHERE f.%s IS NOT NULL AND f.%s IS NOT NULL GROUP BY 1, 2) f "
+						 "JOIN items i ON i.item_id = f.iid WHERE f.uid IN (SELECT uid FROM rel) GROUP BY 1) "
+						 "SELECT u.embedding, rel.rel, COALESCE(seen.seen, hist.items), "
+						 "CASE WHEN u.user_id IS NULL THEN hist.weights END "
+						 "FROM rel LEFT JOIN (%s) u ON u.user_id = rel.uid LEFT JOIN seen ON seen.uid = rel.uid "
+						 "LEFT JOIN hist ON hist.uid = rel.uid "
+						 "WHERE u.user_id IS NOT NULL OR hist.uid IS NOT NULL ORDER BY rel.uid",
+						 quote_identifier(src->test_user), quote_identifier(src->test_item),
+						 src->fold_in_weight, src->fold_in,
+						 quote_identifier(src->test_user), quote_identifier(src->test_item),
+						 src->users_sql);
+	else
+		appendStringInfo(&sql,
+						 "SELECT u.embedding, rel.rel, seen.seen, NULL::float8[] "
+						 "FROM rel JOIN (%s) u ON u.user_id = rel.uid LEFT JOIN seen ON seen.uid = rel.uid "
+						 "ORDER BY rel.uid",
+						 src->users_sql);
 	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the test interactions");
 	n_rows = SPI_processed;
@@ -302,10 +394,16 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 	seen = MemoryContextAllocHuge(eval_context, sizeof(int32) * Max(n_seen, 1));
 	n_relevant = 0;
 	n_seen = 0;
+	fold_rows = palloc(sizeof(size_t) * (n_rows + 1));
+	fold_start = palloc(sizeof(size_t) * (n_rows + 1));
+	fold_length = palloc(sizeof(size_t) * (n_rows + 1));
+	fold_alpha = MemoryContextAllocHuge(eval_context, sizeof(float) * Max(n_seen, 1));
 	for (size_t r = 0; r < n_rows; r++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[r];
-		Embedding  *e = DatumGetEmbedding(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
+		bool		fold;
+		Datum		emb_datum = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &fold);
+		Embedding  *e = fold ? NULL : DatumGetEmbedding(emb_datum);
 		ArrayType  *rel = DatumGetArrayTypeP(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull));
 		Datum		seen_datum = SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull);
 		int32	   *rel_items = (int32 *) ARR_DATA_PTR(rel);
@@ -314,7 +412,7 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 		int			seen_count = 0;
 		size_t		first_relevant = n_relevant;
 
-		if (e->dims != src->dims)
+		if (e && e->dims != src->dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("a user embedding has %d dimensions, not %d", e->dims, src->dims)));
@@ -352,14 +450,33 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 		relevant_start[n_users] = first_relevant;
 		seen_start[n_users] = n_seen;
 		memcpy(seen + n_seen, seen_items, sizeof(int32) * seen_count);
+		if (e)
+			memcpy(users + n_users * src->dims, e->x, sizeof(float) * src->dims);
+		else
+		{
+			/* fold this user in from its history: confidences as in training */
+			ArrayType  *w = DatumGetArrayTypeP(SPI_getbinval(row, SPI_tuptable->tupdesc, 4, &isnull));
+			float8	   *weights = (float8 *) ARR_DATA_PTR(w);
+
+			for (int a = 0; a < seen_count; a++)
+				fold_alpha[n_seen + a] = (float) (src->model->log_confidence
+												  ? 1.0 + src->model->alpha * log1p(weights[a] / src->model->epsilon)
+												  : 1.0 + src->model->alpha * weights[a]);
+			fold_rows[n_fold] = n_users;
+			fold_start[n_fold] = n_seen;
+			fold_length[n_fold] = seen_count;
+			n_fold++;
+		}
 		n_seen += seen_count;
-		memcpy(users + n_users * src->dims, e->x, sizeof(float) * src->dims);
 		max_relevant = Max(max_relevant, n_relevant - first_relevant);
 		n_users++;
 	}
 	relevant_start[n_users] = n_relevant;
 	seen_start[n_users] = n_seen;
 	SPI_freetuptable(SPI_tuptable);
+	if (n_fold > 0)
+		fold_in_users(src, items, n_items, users, seen, fold_rows, fold_start, fold_length,
+					  fold_alpha, n_fold, threads);
 
 	problem.dims = src->dims;
 	problem.k = src->k;
@@ -479,6 +596,20 @@ irec_evaluate(PG_FUNCTION_ARGS)
 	src.train_user = model.user_column;
 	src.train_item = model.item_column;
 	src.dims = model.dims;
+	src.model = &model;
+	src.fold_in = NULL;
+	if (!PG_ARGISNULL(6))
+	{
+		Oid			fold_relid = PG_GETARG_OID(6);
+
+		src.fold_in = relation_name(fold_relid);
+		check_id_column(fold_relid, src.test_user, model.user_type, "user", "model");
+		check_id_column(fold_relid, src.test_item, model.item_type, "item", "model");
+		/* the model's weight column when the history has it, else 1 per row */
+		src.fold_in_weight = "1";
+		if (model.weight_column && get_attnum(fold_relid, model.weight_column) != InvalidAttrNumber)
+			src.fold_in_weight = psprintf("f.%s", quote_identifier(model.weight_column));
+	}
 	run_evaluation(&src, values, nulls);
 	{
 		MemoryContext old = MemoryContextSwitchTo(caller);
@@ -527,6 +658,18 @@ irec_evaluate_popularity(PG_FUNCTION_ARGS)
 	src.test = relation_name(PG_GETARG_OID(1));
 	src.train_user = src.test_user = train.user_column;
 	src.train_item = src.test_item = train.item_column;
+	src.fold_in = NULL;
+	src.model = NULL;
+	if (!PG_ARGISNULL(6))
+	{
+		/* held-out users' histories are excluded like training rows */
+		check_id_column(PG_GETARG_OID(6), src.test_user, user_type, "user", "training table");
+		check_id_column(PG_GETARG_OID(6), src.test_item, item_type, "item", "training table");
+		src.train = psprintf("(SELECT %s, %s FROM %s UNION ALL SELECT %s, %s FROM %s)",
+							 quote_identifier(src.train_user), quote_identifier(src.train_item), src.train,
+							 quote_identifier(src.train_user), quote_identifier(src.train_item),
+							 relation_name(PG_GETARG_OID(6)));
+	}
 	check_id_column(PG_GETARG_OID(1), src.test_user, user_type, "user", "training table");
 	check_id_column(PG_GETARG_OID(1), src.test_item, item_type, "item", "training table");
 	/* popularity as a 1-dimensional model: item = [count], user = [1] */

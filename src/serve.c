@@ -1,0 +1,675 @@
+/*
+ * serve.c
+ *		Serving a trained model: irec_recommend, irec_similar_items,
+ *		irec_fold_in and irec_recommend_for_items (DESIGN §6.1, §6.3).
+ *
+ * Exact top-n: every item of the model is scored once, read straight from
+ * the items table's heap (through SPI instead when row-level security
+ * applies), and the shared top-n heap keeps the best.  Excluded items are
+ * removed after selection: selecting n + |excluded| candidates guarantees
+ * that n remain.  Fold-in is the iALS user step for one row against the item
+ * Gramian stored at training time, so it costs O(|items|·d² + d³), not a
+ * pass over the catalogue.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+
+#include "core/ials.h"
+#include "core/topn.h"
+#include "core/vecmath.h"
+#include "embedding.h"
+#include "irec.h"
+#include "model.h"
+
+/* Largest n a caller may ask for: far beyond any catalogue a page shows. */
+#define SERVE_MAX_N 100000
+
+typedef struct Candidates
+{
+	Topn		topn;
+	TopnEntry  *storage;
+	Datum	   *ids;			/* id of each accepted candidate, by topn index */
+	size_t		n_ids;
+	size_t		ids_capacity;
+	int16		typlen;
+	bool		typbyval;
+} Candidates;
+
+typedef struct ItemScorer
+{
+	const float *query;
+	int			dims;
+	bool		cosine;			/* score = cos(query, item) instead of ⟨query, item⟩ */
+	float		query_norm;
+	Candidates *out;
+} ItemScorer;
+
+static void
+offer(ItemScorer *scorer, Datum id, const Embedding *e)
+{
+	Candidates *c = scorer->out;
+	float		score;
+
+	if (e->dims != scorer->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("an item embedding has %d dimensions, not %d", e->dims, scorer->dims)));
+	score = vec_dot(scorer->query, e->x, scorer->dims);
+	if (scorer->cosine)
+	{
+		float		norm = sqrtf(vec_norm_squared(e->x, scorer->dims));
+
+		score = norm > 0 && scorer->query_norm > 0 ? score / (norm * scorer->query_norm) : 0;
+	}
+	if (topn_threshold_rejects(&c->topn, score))
+		return;
+	if (c->n_ids == c->ids_capacity)
+	{
+		c->ids_capacity *= 2;
+		c->ids = repalloc(c->ids, sizeof(Datum) * c->ids_capacity);
+	}
+	if (topn_push(&c->topn, score, (int64_t) c->n_ids))
+		c->ids[c->n_ids++] = datumCopy(id, c->typbyval, c->typlen);
+}
+
+/*
+ * score_items: offer every item of the model to the scorer.  Reads the heap
+ * directly (after a SELECT privilege check) unless row-level security
+ * applies to the items table, in which case the executor reads it.
+ */
+static void
+score_items(const ModelInfo *model, ItemScorer *scorer)
+{
+	AclResult	acl = pg_class_aclcheck(model->items_relid, GetUserId(), ACL_SELECT);
+	MemoryContext row_context = AllocSetContextCreate(CurrentMemoryContext, "irec scoring",
+													  ALLOCSET_SMALL_SIZES);
+	MemoryContext old;
+	uint64		rows = 0;
+
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(model->items_relid));
+	if (check_enable_rls(model->items_relid, InvalidOid, false) == RLS_ENABLED)
+	{
+		char	   *sql = psprintf("SELECT item_id, embedding FROM %s", model->items_table);
+		Portal		portal;
+		SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+
+		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 1000);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				bool		isnull;
+				Datum		id = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+				Datum		emb = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+
+				if (!isnull)
+					offer(scorer, id, DatumGetEmbedding(emb));
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(portal);
+	}
+	else
+	{
+		Relation	rel = table_open(model->items_relid, AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		AttrNumber	id_att = get_attnum(model->items_relid, "item_id");
+		AttrNumber	emb_att = get_attnum(model->items_relid, "embedding");
+
+		if (emb_att == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("table %s has no embedding column", model->items_table)));
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			bool		id_null;
+			Datum		emb = slot_getattr(slot, emb_att, &isnull);
+			Datum		id = slot_getattr(slot, id_att, &id_null);
+
+			if (!isnull && !id_null)
+			{
+				/* detoasting may copy: into a context reset now and then */
+				old = MemoryContextSwitchTo(row_context);
+				{
+					Embedding  *e = DatumGetEmbedding(emb);
+
+					MemoryContextSwitchTo(old);
+					offer(scorer, id, e);
+				}
+			}
+			if ((++rows & 1023) == 0)
+			{
+				MemoryContextReset(row_context);
+				CHECK_FOR_INTERRUPTS();
+			}
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
+	}
+	MemoryContextDelete(row_context);
+}
+
+static void
+candidates_init(Candidates *c, Oid type, size_t capacity)
+{
+	c->storage = palloc(sizeof(TopnEntry) * Max(capacity, 1));
+	topn_init(&c->topn, c->storage, capacity);
+	c->ids_capacity = Max(capacity * 4, 64);
+	c->ids = palloc(sizeof(Datum) * c->ids_capacity);
+	c->n_ids = 0;
+	get_typlenbyval(type, &c->typlen, &c->typbyval);
+}
+
+static int32
+n_arg(FunctionCallInfo fcinfo, int arg)
+{
+	int32		n;
+
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("n must not be NULL")));
+	n = PG_GETARG_INT32(arg);
+	if (n < 1 || n > SERVE_MAX_N)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 1 and %d, not %d", SERVE_MAX_N, n),
+				 errhint("n is the number of recommendations to return.")));
+	return n;
+}
+
+/* Convert a datum between id types through their text forms (int4 ↔ int8 and the like). */
+static Datum
+convert_id(Datum value, Oid from, Oid to)
+{
+	Oid			output;
+	Oid			input;
+	Oid			ioparam;
+	bool		varlena;
+	char	   *text;
+
+	if (from == to)
+		return value;
+	getTypeOutputInfo(from, &output, &varlena);
+	text = OidOutputFunctionCall(output, value);
+	getTypeInputInfo(to, &input, &ioparam);
+	return OidInputFunctionCall(input, text, ioparam, -1);
+}
+
+typedef struct Exclusions
+{
+	Datum	   *ids;			/* of the model's item type */
+	int			count;
+	FmgrInfo   *eq;
+} Exclusions;
+
+static bool
+excluded(const Exclusions *ex, Datum id)
+{
+	for (int k = 0; k < ex->count; k++)
+		if (DatumGetBool(FunctionCall2Coll(ex->eq, DEFAULT_COLLATION_OID, ex->ids[k], id)))
+			return true;
+	return false;
+}
+
+static void
+exclusions_init(Exclusions *ex, Oid item_type)
+{
+	TypeCacheEntry *tc = lookup_type_cache(item_type, TYPECACHE_EQ_OPR_FINFO);
+
+	if (!OidIsValid(tc->eq_opr_finfo.fn_oid))
+		elog(ERROR, "type %s has no equality operator", format_type_be(item_type));
+	ex->eq = &tc->eq_opr_finfo;
+	ex->ids = NULL;
+	ex->count = 0;
+}
+
+/*
+ * emit: the best n candidates that are not excluded, into the SRF's
+ * tuplestore, with ids converted to the result column's type.
+ */
+static void
+emit(FunctionCallInfo fcinfo, Candidates *c, const Exclusions *ex, int n,
+	 Oid item_type, Oid result_type)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			emitted = 0;
+
+	topn_finish(&c->topn);
+	for (size_t k = 0; k < c->topn.count && emitted < n; k++)
+	{
+		Datum		id = c->ids[c->topn.entries[k].index];
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		if (ex && excluded(ex, id))
+			continue;
+		values[0] = convert_id(id, item_type, result_type);
+		values[1] = Float8GetDatum((double) c->topn.entries[k].score);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		emitted++;
+	}
+}
+
+/* One embedding by id from a model table (user or item); NULL when absent. */
+static Embedding *
+lookup_embedding(const char *table, const char *id_column, Oid id_type, Datum id, Oid arg_type)
+{
+	char	   *sql = psprintf("SELECT embedding FROM %s WHERE %s = $1::%s",
+							   table, id_column, format_type_be_qualified(id_type));
+	Datum		values[1] = {id};
+	Oid			types[1] = {arg_type};
+	bool		isnull;
+
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", table);
+	if (SPI_processed == 0)
+		return NULL;
+	return DatumGetEmbedding(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static char *
+model_arg(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL")));
+	return text_to_cstring(PG_GETARG_TEXT_PP(0));
+}
+
+/*
+ * irec_recommend(model, user, n, exclude_seen): the n items with the largest
+ * inner product with the user's embedding, best first; with exclude_seen,
+ * items the user has in the model's source table are skipped.  An unknown
+ * user gives an empty result.  item_id comes back in the type of `user`.
+ */
+PG_FUNCTION_INFO_V1(irec_recommend);
+Datum
+irec_recommend(PG_FUNCTION_ARGS)
+{
+	ModelInfo	model;
+	Oid			arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	int			n = n_arg(fcinfo, 2);
+	bool		exclude_seen;
+	Embedding  *user;
+	Exclusions	ex;
+	Candidates	candidates;
+	ItemScorer	scorer;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name = model_arg(fcinfo);
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("exclude_seen must not be NULL")));
+	exclude_seen = PG_GETARG_BOOL(3);
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(1))
+		return (Datum) 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	model_lookup(name, &model);
+	user = lookup_embedding(model.users_table, "user_id", model.user_type, PG_GETARG_DATUM(1), arg_type);
+	if (user == NULL)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	exclusions_init(&ex, model.item_type);
+	if (exclude_seen)
+	{
+		char	   *sql = psprintf("SELECT DISTINCT s.%s::%s FROM %s s WHERE s.%s = $1::%s AND s.%s IS NOT NULL",
+								   quote_identifier(model.item_column), format_type_be_qualified(model.item_type),
+								   model.source, quote_identifier(model.user_column),
+								   format_type_be_qualified(model.user_type),
+								   quote_identifier(model.item_column));
+		Datum		values[1] = {PG_GETARG_DATUM(1)};
+		Oid			types[1] = {arg_type};
+		int16		typlen;
+		bool		typbyval;
+
+		if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the items user has seen");
+		get_typlenbyval(model.item_type, &typlen, &typbyval);
+		ex.count = (int) SPI_processed;
+		ex.ids = palloc(sizeof(Datum) * Max(ex.count, 1));
+		for (int k = 0; k < ex.count; k++)
+		{
+			bool		isnull;
+
+			ex.ids[k] = datumCopy(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull),
+								  typbyval, typlen);
+		}
+	}
+	candidates_init(&candidates, model.item_type, (size_t) n + ex.count);
+	scorer.query = user->x;
+	scorer.dims = user->dims;
+	scorer.cosine = false;
+	scorer.query_norm = 0;
+	scorer.out = &candidates;
+	score_items(&model, &scorer);
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		emit(fcinfo, &candidates, &ex, n, model.item_type, arg_type);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * irec_similar_items(model, item, n): the n items whose embeddings have the
+ * largest cosine similarity with the item's, the item itself left out.  An
+ * unknown item gives an empty result.
+ */
+PG_FUNCTION_INFO_V1(irec_similar_items);
+Datum
+irec_similar_items(PG_FUNCTION_ARGS)
+{
+	ModelInfo	model;
+	Oid			arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	int			n = n_arg(fcinfo, 2);
+	Embedding  *item;
+	Exclusions	ex;
+	Candidates	candidates;
+	ItemScorer	scorer;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name = model_arg(fcinfo);
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(1))
+		return (Datum) 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	model_lookup(name, &model);
+	item = lookup_embedding(model.items_table, "item_id", model.item_type, PG_GETARG_DATUM(1), arg_type);
+	if (item == NULL)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	exclusions_init(&ex, model.item_type);
+	ex.count = 1;
+	ex.ids = palloc(sizeof(Datum));
+	ex.ids[0] = convert_id(PG_GETARG_DATUM(1), arg_type, model.item_type);
+	candidates_init(&candidates, model.item_type, (size_t) n + 1);
+	scorer.query = item->x;
+	scorer.dims = item->dims;
+	scorer.cosine = true;
+	scorer.query_norm = sqrtf(vec_norm_squared(item->x, item->dims));
+	scorer.out = &candidates;
+	score_items(&model, &scorer);
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		emit(fcinfo, &candidates, &ex, n, model.item_type, arg_type);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * fold_in: the embedding the iALS user step gives a user with these
+ * interactions (DESIGN §6.3): solve
+ *	 (α0·G + Σ(α−α0)·ψψᵀ + λ_c·I)·x = Σ α·ψ
+ * against the stored item Gramian G.  Duplicate items add their weights;
+ * items the model does not know are ignored.  Returns false when none is
+ * known.  Also returns the known item ids (model type) for exclusion.
+ */
+static bool
+fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool has_weights,
+		float *x, Exclusions *ex)
+{
+	char	   *sql;
+	Datum		values[2];
+	Oid			types[2] = {array_type, FLOAT4ARRAYOID};
+	IalsConfig	config;
+	CsrMatrix	row;
+	size_t		row_start[2];
+	int32	   *col;
+	float	   *alpha;
+	float	   *gathered;
+	float	   *gram;
+	float	   *scratch;
+	int			d = model->dims;
+	int			count;
+	int16		typlen;
+	bool		typbyval;
+
+	sql = psprintf("SELECT i.item_id, i.embedding, w.weight FROM "
+				   "(SELECT u.id, pg_catalog.sum(u.weight)::float8 AS weight "
+				   " FROM ROWS FROM (pg_catalog.unnest($1::%s[]), pg_catalog.unnest($2)) AS u(id, weight) GROUP BY u.id) w "
+				   "JOIN %s i ON i.item_id = w.id ORDER BY i.item_id",
+				   format_type_be_qualified(model->item_type), model->items_table);
+	values[0] = items;
+	values[1] = weights;
+	if (!has_weights)
+	{
+		/* each occurrence weighs 1, as each row does in training */
+		ArrayType  *a = DatumGetArrayTypeP(items);
+		int			nitems = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+		Datum	   *ones = palloc(sizeof(Datum) * Max(nitems, 1));
+
+		for (int k = 0; k < nitems; k++)
+			ones[k] = Float4GetDatum(1.0f);
+		values[1] = PointerGetDatum(construct_array(ones, nitems, FLOAT4OID, 4, true, TYPALIGN_INT));
+	}
+	if (SPI_execute_with_args(sql, 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the items to fold in");
+	count = (int) SPI_processed;
+	if (ex)
+	{
+		get_typlenbyval(model->item_type, &typlen, &typbyval);
+		ex->count = count;
+		ex->ids = palloc(sizeof(Datum) * Max(count, 1));
+	}
+	if (count == 0)
+		return false;
+
+	col = palloc(sizeof(int32) * count);
+	alpha = palloc(sizeof(float) * count);
+	gathered = palloc(sizeof(float) * count * d);
+	for (int k = 0; k < count; k++)
+	{
+		bool		isnull;
+		HeapTuple	tuple = SPI_tuptable->vals[k];
+		Embedding  *e = DatumGetEmbedding(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull));
+		double		w = DatumGetFloat8(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
+
+		if (e->dims != d)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("an item embedding has %d dimensions, not %d", e->dims, d)));
+		memcpy(gathered + (size_t) k * d, e->x, sizeof(float) * d);
+		col[k] = k;
+		/* the model's confidence, as irec_train computed it */
+		alpha[k] = (float) (model->log_confidence
+							? 1.0 + model->alpha * log1p(w / model->epsilon)
+							: 1.0 + model->alpha * w);
+		if (ex)
+			ex->ids[k] = datumCopy(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull), typbyval, typlen);
+	}
+	gram = model_item_gramian(model);
+	config.dims = d;
+	config.regularization = model->regularization;
+	config.regularization_exponent = model->regularization_exponent;
+	config.unobserved_weight = model->unobserved_weight;
+	config.solver = IALS_SOLVER_CHOLESKY;
+	config.cg_steps = 0;
+	config.threads = 1;
+	/* one CSR row whose columns index the gathered embeddings; n_cols is |I| for λ_c */
+	row_start[0] = 0;
+	row_start[1] = count;
+	row.n_rows = 1;
+	row.n_cols = (size_t) model->n_items;
+	row.nnz = count;
+	row.row_start = row_start;
+	row.col = col;
+	row.value = alpha;
+	scratch = palloc(sizeof(float) * ials_scratch_floats(&config));
+	if (ials_solve_rows(&config, &row, gathered, gram, x, 0, 1, scratch) != IALS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("fold-in failed: the system is not positive definite"),
+				 errhint("Train the model with a larger regularization.")));
+	return true;
+}
+
+/* Validate the items/weights arrays of the fold-in functions. */
+static void
+check_fold_in_args(FunctionCallInfo fcinfo, int items_arg, int weights_arg)
+{
+	ArrayType  *items;
+	int			n_items;
+
+	if (PG_ARGISNULL(items_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("items must not be NULL")));
+	items = PG_GETARG_ARRAYTYPE_P(items_arg);
+	if (ARR_NDIM(items) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("items must be a one-dimensional array")));
+	if (array_contains_nulls(items))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("items must not contain NULL"),
+				 errhint("Remove NULL elements, for example with array_remove(items, NULL).")));
+	n_items = ArrayGetNItems(ARR_NDIM(items), ARR_DIMS(items));
+	if (!PG_ARGISNULL(weights_arg))
+	{
+		ArrayType  *weights = PG_GETARG_ARRAYTYPE_P(weights_arg);
+		float	   *w = (float *) ARR_DATA_PTR(weights);
+		int			n_weights = ArrayGetNItems(ARR_NDIM(weights), ARR_DIMS(weights));
+
+		if (ARR_NDIM(weights) > 1 || array_contains_nulls(weights) || n_weights != n_items)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("weights must be a one-dimensional array without NULLs, one per item"),
+					 errhint("Pass %d weights, or leave weights out to weigh each item 1.", n_items)));
+		for (int k = 0; k < n_weights; k++)
+			if (!isfinite(w[k]) || w[k] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("weight %g of item %d is not a finite, non-negative number", w[k], k + 1),
+						 errhint("Weights have the meaning of the training weight column, like play counts.")));
+	}
+}
+
+/* irec_fold_in(model, items anyarray, weights real[]) returns embedding */
+PG_FUNCTION_INFO_V1(irec_fold_in);
+Datum
+irec_fold_in(PG_FUNCTION_ARGS)
+{
+	ModelInfo	model;
+	Embedding  *result = NULL;
+	float	   *x;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name = model_arg(fcinfo);
+	bool		known;
+
+	check_fold_in_args(fcinfo, 1, 2);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	model_lookup(name, &model);
+	x = palloc0(sizeof(float) * model.dims);
+	known = fold_in(&model, PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1),
+					PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), !PG_ARGISNULL(2), x, NULL);
+	if (known)
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = embedding_new(model.dims);
+		memcpy(result->x, x, sizeof(float) * model.dims);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_EMBEDDING(result);
+}
+
+/*
+ * irec_recommend_for_items(model, items anyarray, n, weights): recommendations
+ * for an anonymous session: fold the items in, rank every other item.
+ */
+PG_FUNCTION_INFO_V1(irec_recommend_for_items);
+Datum
+irec_recommend_for_items(PG_FUNCTION_ARGS)
+{
+	ModelInfo	model;
+	Oid			array_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	Oid			elem_type = get_element_type(array_type);
+	int			n = n_arg(fcinfo, 2);
+	float	   *x;
+	Exclusions	ex;
+	Candidates	candidates;
+	ItemScorer	scorer;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name = model_arg(fcinfo);
+
+	check_fold_in_args(fcinfo, 1, 3);
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	model_lookup(name, &model);
+	x = palloc0(sizeof(float) * model.dims);
+	exclusions_init(&ex, model.item_type);
+	if (!fold_in(&model, PG_GETARG_DATUM(1), array_type,
+				 PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), !PG_ARGISNULL(3), x, &ex))
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	candidates_init(&candidates, model.item_type, (size_t) n + ex.count);
+	scorer.query = x;
+	scorer.dims = model.dims;
+	scorer.cosine = false;
+	scorer.query_norm = 0;
+	scorer.out = &candidates;
+	score_items(&model, &scorer);
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		emit(fcinfo, &candidates, &ex, n, model.item_type, elem_type);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
