@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# The SQL part of the demo, against the cluster test/demo.sh started.
+# The SQL part of the demo, against the cluster test/demo.sh started, on a
+# table plays(user_id, item_id, weight).
 set -euo pipefail
 psql() { command psql -X -v ON_ERROR_STOP=1 -d postgres "$@"; }
 psql <<'SQL'
-\echo == training iALS (64 dims) on the play counts
-SELECT irec_train('plays', weight_column => 'weight', confidence => 'log', dims => 64, epochs => 12);
-SELECT name, n_users, n_items, n_interactions, round(seconds::numeric, 2) AS seconds
-  FROM irec_models WHERE name = 'plays';
-\echo == user 2 listened to
-SELECT item_id, weight FROM plays WHERE user_id = 2 ORDER BY weight DESC LIMIT 5;
-\echo == top 10 new items for user 2, by inner product
-SELECT i.item_id, round((-(i.embedding <#> u.embedding))::numeric, 3) AS score
-  FROM plays_items i, plays_users u
- WHERE u.user_id = 2
-   AND NOT EXISTS (SELECT 1 FROM plays p WHERE p.user_id = 2 AND p.item_id = i.item_id)
- ORDER BY i.embedding <#> u.embedding LIMIT 10;
+\echo == split: 20% of each user's items held out (seeded)
+SELECT train_table, test_table, train_rows, test_rows, test_users FROM irec_split('plays', seed => 1);
+
+\echo == train iALS (64 dims, log confidence on the play counts)
+SELECT irec_train('plays_train', weight_column => 'weight', confidence => 'log', epochs => 12);
+
+\echo == evaluate: full ranking over all items, training items excluded, k = 20
+SELECT 'iALS' AS model, round(recall::numeric, 4) AS "recall@20", round(ndcg::numeric, 4) AS "ndcg@20",
+       round("precision"::numeric, 4) AS "precision@20", round(auc::numeric, 4) AS auc, users_evaluated
+  FROM irec_evaluate('plays_train', 'plays_test')
+UNION ALL
+SELECT 'popularity', round(recall::numeric, 4), round(ndcg::numeric, 4), round("precision"::numeric, 4),
+       round(auc::numeric, 4), users_evaluated
+  FROM irec_evaluate_popularity('plays_train', 'plays_test');
+
+\echo == user 2 played most
+SELECT item_id, weight FROM plays_train WHERE user_id = 2 ORDER BY weight DESC LIMIT 5;
+\echo == recommended for user 2 (items they played are skipped)
+SELECT r.item_id, round(r.score::numeric, 3) AS score,
+       EXISTS (SELECT 1 FROM plays_test t WHERE t.user_id = 2 AND t.item_id = r.item_id) AS held_out_hit
+  FROM irec_recommend('plays_train', 2, 10) r;
+
+\echo == a new user who played items 51, 52 and 53: fold in, then recommend
+SELECT l2_norm(irec_fold_in('plays_train', ARRAY[51, 52, 53])) AS new_user_embedding_norm;
+SELECT item_id, round(score::numeric, 3) AS score
+  FROM irec_recommend_for_items('plays_train', ARRAY[51, 52, 53], 5);
+
+\echo == items most similar to item 51 (cosine)
+SELECT item_id, round(score::numeric, 3) AS similarity FROM irec_similar_items('plays_train', 51, 5);
 SQL
