@@ -166,6 +166,9 @@ CREATE TABLE @extschema@.irec_models (
 	n_interactions bigint NOT NULL,
 	n_skipped_rows bigint NOT NULL,
 	seconds double precision NOT NULL,
+	load_seconds double precision NOT NULL,
+	train_seconds double precision NOT NULL,
+	write_seconds double precision NOT NULL,
 	loss double precision[] NOT NULL,
 	trained_at timestamptz NOT NULL
 );

@@ -243,11 +243,11 @@ void
 model_register(const ModelTarget *target, const ModelSummary *summary)
 {
 	StringInfoData sql;
-	Oid			types[17] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			types[20] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, INT4OID, INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID,
-	INT8OID, FLOAT8OID, FLOAT8ARRAYOID};
-	Datum		values[17];
-	char		nulls[17];
+	INT8OID, FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
+	Datum		values[20];
+	char		nulls[20];
 	Datum	   *loss = palloc(sizeof(Datum) * Max(summary->epochs, 1));
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -274,14 +274,18 @@ model_register(const ModelTarget *target, const ModelSummary *summary)
 	values[15] = Float8GetDatum(summary->seconds);
 	values[16] = PointerGetDatum(construct_array(loss, summary->epochs, FLOAT8OID, 8,
 												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[17] = Float8GetDatum(summary->load_seconds);
+	values[18] = Float8GetDatum(summary->train_seconds);
+	values[19] = Float8GetDatum(summary->write_seconds);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "INSERT INTO %s AS m (name, source, users_table, items_table, user_column, "
 					 "item_column, weight_column, algorithm, dims, epochs, params, n_users, n_items, "
-					 "n_interactions, n_skipped_rows, seconds, loss, owner, trained_at) "
+					 "n_interactions, n_skipped_rows, seconds, loss, load_seconds, train_seconds, write_seconds, "
+					 "owner, trained_at) "
 					 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, "
-					 "$16, $17, current_user, pg_catalog.now()) "
+					 "$16, $17, $18, $19, $20, current_user, pg_catalog.now()) "
 					 "ON CONFLICT (name) DO UPDATE SET source = EXCLUDED.source, "
 					 "users_table = EXCLUDED.users_table, items_table = EXCLUDED.items_table, "
 					 "user_column = EXCLUDED.user_column, item_column = EXCLUDED.item_column, "
@@ -289,10 +293,12 @@ model_register(const ModelTarget *target, const ModelSummary *summary)
 					 "dims = EXCLUDED.dims, epochs = EXCLUDED.epochs, params = EXCLUDED.params, "
 					 "n_users = EXCLUDED.n_users, n_items = EXCLUDED.n_items, "
 					 "n_interactions = EXCLUDED.n_interactions, n_skipped_rows = EXCLUDED.n_skipped_rows, "
-					 "seconds = EXCLUDED.seconds, loss = EXCLUDED.loss, owner = EXCLUDED.owner, "
+					 "seconds = EXCLUDED.seconds, loss = EXCLUDED.loss, load_seconds = EXCLUDED.load_seconds, "
+					 "train_seconds = EXCLUDED.train_seconds, write_seconds = EXCLUDED.write_seconds, "
+					 "owner = EXCLUDED.owner, "
 					 "trained_at = EXCLUDED.trained_at",
 					 registry_table());
-	if (SPI_execute_with_args(sql.data, 17, types, values, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args(sql.data, 20, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not register model %s", target->name);
 
 	{

@@ -48,7 +48,10 @@ typedef struct ModelSummary
 	int64		n_items;
 	int64		n_interactions;
 	int64		n_skipped_rows;
-	double		seconds;
+	double		seconds;		/* total */
+	double		load_seconds;	/* reading the interactions */
+	double		train_seconds;	/* the epochs */
+	double		write_seconds;	/* writing the tables */
 	const double *loss;			/* epochs values */
 	const float *item_gramian;	/* dims × dims: fold-in needs it (DESIGN §6.3) */
 } ModelSummary;

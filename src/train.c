@@ -33,7 +33,7 @@
 #include "model.h"
 
 /* Work between two interrupt checks, in floating-point operations. */
-#define FLOPS_PER_CHUNK 3e8
+#define FLOPS_PER_CHUNK 8e9
 
 typedef enum ConfidenceKind
 {
@@ -299,6 +299,7 @@ irec_train(PG_FUNCTION_ARGS)
 	float	   *users;
 	float	   *items;
 	float	   *gram;
+	float	   *user_gram;
 	float	   *partials;
 	float	   *scratch;
 	double	   *row_loss;
@@ -306,6 +307,8 @@ irec_train(PG_FUNCTION_ARGS)
 	double		bytes;
 	int			threads;
 	struct timespec start;
+	struct timespec train_start;
+	struct timespec write_start;
 	ModelSummary summary;
 	MemoryContext caller_context = CurrentMemoryContext;
 	text	   *result;
@@ -320,6 +323,7 @@ irec_train(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	model_target(options.model, options.source.relid, &target);
 	interactions_load(&options.source, train_context, &data);
+	summary.load_seconds = seconds_since(&start);
 	if (data.skipped_rows > 0 && !options.quiet)
 		ereport(NOTICE,
 				(errmsg("skipped " INT64_FORMAT " rows with a NULL user, item or weight",
@@ -352,6 +356,7 @@ irec_train(PG_FUNCTION_ARGS)
 	users = MemoryContextAllocHuge(train_context, sizeof(float) * data.users.count * options.dims);
 	items = MemoryContextAllocHuge(train_context, sizeof(float) * data.items.count * options.dims);
 	gram = palloc(sizeof(float) * options.dims * options.dims);
+	user_gram = palloc(sizeof(float) * options.dims * options.dims);
 	partials = MemoryContextAllocHuge(train_context, sizeof(float) * threads * options.dims * options.dims);
 	scratch = MemoryContextAllocHuge(train_context, sizeof(float) * threads * ials_scratch_floats(&config));
 	row_loss = MemoryContextAllocHuge(train_context, sizeof(double) * (data.users.count + data.items.count));
@@ -361,18 +366,20 @@ irec_train(PG_FUNCTION_ARGS)
 	init_embeddings(users, data.users.count, options.dims, options.init_std, options.seed, 1);
 	init_embeddings(items, data.items.count, options.dims, options.init_std, options.seed, 2);
 
+	clock_gettime(CLOCK_MONOTONIC, &train_start);
+	/* Gramian trick, DESIGN §5.1: one d×d matrix stands in for all negatives */
+	ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
 	for (int epoch = 0; epoch < options.epochs; epoch++)
 	{
 		struct timespec epoch_start;
 
 		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
-		/* Gramian trick, DESIGN §5.1: one d×d matrix stands in for all negatives */
-		ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
 		solve_side(&config, &by_user, items, gram, users, scratch);
-		ials_gramian(users, data.users.count, options.dims, threads, gram, partials);
-		solve_side(&config, &by_item, users, gram, items, scratch);
+		ials_gramian(users, data.users.count, options.dims, threads, user_gram, partials);
+		solve_side(&config, &by_item, users, user_gram, items, scratch);
+		/* the items' Gramian serves the loss now and the next user step */
 		ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
-		loss[epoch] = ials_loss(&config, &by_user, &by_item, users, items, gram, row_loss);
+		loss[epoch] = ials_loss(&config, &by_user, &by_item, users, items, user_gram, gram, row_loss);
 		CHECK_FOR_INTERRUPTS();
 		if (!isfinite(loss[epoch]))
 			ereport(ERROR,
@@ -385,6 +392,8 @@ irec_train(PG_FUNCTION_ARGS)
 							loss[epoch], seconds_since(&epoch_start))));
 	}
 
+	summary.train_seconds = seconds_since(&train_start);
+	clock_gettime(CLOCK_MONOTONIC, &write_start);
 	model_write(&target, &data, users, items, options.dims);
 	summary.source = data.source_name;
 	summary.user_column = options.source.user_column;
@@ -399,9 +408,9 @@ irec_train(PG_FUNCTION_ARGS)
 	summary.n_interactions = data.nnz;
 	summary.n_skipped_rows = data.skipped_rows;
 	summary.seconds = seconds_since(&start);
+	summary.write_seconds = seconds_since(&write_start);
 	summary.loss = loss;
-	ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
-	summary.item_gramian = gram;
+	summary.item_gramian = gram;	/* of the final items */
 	model_register(&target, &summary);
 
 	old = MemoryContextSwitchTo(caller_context);

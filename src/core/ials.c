@@ -113,16 +113,27 @@ solve_cholesky(const IalsConfig *config, const CsrMatrix *m, const float *other,
 	float		lambda = (float) ials_row_regularization(config, end - start, m->n_cols);
 	int			info = 0;
 	int			one = 1;
+	int			full = 0;
 
-	for (size_t k = 0; k < (size_t) d * d; k++)
-		a[k] = alpha0 * gram[k];
-	for (int k = 0; k < d; k++)
-		a[(size_t) k * d + k] += lambda;
+	/*
+	 * Only the upper triangle (row-major) is built and factored; the
+	 * general-weight fallback below fills the rest when it needs it.
+	 */
+	for (int r = 0; r < d; r++)
+	{
+		const float *g = gram + (size_t) r * d;
+		float	   *row = a + (size_t) r * d;
+
+		for (int c = r; c < d; c++)
+			row[c] = alpha0 * g[c];
+		row[r] += lambda;
+	}
 	memset(b, 0, sizeof(float) * d);
 
 	for (size_t block = start; block < end; block += IALS_GATHER_BLOCK)
 	{
 		int			count = (int) ((end - block) < IALS_GATHER_BLOCK ? end - block : IALS_GATHER_BLOCK);
+		int			all_positive = 1;
 
 		for (int j = 0; j < count; j++)
 		{
@@ -130,20 +141,53 @@ solve_cholesky(const IalsConfig *config, const CsrMatrix *m, const float *other,
 			float		alpha = m->value[block + j];
 
 			memcpy(gathered + (size_t) j * d, h, sizeof(float) * d);
-			for (int k = 0; k < d; k++)
-				scaled[(size_t) j * d + k] = (alpha - alpha0) * h[k];
 			confidence[j] = alpha;
+			all_positive &= alpha >= alpha0;
 		}
-		/* A += Σ (α−α0)·h·hᵀ ;  b += Σ α·h */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, count,
-					1.0f, scaled, d, gathered, d, 1.0f, a, d);
+		/* b += Σ α·h */
 		cblas_sgemv(CblasRowMajor, CblasTrans, count, d, 1.0f, gathered, d,
 					confidence, 1, 1.0f, b, 1);
+
+		/*
+		 * A += Σ (α−α0)·h·hᵀ: with every weight α−α0 ≥ 0 (the usual case,
+		 * α ≥ 1 > α0) as one ssyrk of the rows scaled by √(α−α0), half the
+		 * flops of a general product; else as sgemm of scaled × plain rows.
+		 */
+		if (all_positive)
+		{
+			for (int j = 0; j < count; j++)
+			{
+				float		root = sqrtf(confidence[j] - alpha0);
+
+				for (int k = 0; k < d; k++)
+					scaled[(size_t) j * d + k] = root * gathered[(size_t) j * d + k];
+			}
+			cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, count,
+						1.0f, scaled, d, 1.0f, a, d);
+		}
+		else
+		{
+			/* sgemm updates the whole matrix: complete the lower triangle once */
+			if (!full)
+			{
+				for (int r = 1; r < d; r++)
+					for (int c = 0; c < r; c++)
+						a[(size_t) r * d + c] = a[(size_t) c * d + r];
+				full = 1;
+			}
+			for (int j = 0; j < count; j++)
+				for (int k = 0; k < d; k++)
+					scaled[(size_t) j * d + k] = (confidence[j] - alpha0) * gathered[(size_t) j * d + k];
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, count,
+						1.0f, scaled, d, gathered, d, 1.0f, a, d);
+		}
 	}
-	spotrf_("U", &d, a, &d, &info, 1);
+	/* LAPACK reads the upper triangle of the row-major matrix as the lower
+	 * triangle of a column-major one: factor 'L' */
+	spotrf_("L", &d, a, &d, &info, 1);
 	if (info != 0)
 		return IALS_ERR_NOT_POSITIVE_DEFINITE;
-	spotrs_("U", &d, &one, a, &d, b, &d, &info, 1);
+	spotrs_("L", &d, &one, a, &d, b, &d, &info, 1);
 	if (info != 0)
 		return IALS_ERR_NOT_POSITIVE_DEFINITE;
 	memcpy(x, b, sizeof(float) * d);
@@ -272,9 +316,15 @@ ials_solve_rows(const IalsConfig *config, const CsrMatrix *m, const float *other
 	SolveJob	job = {config, m, other, gram, target, begin, scratch,
 	ials_scratch_floats(config)};
 
+	size_t		rows = end - begin;
+	size_t		grain;
+
 	if (end <= begin)
 		return IALS_OK;
-	return parallel_for(config->threads, end - begin, 64, solve_block, &job);
+	/* at least 16 blocks per thread, so that uneven rows balance out */
+	grain = rows / ((size_t) (config->threads > 0 ? config->threads : 1) * 16);
+	grain = grain < 1 ? 1 : grain > 64 ? 64 : grain;
+	return parallel_for(config->threads, rows, grain, solve_block, &job);
 }
 
 typedef struct LossJob
@@ -284,14 +334,13 @@ typedef struct LossJob
 	const CsrMatrix *by_item;
 	const float *users;
 	const float *items;
-	const float *item_gram;
 	double	   *row_loss;
 } LossJob;
 
 /*
- * loss_block: per-user terms Σ_S [α(ŷ−1)² − α0·ŷ²] + α0·φᵀGφ + λ_c‖φ‖²
- * (the all-pairs α0 term through the Gramian), then per-item λ_i‖ψ‖².
- * Items are numbered after the users in the job's index space.
+ * loss_block: per-user terms Σ_S [α(ŷ−1)² − α0·ŷ²] + λ_c‖φ‖², then
+ * per-item λ_i‖ψ‖².  Items are numbered after the users in the job's index
+ * space.  The all-pairs term is added by ials_loss.
  */
 static int
 loss_block(void *context, size_t begin, size_t end, int thread)
@@ -309,7 +358,6 @@ loss_block(void *context, size_t begin, size_t end, int thread)
 		{
 			const CsrMatrix *m = job->by_user;
 			const float *phi = job->users + i * d;
-			double		quad = 0.0;
 
 			for (size_t j = m->row_start[i]; j < m->row_start[i + 1]; j++)
 			{
@@ -318,9 +366,6 @@ loss_block(void *context, size_t begin, size_t end, int thread)
 
 				loss += alpha * (score - 1.0) * (score - 1.0) - alpha0 * score * score;
 			}
-			for (int r = 0; r < d; r++)
-				quad += phi[r] * (double) vec_dot(job->item_gram + (size_t) r * d, phi, d);
-			loss += alpha0 * quad;
 			loss += ials_row_regularization(job->config, m->row_start[i + 1] - m->row_start[i],
 											job->by_item->n_rows) * vec_norm_squared(phi, d);
 		}
@@ -340,14 +385,19 @@ loss_block(void *context, size_t begin, size_t end, int thread)
 double
 ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
 		  const CsrMatrix *by_item, const float *users, const float *items,
-		  const float *item_gram, double *row_loss)
+		  const float *user_gram, const float *item_gram, double *row_loss)
 {
-	LossJob		job = {config, by_user, by_item, users, items, item_gram, row_loss};
+	LossJob		job = {config, by_user, by_item, users, items, row_loss};
 	size_t		n = by_user->n_rows + by_item->n_rows;
+	size_t		dd = (size_t) config->dims * config->dims;
 	double		total = 0.0;
+	double		all_pairs = 0.0;
 
 	parallel_for(config->threads, n, 256, loss_block, &job);
 	for (size_t i = 0; i < n; i++)
 		total += row_loss[i];
-	return total;
+	/* Σ_c Σ_i ⟨φ_c,ψ_i⟩² = Σ_c φ_cᵀ G_I φ_c = ⟨G_C, G_I⟩_F: O(d²), the Gramian trick */
+	for (size_t k = 0; k < dd; k++)
+		all_pairs += (double) user_gram[k] * item_gram[k];
+	return total + config->unobserved_weight * all_pairs;
 }

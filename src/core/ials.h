@@ -75,16 +75,15 @@ int			ials_solve_rows(const IalsConfig *config, const CsrMatrix *m,
 							float *scratch);
 
 /*
- * ials_loss: the loss L above.  users/items are the current embeddings,
- * item_gram the items' Gramian; by_user and by_item the two orientations of
- * the interactions.  row_loss is scratch of n_users + n_items doubles (the
- * per-row terms are summed in a fixed order, so the value does not depend on
- * the thread count).
+ * ials_loss: the loss L above.  users/items are the current embeddings and
+ * user_gram/item_gram their Gramians; by_user and by_item the two
+ * orientations of the interactions.  row_loss is scratch of n_users +
+ * n_items doubles (the per-row terms are summed in a fixed order).
  */
 double		ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
 					  const CsrMatrix *by_item, const float *users,
-					  const float *items, const float *item_gram,
-					  double *row_loss);
+					  const float *items, const float *user_gram,
+					  const float *item_gram, double *row_loss);
 
 /* λ·(count + α0·n_other)^ν: the frequency-scaled regularization of a row. */
 double		ials_row_regularization(const IalsConfig *config, size_t count,

@@ -287,12 +287,14 @@ test_loss_matches_brute_force(void)
 	Problem		p;
 	IalsConfig	config = make_config(IALS_SOLVER_CHOLESKY, 0, 2);
 	float		gram[DIMS * DIMS];
+	float		user_gram[DIMS * DIMS];
 	float		partials[3 * DIMS * DIMS];
 	double		row_loss[N_USERS + N_ITEMS];
 
 	make_problem(&p, 11);
 	ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
-	CHECK_NEAR(ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss),
+	ials_gramian(p.users, N_USERS, DIMS, 2, user_gram, partials);
+	CHECK_NEAR(ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, user_gram, gram, row_loss),
 			   reference_loss(&p, &config), 1e-4 * reference_loss(&p, &config));
 	free_problem(&p);
 }
@@ -304,6 +306,7 @@ test_loss_decreases(void)
 	Problem		p;
 	IalsConfig	config = make_config(IALS_SOLVER_CHOLESKY, 0, 2);
 	float		gram[DIMS * DIMS];
+	float		user_gram[DIMS * DIMS];
 	float		partials[3 * DIMS * DIMS];
 	double		row_loss[N_USERS + N_ITEMS];
 	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&config));
@@ -311,17 +314,18 @@ test_loss_decreases(void)
 
 	make_problem(&p, 3);
 	ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
-	previous = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss);
+	ials_gramian(p.users, N_USERS, DIMS, 2, user_gram, partials);
+	previous = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, user_gram, gram, row_loss);
 	for (int epoch = 0; epoch < 10; epoch++)
 	{
 		double		loss;
 
 		ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
 		CHECK(ials_solve_rows(&config, &p.by_user, p.items, gram, p.users, 0, N_USERS, scratch) == 0);
-		ials_gramian(p.users, N_USERS, DIMS, 2, gram, partials);
-		CHECK(ials_solve_rows(&config, &p.by_item, p.users, gram, p.items, 0, N_ITEMS, scratch) == 0);
+		ials_gramian(p.users, N_USERS, DIMS, 2, user_gram, partials);
+		CHECK(ials_solve_rows(&config, &p.by_item, p.users, user_gram, p.items, 0, N_ITEMS, scratch) == 0);
 		ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
-		loss = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, gram, row_loss);
+		loss = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, user_gram, gram, row_loss);
 		CHECK(loss <= previous * (1 + 1e-6));
 		previous = loss;
 	}
