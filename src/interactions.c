@@ -162,28 +162,43 @@ check_weights(const InteractionSource *source, const char *relation)
 }
 
 static void
-idmap_init(IdMap *map, Oid type, size_t capacity, MemoryContext context)
+idmap_init(IdMap *map, Oid type, MemoryContext context)
 {
 	map->count = 0;
 	map->type = type;
 	get_typlenbyvalalign(type, &map->typlen, &map->typbyval, &map->typalign);
-	map->ids = MemoryContextAllocHuge(context, sizeof(Datum) * Max(capacity, 1));
+	map->ids = MemoryContextAllocHuge(context, sizeof(Datum) * 1024);
 }
 
-/* Record the id of dense index `index` the first time it is seen. */
+/*
+ * idmap_note: record the id of dense index `index` the first time it is
+ * seen.  Indices arrive in any order, so the arrays (ids and the seen flags)
+ * grow by doubling to cover the largest index so far; limit bounds them.
+ */
 static void
-idmap_note(IdMap *map, size_t *capacity, int64 index, Datum id, bool *seen,
-		   MemoryContext context)
+idmap_note(IdMap *map, size_t *capacity, bool **seen, int64 index, Datum id,
+		   size_t limit, MemoryContext context)
 {
-	if (index < 0 || (size_t) index >= *capacity)
+	if (index < 0 || (size_t) index >= limit)
 		elog(ERROR, "dense id index %lld out of range", (long long) index);
-	if (!seen[index])
+	if ((size_t) index >= *capacity)
+	{
+		size_t		grown = *capacity;
+
+		while (grown <= (size_t) index)
+			grown *= 2;
+		map->ids = repalloc_huge(map->ids, sizeof(Datum) * grown);
+		*seen = repalloc_huge(*seen, grown);
+		memset(*seen + *capacity, 0, grown - *capacity);
+		*capacity = grown;
+	}
+	if (!(*seen)[index])
 	{
 		MemoryContext old = MemoryContextSwitchTo(context);
 
 		map->ids[index] = datumCopy(id, map->typbyval, map->typlen);
 		MemoryContextSwitchTo(old);
-		seen[index] = true;
+		(*seen)[index] = true;
 		if ((size_t) index + 1 > map->count)
 			map->count = index + 1;
 	}
@@ -200,6 +215,8 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 	SPIPlanPtr	plan;
 	Portal		portal;
 	size_t		capacity;
+	size_t		user_capacity = 1024;
+	size_t		item_capacity = 1024;
 	bool	   *user_seen;
 	bool	   *item_seen;
 	const char *u = quote_identifier(source->user_column);
@@ -231,12 +248,10 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 	out->user_index = MemoryContextAllocHuge(context, sizeof(int32) * capacity);
 	out->item_index = MemoryContextAllocHuge(context, sizeof(int32) * capacity);
 	out->weight = MemoryContextAllocHuge(context, sizeof(float) * capacity);
-	user_seen = MemoryContextAllocHuge(context, capacity);
-	item_seen = MemoryContextAllocHuge(context, capacity);
-	memset(user_seen, 0, capacity);
-	memset(item_seen, 0, capacity);
-	idmap_init(&out->users, user_type, capacity, context);
-	idmap_init(&out->items, item_type, capacity, context);
+	user_seen = MemoryContextAllocZero(context, user_capacity);
+	item_seen = MemoryContextAllocZero(context, item_capacity);
+	idmap_init(&out->users, user_type, context);
+	idmap_init(&out->items, item_type, context);
 	out->nnz = 0;
 
 	initStringInfo(&sql);
@@ -284,10 +299,10 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("summed weight of a (user, item) pair is out of range")));
-			idmap_note(&out->users, &capacity, user,
-					   SPI_getbinval(row, desc, 4, &isnull), user_seen, context);
-			idmap_note(&out->items, &capacity, item,
-					   SPI_getbinval(row, desc, 5, &isnull), item_seen, context);
+			idmap_note(&out->users, &user_capacity, &user_seen, user,
+					   SPI_getbinval(row, desc, 4, &isnull), capacity, context);
+			idmap_note(&out->items, &item_capacity, &item_seen, item,
+					   SPI_getbinval(row, desc, 5, &isnull), capacity, context);
 			out->user_index[out->nnz] = (int32) user;
 			out->item_index[out->nnz] = (int32) item;
 			out->weight[out->nnz] = (float) weight;

@@ -353,6 +353,11 @@ irec_train(PG_FUNCTION_ARGS)
 			  data.user_index, data.item_index, confidence, &by_user);
 	build_csr(train_context, data.items.count, data.users.count, data.nnz,
 			  data.item_index, data.user_index, confidence, &by_item);
+	/* the triples are in both CSRs now */
+	pfree(data.user_index);
+	pfree(data.item_index);
+	pfree(confidence);
+	pfree(data.weight);
 	users = MemoryContextAllocHuge(train_context, sizeof(float) * data.users.count * options.dims);
 	items = MemoryContextAllocHuge(train_context, sizeof(float) * data.items.count * options.dims);
 	gram = palloc(sizeof(float) * options.dims * options.dims);

@@ -4,7 +4,9 @@
 # of the Gowalla benchmark's shape (29,858 users x 40,981 items, 1,027,370
 # interactions).  Every figure is paired with a baseline run in the same
 # process: the machine's sgemm peak, the Cholesky solver, or exact search in
-# plain SQL.  About 3 minutes on 2 cores.
+# plain SQL.  About a minute on 2 cores.  --large adds the core iALS epoch
+# on generated data of 1M users x 200k items x 50M interactions (several
+# minutes, mostly generating the data).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/deps.sh
@@ -13,7 +15,7 @@ irec_install_deps
 make -s >/dev/null && make -s install >/dev/null
 
 echo "== core (no server)"
-bash test/bench/run_core.sh
+bash test/bench/run_core.sh "$@"
 
 trap irec_cluster_stop EXIT
 irec_cluster_start
@@ -46,19 +48,31 @@ SELECT train_rows, test_rows, test_users FROM irec_split('gowalla', seed => 1);
 CREATE FUNCTION seconds(sql text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE t timestamptz := clock_timestamp();
 BEGIN EXECUTE sql; RETURN extract(epoch FROM clock_timestamp() - t); END $$;
--- training: CG (the default) against the exact Cholesky solver
-SELECT 'train, CG 3 steps' AS step,
-       round((seconds('SELECT irec_train(''gowalla_train'', epochs => 8, quiet => true)') / 8)::numeric, 2) AS s_per_epoch
-UNION ALL
-SELECT 'train, Cholesky',
-       round((seconds('SELECT irec_train(''gowalla_train'', epochs => 8, solver => ''cholesky'', quiet => true, model => ''gowalla_chol'')') / 8)::numeric, 2);
-SELECT 'CG' AS solver, round(ndcg::numeric, 4) AS "ndcg@20", round(recall::numeric, 4) AS "recall@20"
-  FROM irec_evaluate('gowalla_train', 'gowalla_test')
-UNION ALL
-SELECT 'Cholesky', round(ndcg::numeric, 4), round(recall::numeric, 4) FROM irec_evaluate('gowalla_chol', 'gowalla_test')
-UNION ALL
-SELECT 'popularity', round(ndcg::numeric, 4), round(recall::numeric, 4)
+-- the backend's peak resident memory so far (VmHWM), in MB
+CREATE FUNCTION peak_mb() RETURNS int LANGUAGE sql AS $$
+  SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\s+(\d+)'))[1]::int / 1024 $$;
+-- training at d = 64 and 128 with both solvers; per-epoch time excludes
+-- loading and writing, which are reported apart
+CREATE TABLE runs (dims int, solver text, s_per_epoch numeric, load_s numeric, write_s numeric,
+                   "ndcg@20" numeric, "recall@20" numeric, backend_peak_mb int);
+DO $$
+DECLARE d int; s text; m record; e record;
+BEGIN
+  FOREACH d IN ARRAY ARRAY[64, 128] LOOP
+    FOREACH s IN ARRAY ARRAY['cg', 'cholesky'] LOOP
+      PERFORM irec_train('gowalla_train', dims => d, solver => s, epochs => 8, quiet => true, model => 'g');
+      SELECT * INTO m FROM irec_models WHERE name = 'g';
+      SELECT * INTO e FROM irec_evaluate('g', 'gowalla_test');
+      INSERT INTO runs VALUES (d, s, round((m.train_seconds / m.epochs)::numeric, 3),
+                               round(m.load_seconds::numeric, 2), round(m.write_seconds::numeric, 2),
+                               round(e.ndcg::numeric, 4), round(e.recall::numeric, 4), peak_mb());
+    END LOOP;
+  END LOOP;
+END $$;
+SELECT * FROM runs ORDER BY dims, solver;
+SELECT 'popularity' AS model, round(ndcg::numeric, 4) AS "ndcg@20", round(recall::numeric, 4) AS "recall@20"
   FROM irec_evaluate_popularity('gowalla_train', 'gowalla_test');
+SELECT irec_train('gowalla_train', epochs => 8, quiet => true) IS NOT NULL AS trained;
 -- evaluation: full ranking of every test user
 SELECT 'irec_evaluate (29,858 users x 40,903 items)' AS step,
        round(seconds('SELECT * FROM irec_evaluate(''gowalla_train'', ''gowalla_test'')')::numeric, 2) AS seconds;
