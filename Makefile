@@ -6,11 +6,13 @@ MODULE_big = irec
 
 CORE_OBJS = src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
 	src/core/sparse.o src/core/ials.o src/core/synthetic.o src/core/topn.o \
-	src/core/metrics.o src/core/evaluate.o
+	src/core/metrics.o src/core/evaluate.o src/core/ivf.o
 GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_agg.o \
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
 	src/serve.o
-OBJS = $(CORE_OBJS) $(GLUE_OBJS)
+INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
+	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o
+OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
 DATA = sql/irec--$(EXTVERSION).sql
 

@@ -453,3 +453,21 @@ CREATE FUNCTION @extschema@.irec_recommend_for_items(
 	model text, items anyarray, n integer DEFAULT 20, weights real[] DEFAULT NULL)
 RETURNS TABLE (item_id anyelement, score double precision)
 	AS 'MODULE_PATHNAME', 'irec_recommend_for_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+
+------------------------------------------------------------------------------
+-- The ipivf index access method (DESIGN §6.2): top-n by <#>, <-> or <=>.
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.ipivfhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'ipivfhandler' LANGUAGE C;
+CREATE ACCESS METHOD ipivf TYPE INDEX HANDLER @extschema@.ipivfhandler;
+COMMENT ON ACCESS METHOD ipivf IS 'inverted lists over embeddings for exact-order top-n scans';
+
+CREATE OPERATOR CLASS @extschema@.embedding_ip_ops DEFAULT FOR TYPE @extschema@.embedding USING ipivf AS
+	OPERATOR 1 @extschema@.<#> (@extschema@.embedding, @extschema@.embedding) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.embedding_negative_inner_product(@extschema@.embedding, @extschema@.embedding);
+CREATE OPERATOR CLASS @extschema@.embedding_l2_ops FOR TYPE @extschema@.embedding USING ipivf AS
+	OPERATOR 1 @extschema@.<-> (@extschema@.embedding, @extschema@.embedding) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.l2_distance(@extschema@.embedding, @extschema@.embedding);
+CREATE OPERATOR CLASS @extschema@.embedding_cosine_ops FOR TYPE @extschema@.embedding USING ipivf AS
+	OPERATOR 1 @extschema@.<=> (@extschema@.embedding, @extschema@.embedding) FOR ORDER BY pg_catalog.float_ops,
+	FUNCTION 1 @extschema@.cosine_distance(@extschema@.embedding, @extschema@.embedding);

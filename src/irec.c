@@ -23,6 +23,7 @@
 #include "utils/syscache.h"
 
 #include "core/parallel.h"
+#include "index/ipivf.h"
 #include "irec.h"
 
 PG_MODULE_MAGIC;
@@ -47,6 +48,7 @@ _PG_init(void)
 							4096, 16, INT_MAX / 2,
 							PGC_USERSET, GUC_UNIT_MB,
 							NULL, NULL, NULL);
+	ipivf_init();
 	MarkGUCPrefixReserved("irec");
 }
 

@@ -266,6 +266,21 @@ ivf_list_bound(IvfMetric metric, const float *q, float q_norm,
 }
 
 float
+ivf_list_priority(IvfMetric metric, const float *q, float q_norm,
+				  const float *centroid, int dims, float max_norm)
+{
+	if (metric == IVF_METRIC_IP)
+	{
+		float		scale = q_norm > 0 ? max_norm / q_norm : 0.0f;
+
+		/* −‖q̂ − c̃‖² up to a constant: 2·q̂·c − ‖c̃‖² */
+		return 2.0f * scale * vec_dot(q, centroid, dims) -
+			vec_norm_squared(centroid, IVF_CENTROID_FLOATS(dims));
+	}
+	return ivf_score(metric, q, centroid, dims);
+}
+
+float
 ivf_score(IvfMetric metric, const float *q, const float *x, int dims)
 {
 	if (metric == IVF_METRIC_L2)

@@ -62,6 +62,14 @@ float		ivf_list_bound(IvfMetric metric, const float *q, float q_norm,
 						   const float *centroid, int dims, float radius,
 						   float max_norm);
 
+/*
+ * ivf_list_priority: how promising a list is for query q (higher first), by
+ * the geometry the lists were clustered in: for inner product, closeness of
+ * the query scaled to norm M, [q·M/‖q‖, 0], to the augmented centroid.
+ */
+float		ivf_list_priority(IvfMetric metric, const float *q, float q_norm,
+							  const float *centroid, int dims, float max_norm);
+
 /* The score the index orders by: q·x, or −‖q − x‖ for L2. */
 float		ivf_score(IvfMetric metric, const float *q, const float *x, int dims);
 

@@ -1,0 +1,144 @@
+/*
+ * ipivf.h
+ *		The ipivf index access method: inverted lists over embeddings for
+ *		top-n queries by <#>, <-> and <=> (DESIGN §6.2).
+ *
+ * Layout of an ipivf index:
+ *
+ *	 block 0		metapage: magic, version, dims, metric, number of lists,
+ *					the largest norm M of the build (inner-product augmentation)
+ *	 blocks 1..E	list directory: an array of IpivfList entries per page,
+ *					each with its centroid, bounds and chain of data pages
+ *	 other blocks	data pages of the lists, chained through the special
+ *					space; one IpivfTuple (heap TID + full vector) per item
+ *
+ * A list's bounds (radius around the centroid, largest member norm) only
+ * grow, on insert; vacuum leaves them, so they stay valid supersets and the
+ * scan's proof that no unvisited list can beat a candidate stays sound.
+ *
+ * All changes after the build are WAL-logged with generic WAL; the build
+ * writes its pages and then WAL-logs them all at once.
+ */
+#ifndef IREC_IPIVF_H
+#define IREC_IPIVF_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "nodes/pathnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+
+#include "core/ivf.h"
+
+#define IPIVF_MAGIC 0x69766649	/* "Ifvi" */
+#define IPIVF_VERSION 1
+#define IPIVF_METAPAGE_BLKNO 0
+#define IPIVF_DIRECTORY_START 1
+
+/* Largest dimension an index entry can hold: one centroid must fit a page. */
+#define IPIVF_MAX_DIMS 1900
+
+/* Build phases shown in pg_stat_progress_create_index (2 and up: AM's own). */
+#define IPIVF_PHASE_SAMPLE 2
+#define IPIVF_PHASE_CLUSTER 3
+#define IPIVF_PHASE_ASSIGN 4
+
+/* Special space of every page. */
+typedef struct IpivfPageOpaqueData
+{
+	BlockNumber next;			/* next data page of the list, or InvalidBlockNumber */
+	uint16		flags;
+	uint16		page_id;		/* IPIVF_PAGE_ID, for pg_filedump-style tools */
+} IpivfPageOpaqueData;
+
+typedef IpivfPageOpaqueData *IpivfPageOpaque;
+
+#define IPIVF_PAGE_ID 0xFF97
+#define IPIVF_META 1
+#define IPIVF_DIRECTORY 2
+#define IPIVF_DATA 4
+
+#define IpivfPageGetOpaque(page) ((IpivfPageOpaque) PageGetSpecialPointer(page))
+
+typedef struct IpivfMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	int32		dims;			/* 0 until the first vector is known */
+	int32		metric;			/* IvfMetric */
+	int32		n_lists;
+	int32		lists_per_page; /* directory entries per page */
+	float		max_norm;		/* M of the augmentation, fixed at build */
+} IpivfMetaPageData;
+
+typedef IpivfMetaPageData *IpivfMetaPage;
+
+#define IpivfPageGetMeta(page) ((IpivfMetaPage) PageGetContents(page))
+
+/* One list in the directory; followed by its centroid (dims + 1 floats). */
+typedef struct IpivfList
+{
+	BlockNumber head;			/* first data page, or InvalidBlockNumber */
+	BlockNumber insert_page;	/* where inserts try first */
+	uint32		count;			/* items inserted (not decremented by vacuum) */
+	float		radius;			/* max ‖x − c‖ over members ever inserted */
+	float		max_norm;		/* max ‖x‖ over members ever inserted */
+	float		centroid[FLEXIBLE_ARRAY_MEMBER];
+} IpivfList;
+
+#define IPIVF_LIST_SIZE(dims) MAXALIGN(offsetof(IpivfList, centroid) + sizeof(float) * IVF_CENTROID_FLOATS(dims))
+
+/* One indexed vector. */
+typedef struct IpivfTuple
+{
+	ItemPointerData heap_tid;
+	uint16		unused;			/* keeps x 4-byte aligned */
+	float		x[FLEXIBLE_ARRAY_MEMBER];
+} IpivfTuple;
+
+#define IPIVF_TUPLE_SIZE(dims) (offsetof(IpivfTuple, x) + sizeof(float) * (dims))
+
+/* Reloptions. */
+typedef struct IpivfOptions
+{
+	int32		vl_len_;
+	int			lists;			/* 0: √rows */
+	int			probes;			/* default for irec.probes; 0 = exact */
+} IpivfOptions;
+
+/* GUC irec.probes: -1 = the index's own default, 0 = exact, N = approximate. */
+extern int	irec_probes;
+
+/* ipivf.c */
+extern void ipivf_init(void);
+extern IndexBuildResult *ipivfbuild(Relation heap, Relation index, struct IndexInfo *info);
+extern void ipivfbuildempty(Relation index);
+extern bool ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+						Relation heap, IndexUniqueCheck check_unique, bool index_unchanged,
+						struct IndexInfo *info);
+extern IndexBulkDeleteResult *ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											  IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *ipivfvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern IndexScanDesc ipivfbeginscan(Relation index, int nkeys, int norderbys);
+extern void ipivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool ipivfgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void ipivfendscan(IndexScanDesc scan);
+
+/* ipivfutils.c */
+extern IvfMetric ipivf_metric(Relation index);
+extern int	ipivf_probes(Relation index);
+extern int	ipivf_lists_option(Relation index);
+extern void ipivf_init_page(Page page, uint16 flags);
+extern Buffer ipivf_new_buffer(Relation index, ForkNumber fork);
+extern void ipivf_read_meta(Relation index, IpivfMetaPageData *meta);
+extern IpivfList *ipivf_list_in_page(Page page, int slot, int dims);
+extern BlockNumber ipivf_directory_block(const IpivfMetaPageData *meta, int list);
+extern int	ipivf_directory_slot(const IpivfMetaPageData *meta, int list);
+extern int	ipivf_lists_per_page(int dims);
+extern const float *ipivf_prepare_vector(Datum value, IvfMetric metric, int dims, float *buffer);
+extern IpivfList *ipivf_load_directory(Relation index, const IpivfMetaPageData *meta);
+
+#endif							/* IREC_IPIVF_H */

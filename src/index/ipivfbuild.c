@@ -1,0 +1,446 @@
+/*
+ * ipivfbuild.c
+ *		Building an ipivf index: sample, cluster, assign.
+ *
+ * Pass 1 over the heap keeps a reservoir sample of the vectors, bounded by
+ * maintenance_work_mem; k-means runs on the sample on every core; pass 2
+ * assigns every vector to its list in batches (one parallel sgemm per
+ * batch) and appends it to the list's pages.  Pages are written without WAL
+ * and WAL-logged at the end in one sweep, as core GiST and SP-GiST builds do.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/backend_progress.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "core/rng.h"
+#include "core/vecmath.h"
+#include "embedding.h"
+#include "index/ipivf.h"
+#include "irec.h"
+
+/* Vectors assigned per parallel batch in pass 2. */
+#define ASSIGN_BATCH 8192
+
+/* Lloyd iterations of the build's k-means. */
+#define KMEANS_ITERATIONS 10
+
+/* Largest sample k-means looks at: plenty for 4096 lists. */
+#define MAX_SAMPLE (256 * 1024)
+
+typedef struct ListState
+{
+	BlockNumber head;
+	BlockNumber tail;
+	uint32		count;
+	float		radius;
+	float		max_norm;
+} ListState;
+
+typedef struct BuildState
+{
+	Relation	index;
+	IvfMetric	metric;
+	int			dims;			/* 0 until known */
+	int			threads;
+	double		heap_tuples;
+	double		index_tuples;
+	MemoryContext context;
+
+	/* pass 1: reservoir sample */
+	float	   *sample;			/* capacity × dims, allocated once dims is known */
+	size_t		sample_capacity;
+	size_t		sample_count;
+	Rng			rng;
+	float	   *prepared;		/* one normalized vector (cosine) */
+
+	/* clustering */
+	int			n_lists;
+	float	   *centroids;		/* n_lists × (dims + 1) */
+	float		max_norm;
+	ListState  *lists;
+
+	/* pass 2: batch waiting for assignment */
+	ItemPointerData *batch_tids;
+	float	   *batch;
+	size_t		batch_count;
+	int32	   *batch_list;
+	void	   *assign_scratch;
+	IpivfTuple *tuple;			/* one tuple being written */
+} BuildState;
+
+static void
+note_dims(BuildState *state, Datum value)
+{
+	Embedding  *e;
+
+	if (state->dims > 0)
+		return;
+	e = DatumGetEmbedding(value);
+	if (e->dims > IPIVF_MAX_DIMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, e->dims)));
+	state->dims = e->dims;
+}
+
+static void
+allocate_sample(BuildState *state)
+{
+	double		budget = (double) maintenance_work_mem * 1024.0 * 0.5;
+	size_t		by_memory = (size_t) (budget / (sizeof(float) * state->dims));
+
+	state->sample_capacity = Min(Max(by_memory, 64), MAX_SAMPLE);
+	state->sample = MemoryContextAllocHuge(state->context,
+										   sizeof(float) * state->sample_capacity * state->dims);
+	state->prepared = MemoryContextAlloc(state->context, sizeof(float) * state->dims);
+}
+
+/* Pass 1 callback: reservoir sampling (Vitter's algorithm R). */
+static void
+sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				bool alive, void *opaque)
+{
+	BuildState *state = (BuildState *) opaque;
+	const float *x;
+	size_t		slot;
+
+	state->heap_tuples++;
+	if (isnull[0])
+		return;
+	note_dims(state, values[0]);
+	if (state->sample == NULL)
+		allocate_sample(state);
+	x = ipivf_prepare_vector(values[0], state->metric, state->dims, state->prepared);
+	if (!vec_all_finite(x, state->dims))
+		elog(ERROR, "ipivf: non-finite vector");
+	if (state->sample_count < state->sample_capacity)
+		slot = state->sample_count;
+	else
+	{
+		uint64		r = (uint64) (rng_uniform(&state->rng) * (state->index_tuples + 1));
+
+		slot = r < state->sample_capacity ? r : SIZE_MAX;
+	}
+	if (slot != SIZE_MAX)
+		memcpy(state->sample + slot * state->dims, x, sizeof(float) * state->dims);
+	if (state->sample_count < state->sample_capacity)
+		state->sample_count++;
+	state->index_tuples++;
+}
+
+static void
+write_meta(Relation index, ForkNumber fork, const BuildState *state)
+{
+	Buffer		buffer = ipivf_new_buffer(index, fork);
+	Page		page = BufferGetPage(buffer);
+	IpivfMetaPage meta;
+
+	Assert(BufferGetBlockNumber(buffer) == IPIVF_METAPAGE_BLKNO);
+	ipivf_init_page(page, IPIVF_META);
+	meta = IpivfPageGetMeta(page);
+	meta->magic = IPIVF_MAGIC;
+	meta->version = IPIVF_VERSION;
+	meta->dims = state->dims;
+	meta->metric = state->metric;
+	meta->n_lists = state->n_lists;
+	meta->lists_per_page = state->dims > 0 ? ipivf_lists_per_page(state->dims) : 0;
+	meta->max_norm = state->max_norm;
+	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IpivfMetaPageData)) - (char *) page;
+	MarkBufferDirty(buffer);
+	UnlockReleaseBuffer(buffer);
+}
+
+/* Directory pages with the lists' centroids and current state. */
+static void
+write_directory(BuildState *state, bool create)
+{
+	int			per_page = ipivf_lists_per_page(state->dims);
+	Size		entry_size = IPIVF_LIST_SIZE(state->dims);
+
+	for (int first = 0; first < state->n_lists; first += per_page)
+	{
+		int			count = Min(per_page, state->n_lists - first);
+		Buffer		buffer;
+		Page		page;
+
+		if (create)
+		{
+			buffer = ipivf_new_buffer(state->index, MAIN_FORKNUM);
+			page = BufferGetPage(buffer);
+			ipivf_init_page(page, IPIVF_DIRECTORY);
+		}
+		else
+		{
+			buffer = ReadBuffer(state->index, IPIVF_DIRECTORY_START + first / per_page);
+			LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+			page = BufferGetPage(buffer);
+		}
+		for (int slot = 0; slot < count; slot++)
+		{
+			IpivfList  *list = ipivf_list_in_page(page, slot, state->dims);
+			ListState  *ls = &state->lists[first + slot];
+
+			list->head = ls->head;
+			list->insert_page = ls->tail;
+			list->count = ls->count;
+			list->radius = ls->radius;
+			list->max_norm = ls->max_norm;
+			memcpy(list->centroid, state->centroids + (size_t) (first + slot) * IVF_CENTROID_FLOATS(state->dims),
+				   sizeof(float) * IVF_CENTROID_FLOATS(state->dims));
+		}
+		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + entry_size * count;
+		MarkBufferDirty(buffer);
+		UnlockReleaseBuffer(buffer);
+	}
+}
+
+/* Append one tuple to a list's tail page, chaining a new page when full. */
+static void
+append_to_list(BuildState *state, ListState *ls, IpivfTuple *tuple, Size size)
+{
+	Buffer		buffer;
+	Page		page;
+
+	if (ls->tail == InvalidBlockNumber)
+	{
+		buffer = ipivf_new_buffer(state->index, MAIN_FORKNUM);
+		page = BufferGetPage(buffer);
+		ipivf_init_page(page, IPIVF_DATA);
+		ls->head = ls->tail = BufferGetBlockNumber(buffer);
+	}
+	else
+	{
+		buffer = ReadBuffer(state->index, ls->tail);
+		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buffer);
+	}
+	if (PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+	{
+		Buffer		fresh = ipivf_new_buffer(state->index, MAIN_FORKNUM);
+		Page		fresh_page = BufferGetPage(fresh);
+
+		ipivf_init_page(fresh_page, IPIVF_DATA);
+		IpivfPageGetOpaque(page)->next = BufferGetBlockNumber(fresh);
+		MarkBufferDirty(buffer);
+		UnlockReleaseBuffer(buffer);
+		buffer = fresh;
+		page = fresh_page;
+		ls->tail = BufferGetBlockNumber(fresh);
+		if (PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+			elog(ERROR, "ipivf: could not add a tuple to a new page");
+	}
+	MarkBufferDirty(buffer);
+	UnlockReleaseBuffer(buffer);
+}
+
+/* Assign the waiting batch (in parallel) and append it, list by list. */
+static void
+flush_batch(BuildState *state)
+{
+	int			d = state->dims;
+	Size		size = IPIVF_TUPLE_SIZE(d);
+	int32	   *order;
+	int32	   *starts;
+
+	if (state->batch_count == 0)
+		return;
+	ivf_assign(state->centroids, state->n_lists, d, state->metric, state->max_norm,
+			   state->batch, state->batch_count, state->batch_list, state->threads,
+			   state->assign_scratch);
+
+	/* counting sort by list: consecutive appends hit the same page */
+	starts = palloc0(sizeof(int32) * (state->n_lists + 1));
+	order = palloc(sizeof(int32) * state->batch_count);
+	for (size_t i = 0; i < state->batch_count; i++)
+		starts[state->batch_list[i] + 1]++;
+	for (int l = 0; l < state->n_lists; l++)
+		starts[l + 1] += starts[l];
+	for (size_t i = 0; i < state->batch_count; i++)
+		order[starts[state->batch_list[i]]++] = (int32) i;
+
+	for (size_t k = 0; k < state->batch_count; k++)
+	{
+		size_t		i = order[k];
+		int			l = state->batch_list[i];
+		ListState  *ls = &state->lists[l];
+		const float *x = state->batch + i * d;
+		const float *c = state->centroids + (size_t) l * IVF_CENTROID_FLOATS(d);
+		float		r = sqrtf(vec_l2_squared(x, c, d));
+		float		norm = sqrtf(vec_norm_squared(x, d));
+
+		ls->radius = Max(ls->radius, r);
+		ls->max_norm = Max(ls->max_norm, norm);
+		ls->count++;
+		state->tuple->heap_tid = state->batch_tids[i];
+		memcpy(state->tuple->x, x, sizeof(float) * d);
+		append_to_list(state, ls, state->tuple, size);
+	}
+	pfree(starts);
+	pfree(order);
+	state->batch_count = 0;
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Pass 2 callback: queue the vector for assignment. */
+static void
+assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				bool alive, void *opaque)
+{
+	BuildState *state = (BuildState *) opaque;
+	const float *x;
+
+	if (isnull[0])
+		return;
+	x = ipivf_prepare_vector(values[0], state->metric, state->dims,
+							 state->batch + state->batch_count * state->dims);
+	if (x != state->batch + state->batch_count * state->dims)
+		memcpy(state->batch + state->batch_count * state->dims, x, sizeof(float) * state->dims);
+	state->batch_tids[state->batch_count++] = *tid;
+	if (state->batch_count == ASSIGN_BATCH)
+	{
+		flush_batch(state);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->index_tuples);
+	}
+	state->index_tuples++;
+}
+
+static int
+choose_lists(Relation index, double rows)
+{
+	int			lists = ipivf_lists_option(index);
+
+	if (lists <= 0)
+		lists = (int) Max(1.0, Min(sqrt(rows), 10000.0));
+	return lists;
+}
+
+IndexBuildResult *
+ipivfbuild(Relation heap, Relation index, IndexInfo *info)
+{
+	BuildState	state;
+	IndexBuildResult *result;
+	MemoryContext old;
+	int32		typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+	if (typmod > IPIVF_MAX_DIMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, typmod)));
+
+	memset(&state, 0, sizeof(state));
+	state.index = index;
+	state.metric = ipivf_metric(index);
+	state.dims = typmod > 0 ? typmod : 0;
+	state.threads = irec_thread_count(0);
+	state.context = AllocSetContextCreate(CurrentMemoryContext, "ipivf build", ALLOCSET_DEFAULT_SIZES);
+	rng_seed(&state.rng, 42, 0);
+	old = MemoryContextSwitchTo(state.context);
+
+	/* pass 1: sample */
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IPIVF_PHASE_SAMPLE);
+	table_index_build_scan(heap, index, info, true, true, sample_callback, &state, NULL);
+
+	/* cluster */
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IPIVF_PHASE_CLUSTER);
+	if (state.index_tuples > 0)
+	{
+		size_t		scratch;
+		void	   *kmeans_scratch;
+
+		state.n_lists = Min(choose_lists(index, state.index_tuples), (int) state.sample_count);
+		if (state.sample_count < state.index_tuples && state.sample_count < (size_t) state.n_lists * 32)
+			ereport(NOTICE,
+					(errmsg("ipivf clusters a sample of %zu vectors for %d lists", state.sample_count, state.n_lists),
+					 errdetail("maintenance_work_mem limits the sample to %zu vectors; 32 per list or more give better lists.",
+							   state.sample_capacity),
+					 errhint("Increase maintenance_work_mem to at least %d MB for this build.",
+							 (int) (((double) state.n_lists * 32 * state.dims * sizeof(float) * 2) / (1024 * 1024)) + 1)));
+		scratch = ivf_kmeans_scratch_bytes(state.sample_count, state.dims, state.n_lists, state.threads);
+		kmeans_scratch = MemoryContextAllocHuge(state.context, scratch);
+		state.centroids = MemoryContextAllocHuge(state.context,
+												 sizeof(float) * state.n_lists * IVF_CENTROID_FLOATS(state.dims));
+		ivf_kmeans(state.sample, state.sample_count, state.dims, state.n_lists, KMEANS_ITERATIONS,
+				   state.metric, 42, state.threads, state.centroids, &state.max_norm, kmeans_scratch);
+		pfree(kmeans_scratch);
+		pfree(state.sample);
+		state.sample = NULL;
+	}
+	else if (state.dims > 0)
+		ereport(NOTICE,
+				(errmsg("ipivf index \"%s\" was built on no rows", RelationGetRelationName(index)),
+				 errhint("Its lists form as rows arrive; REINDEX once the table has data for better lists.")));
+
+	state.lists = palloc(sizeof(ListState) * Max(state.n_lists, 1));
+	for (int l = 0; l < state.n_lists; l++)
+	{
+		state.lists[l].head = state.lists[l].tail = InvalidBlockNumber;
+		state.lists[l].count = 0;
+		state.lists[l].radius = 0;
+		state.lists[l].max_norm = 0;
+	}
+	write_meta(index, MAIN_FORKNUM, &state);
+	if (state.n_lists > 0)
+		write_directory(&state, true);
+
+	/* pass 2: assign */
+	if (state.n_lists > 0)
+	{
+		double		total = state.index_tuples;
+
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IPIVF_PHASE_ASSIGN);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) total);
+		state.index_tuples = 0;
+		state.heap_tuples = 0;
+		state.batch = MemoryContextAllocHuge(state.context, sizeof(float) * ASSIGN_BATCH * state.dims);
+		state.batch_tids = palloc(sizeof(ItemPointerData) * ASSIGN_BATCH);
+		state.batch_list = palloc(sizeof(int32) * ASSIGN_BATCH);
+		state.assign_scratch = MemoryContextAllocHuge(state.context,
+													  ivf_assign_scratch_bytes(state.n_lists, state.dims, state.threads));
+		state.tuple = palloc0(IPIVF_TUPLE_SIZE(state.dims));
+		table_index_build_scan(heap, index, info, true, false, assign_callback, &state, NULL);
+		flush_batch(&state);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state.index_tuples);
+		write_directory(&state, false);
+		state.heap_tuples = total;	/* counted in pass 1 */
+	}
+
+	if (RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+
+	result = palloc(sizeof(IndexBuildResult));
+	MemoryContextSwitchTo(old);
+	result->heap_tuples = state.heap_tuples;
+	result->index_tuples = state.index_tuples;
+	MemoryContextDelete(state.context);
+	return result;
+}
+
+/*
+ * ipivfbuildempty: the init fork of an unlogged index, an index with no
+ * lists yet (they form as rows arrive).
+ */
+void
+ipivfbuildempty(Relation index)
+{
+	BuildState	state;
+	int32		typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+
+	memset(&state, 0, sizeof(state));
+	state.index = index;
+	state.metric = ipivf_metric(index);
+	state.dims = typmod > 0 ? typmod : 0;
+	write_meta(index, INIT_FORKNUM, &state);
+	log_newpage_range(index, INIT_FORKNUM, 0, 1, true);
+}

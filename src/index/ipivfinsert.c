@@ -1,0 +1,240 @@
+/*
+ * ipivfinsert.c
+ *		Inserting one row into an ipivf index.
+ *
+ * The row goes to the list whose (augmented) centroid is nearest, as in the
+ * build, and into the first page of that list with room, starting at the
+ * list's insert_page hint (vacuum points it at freed space).  The list's
+ * bounds grow to cover the new vector.  Lock order: metapage (only to
+ * create the first list), directory page, data pages; every change is one
+ * generic WAL record of at most four pages.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "core/vecmath.h"
+#include "embedding.h"
+#include "index/ipivf.h"
+
+/* The list a vector belongs to: nearest augmented centroid. */
+static int
+nearest_list(const IpivfMetaPageData *meta, const IpivfList *lists, const float *x)
+{
+	int			d = meta->dims;
+	Size		entry = IPIVF_LIST_SIZE(d);
+	float		extra = 0.0f;
+	int			best = 0;
+	float		best_distance = INFINITY;
+
+	if (meta->metric == IVF_METRIC_IP)
+	{
+		float		gap = meta->max_norm * meta->max_norm - vec_norm_squared(x, d);
+
+		extra = gap > 0 ? sqrtf(gap) : 0.0f;
+	}
+	for (int l = 0; l < meta->n_lists; l++)
+	{
+		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
+		float		distance = vec_l2_squared(x, list->centroid, d) +
+			(extra - list->centroid[d]) * (extra - list->centroid[d]);
+
+		if (distance < best_distance)
+		{
+			best_distance = distance;
+			best = l;
+		}
+	}
+	return best;
+}
+
+/*
+ * create_first_list: an index built on no rows has no lists; the first
+ * vector becomes the centroid of list 0.  Returns with the metapage
+ * updated; races with a concurrent creator are settled under the metapage
+ * lock.
+ */
+static void
+create_first_list(Relation index, const float *x, int dims)
+{
+	Buffer		meta_buffer = ReadBuffer(index, IPIVF_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	Page		meta_page;
+	IpivfMetaPage meta;
+
+	LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
+	meta = IpivfPageGetMeta(BufferGetPage(meta_buffer));
+	if (meta->n_lists == 0)
+	{
+		Buffer		directory = ipivf_new_buffer(index, MAIN_FORKNUM);
+		Page		directory_page;
+		IpivfList  *list;
+
+		if (BufferGetBlockNumber(directory) != IPIVF_DIRECTORY_START)
+			elog(ERROR, "ipivf: unexpected layout of an index without lists");
+		state = GenericXLogStart(index);
+		meta_page = GenericXLogRegisterBuffer(state, meta_buffer, 0);
+		directory_page = GenericXLogRegisterBuffer(state, directory, GENERIC_XLOG_FULL_IMAGE);
+		meta = IpivfPageGetMeta(meta_page);
+		meta->dims = dims;
+		meta->lists_per_page = ipivf_lists_per_page(dims);
+		meta->max_norm = sqrtf(vec_norm_squared(x, dims));
+		meta->n_lists = 1;
+		ipivf_init_page(directory_page, IPIVF_DIRECTORY);
+		list = ipivf_list_in_page(directory_page, 0, dims);
+		memset(list, 0, IPIVF_LIST_SIZE(dims));
+		list->head = InvalidBlockNumber;
+		list->insert_page = InvalidBlockNumber;
+		memcpy(list->centroid, x, sizeof(float) * dims);
+		list->centroid[dims] = 0.0f;
+		((PageHeader) directory_page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + IPIVF_LIST_SIZE(dims);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(directory);
+	}
+	UnlockReleaseBuffer(meta_buffer);
+}
+
+/*
+ * add_to_list: put the tuple on the first page of the list with room,
+ * extending the chain when every page is full, and grow the list's bounds.
+ * The directory page is locked exclusively throughout, which serializes
+ * inserts into its lists and keeps chain and hint consistent.
+ */
+static void
+add_to_list(Relation index, const IpivfMetaPageData *meta, int l, IpivfTuple *tuple, Size size,
+			float radius, float norm)
+{
+	Buffer		directory = ReadBuffer(index, ipivf_directory_block(meta, l));
+	int			slot = ipivf_directory_slot(meta, l);
+	IpivfList  *list;
+	BlockNumber block;
+	Buffer		buffer = InvalidBuffer;
+	BlockNumber previous = InvalidBlockNumber;
+
+	LockBuffer(directory, BUFFER_LOCK_EXCLUSIVE);
+	list = ipivf_list_in_page(BufferGetPage(directory), slot, meta->dims);
+	block = list->insert_page != InvalidBlockNumber ? list->insert_page : list->head;
+
+	/* find a page with room, following the chain from the hint */
+	while (block != InvalidBlockNumber)
+	{
+		Page		page;
+
+		buffer = ReadBuffer(index, block);
+		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buffer);
+		if (PageGetFreeSpace(page) >= MAXALIGN(size))
+			break;
+		previous = block;
+		block = IpivfPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buffer);
+		buffer = InvalidBuffer;
+	}
+
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+		Page		directory_page = GenericXLogRegisterBuffer(state, directory, 0);
+		IpivfList  *entry = ipivf_list_in_page(directory_page, slot, meta->dims);
+		Page		page;
+		Buffer		previous_buffer = InvalidBuffer;
+
+		if (BufferIsValid(buffer))
+			page = GenericXLogRegisterBuffer(state, buffer, 0);
+		else
+		{
+			/* every page is full (or the list is empty): chain a new one */
+			buffer = ipivf_new_buffer(index, MAIN_FORKNUM);
+			page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
+			ipivf_init_page(page, IPIVF_DATA);
+			if (previous != InvalidBlockNumber)
+			{
+				Page		previous_page;
+
+				previous_buffer = ReadBuffer(index, previous);
+				LockBuffer(previous_buffer, BUFFER_LOCK_EXCLUSIVE);
+				previous_page = GenericXLogRegisterBuffer(state, previous_buffer, 0);
+				IpivfPageGetOpaque(previous_page)->next = BufferGetBlockNumber(buffer);
+			}
+			else
+				entry->head = BufferGetBlockNumber(buffer);
+		}
+		if (PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+			elog(ERROR, "ipivf: failed to add a tuple to a page with room");
+		entry->insert_page = BufferGetBlockNumber(buffer);
+		entry->count++;
+		entry->radius = Max(entry->radius, radius);
+		entry->max_norm = Max(entry->max_norm, norm);
+		GenericXLogFinish(state);
+		if (BufferIsValid(previous_buffer))
+			UnlockReleaseBuffer(previous_buffer);
+	}
+	UnlockReleaseBuffer(buffer);
+	UnlockReleaseBuffer(directory);
+}
+
+bool
+ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			Relation heap, IndexUniqueCheck check_unique, bool index_unchanged,
+			IndexInfo *info)
+{
+	MemoryContext context;
+	MemoryContext old;
+	IpivfMetaPageData meta;
+	IvfMetric	metric;
+	Embedding  *e;
+	const float *x;
+	float	   *buffer;
+	IpivfTuple *tuple;
+	IpivfList  *lists;
+	int			l;
+	Size		entry;
+
+	/* NULL embeddings are not indexed (they have no distance) */
+	if (isnull[0])
+		return false;
+	context = AllocSetContextCreate(CurrentMemoryContext, "ipivf insert", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(context);
+
+	ipivf_read_meta(index, &meta);
+	metric = (IvfMetric) meta.metric;
+	e = DatumGetEmbedding(values[0]);
+	if (meta.dims == 0)
+	{
+		if (e->dims > IPIVF_MAX_DIMS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, e->dims)));
+		meta.dims = e->dims;
+	}
+	buffer = palloc(sizeof(float) * meta.dims);
+	x = ipivf_prepare_vector(values[0], metric, meta.dims, buffer);
+	if (meta.n_lists == 0)
+	{
+		create_first_list(index, x, meta.dims);
+		ipivf_read_meta(index, &meta);
+	}
+
+	lists = ipivf_load_directory(index, &meta);
+	l = nearest_list(&meta, lists, x);
+	entry = IPIVF_LIST_SIZE(meta.dims);
+	tuple = palloc0(IPIVF_TUPLE_SIZE(meta.dims));
+	tuple->heap_tid = *heap_tid;
+	memcpy(tuple->x, x, sizeof(float) * meta.dims);
+	{
+		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
+
+		add_to_list(index, &meta, l, tuple, IPIVF_TUPLE_SIZE(meta.dims),
+					sqrtf(vec_l2_squared(x, list->centroid, meta.dims)),
+					sqrtf(vec_norm_squared(x, meta.dims)));
+	}
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(context);
+	return false;
+}

@@ -1,0 +1,177 @@
+/*
+ * ipivfutils.c
+ *		Page and directory helpers of the ipivf index.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "storage/lmgr.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "core/vecmath.h"
+#include "embedding.h"
+#include "index/ipivf.h"
+
+/*
+ * ipivf_metric: the metric of the index's operator class, recognized by its
+ * distance function (support function 1), which amvalidate also checks.
+ */
+IvfMetric
+ipivf_metric(Relation index)
+{
+	Oid			proc = index_getprocid(index, 1, 1);
+	char	   *name = get_func_name(proc);
+
+	if (name == NULL)
+		elog(ERROR, "ipivf: operator class has no distance function");
+	if (strcmp(name, "embedding_negative_inner_product") == 0)
+		return IVF_METRIC_IP;
+	if (strcmp(name, "l2_distance") == 0)
+		return IVF_METRIC_L2;
+	if (strcmp(name, "cosine_distance") == 0)
+		return IVF_METRIC_COSINE;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("ipivf does not support distance function %s", name),
+			 errhint("Use the operator classes embedding_ip_ops, embedding_l2_ops or embedding_cosine_ops.")));
+	return IVF_METRIC_IP;		/* not reached */
+}
+
+int
+ipivf_lists_option(Relation index)
+{
+	IpivfOptions *options = (IpivfOptions *) index->rd_options;
+
+	return options ? options->lists : 0;
+}
+
+/* Probes for a scan: the GUC when set, else the index's own default. */
+int
+ipivf_probes(Relation index)
+{
+	IpivfOptions *options = (IpivfOptions *) index->rd_options;
+
+	if (irec_probes >= 0)
+		return irec_probes;
+	return options ? options->probes : 64;
+}
+
+void
+ipivf_init_page(Page page, uint16 flags)
+{
+	IpivfPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(IpivfPageOpaqueData));
+	opaque = IpivfPageGetOpaque(page);
+	opaque->next = InvalidBlockNumber;
+	opaque->flags = flags;
+	opaque->page_id = IPIVF_PAGE_ID;
+}
+
+/* A new page at the end of the relation, exclusively locked. */
+Buffer
+ipivf_new_buffer(Relation index, ForkNumber fork)
+{
+	bool		need_lock = !RELATION_IS_LOCAL(index);
+	Buffer		buffer;
+
+	if (need_lock)
+		LockRelationForExtension(index, ExclusiveLock);
+	buffer = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	if (need_lock)
+		UnlockRelationForExtension(index, ExclusiveLock);
+	return buffer;
+}
+
+void
+ipivf_read_meta(Relation index, IpivfMetaPageData *meta)
+{
+	Buffer		buffer = ReadBuffer(index, IPIVF_METAPAGE_BLKNO);
+	Page		page;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	*meta = *IpivfPageGetMeta(page);
+	UnlockReleaseBuffer(buffer);
+	if (meta->magic != IPIVF_MAGIC || meta->version != IPIVF_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a valid ipivf index", RelationGetRelationName(index)),
+				 errhint("REINDEX it.")));
+}
+
+int
+ipivf_lists_per_page(int dims)
+{
+	Size		room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData));
+
+	return (int) (room / IPIVF_LIST_SIZE(dims));
+}
+
+BlockNumber
+ipivf_directory_block(const IpivfMetaPageData *meta, int list)
+{
+	return IPIVF_DIRECTORY_START + list / meta->lists_per_page;
+}
+
+int
+ipivf_directory_slot(const IpivfMetaPageData *meta, int list)
+{
+	return list % meta->lists_per_page;
+}
+
+IpivfList *
+ipivf_list_in_page(Page page, int slot, int dims)
+{
+	return (IpivfList *) (PageGetContents(page) + (Size) slot * IPIVF_LIST_SIZE(dims));
+}
+
+/*
+ * ipivf_prepare_vector: the floats of an embedding as the index stores
+ * them: checked against the index's dimensions, normalized for cosine
+ * (into buffer).  ERRORs on a dimension mismatch.
+ */
+const float *
+ipivf_prepare_vector(Datum value, IvfMetric metric, int dims, float *buffer)
+{
+	Embedding  *e = DatumGetEmbedding(value);
+
+	if (e->dims != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", dims, e->dims),
+				 errhint("Every embedding in an ipivf index must have the index's dimensions.")));
+	if (metric == IVF_METRIC_COSINE)
+	{
+		float		norm = sqrtf(vec_norm_squared(e->x, dims));
+
+		for (int k = 0; k < dims; k++)
+			buffer[k] = norm > 0 ? e->x[k] / norm : 0.0f;
+		return buffer;
+	}
+	return e->x;
+}
+
+/* All directory entries, copied (n_lists × IPIVF_LIST_SIZE bytes). */
+IpivfList *
+ipivf_load_directory(Relation index, const IpivfMetaPageData *meta)
+{
+	Size		entry = IPIVF_LIST_SIZE(meta->dims);
+	char	   *lists = palloc(entry * Max(meta->n_lists, 1));
+
+	for (int first = 0; first < meta->n_lists; first += meta->lists_per_page)
+	{
+		Buffer		buffer = ReadBuffer(index, ipivf_directory_block(meta, first));
+		int			count = Min(meta->lists_per_page, meta->n_lists - first);
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		memcpy(lists + entry * first, PageGetContents(BufferGetPage(buffer)), entry * count);
+		UnlockReleaseBuffer(buffer);
+	}
+	return (IpivfList *) lists;
+}
