@@ -17,7 +17,7 @@ OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 DATA = sql/irec--$(EXTVERSION).sql
 
 REGRESS = embedding_io embedding_ops embedding_agg embedding_casts embedding_errors \
-	embedding_binary coexistence train train_errors evaluate serve
+	embedding_binary coexistence train train_errors evaluate serve index
 REGRESS_OPTS = --load-extension=irec
 
 # Vectorizable float reductions (DESIGN: the kernels must vectorize).
@@ -34,6 +34,9 @@ EXTRA_CLEAN = test/core/build test/fuzz/build
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: rebuild everything when a header changes
+$(OBJS): $(wildcard src/*.h src/core/*.h src/index/*.h)
 
 .PHONY: test demo unit
 test:

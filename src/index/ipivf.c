@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/selfuncs.h"
+#include "utils/spccache.h"
 #include "utils/syscache.h"
 
 #include "index/ipivf.h"
@@ -78,6 +79,8 @@ ipivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	GenericCosts costs;
 	Relation	index;
 	IpivfMetaPageData meta;
+	double		random_page;
+	double		seq_page;
 	int			probes;
 	double		ratio;
 
@@ -92,6 +95,9 @@ ipivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 	MemSet(&costs, 0, sizeof(costs));
 	genericcostestimate(root, path, loop_count, &costs);
+	/* a list is a chain of pages read one after another: sequential cost */
+	get_tablespace_page_costs(path->indexinfo->reltablespace, &random_page, &seq_page);
+	costs.indexTotalCost -= costs.numIndexPages * (random_page - seq_page);
 	index = index_open(path->indexinfo->indexoid, NoLock);
 	ipivf_read_meta(index, &meta);
 	probes = ipivf_probes(index);

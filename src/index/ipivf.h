@@ -10,7 +10,10 @@
  *	 blocks 1..E	list directory: an array of IpivfList entries per page,
  *					each with its centroid, bounds and chain of data pages
  *	 other blocks	data pages of the lists, chained through the special
- *					space; one IpivfTuple (heap TID + full vector) per item
+ *					space; one IpivfTuple (heap TID + full vector) per item;
+ *					and one more chain, from the metapage, of the rows whose
+ *					embedding is NULL (TID only), which scans return last,
+ *					where ORDER BY puts NULL distances
  *
  * A list's bounds (radius around the centroid, largest member norm) only
  * grow, on insert; vacuum leaves them, so they stay valid supersets and the
@@ -72,6 +75,7 @@ typedef struct IpivfMetaPageData
 	int32		n_lists;
 	int32		lists_per_page; /* directory entries per page */
 	float		max_norm;		/* M of the augmentation, fixed at build */
+	BlockNumber null_head;		/* chain of rows with a NULL embedding */
 } IpivfMetaPageData;
 
 typedef IpivfMetaPageData *IpivfMetaPage;
@@ -140,5 +144,6 @@ extern int	ipivf_directory_slot(const IpivfMetaPageData *meta, int list);
 extern int	ipivf_lists_per_page(int dims);
 extern const float *ipivf_prepare_vector(Datum value, IvfMetric metric, int dims, float *buffer);
 extern IpivfList *ipivf_load_directory(Relation index, const IpivfMetaPageData *meta);
+extern void ipivf_insert_null(Relation index, ItemPointer heap_tid);
 
 #endif							/* IREC_IPIVF_H */

@@ -54,6 +54,7 @@ typedef struct BuildState
 	int			threads;
 	double		heap_tuples;
 	double		index_tuples;
+	double		null_rows;
 	MemoryContext context;
 
 	/* pass 1: reservoir sample */
@@ -68,6 +69,7 @@ typedef struct BuildState
 	float	   *centroids;		/* n_lists × (dims + 1) */
 	float		max_norm;
 	ListState  *lists;
+	ListState	null_list;		/* rows whose embedding is NULL */
 
 	/* pass 2: batch waiting for assignment */
 	ItemPointerData *batch_tids;
@@ -116,7 +118,10 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	state->heap_tuples++;
 	if (isnull[0])
+	{
+		state->null_rows++;
 		return;
+	}
 	note_dims(state, values[0]);
 	if (state->sample == NULL)
 		allocate_sample(state);
@@ -155,6 +160,7 @@ write_meta(Relation index, ForkNumber fork, const BuildState *state)
 	meta->n_lists = state->n_lists;
 	meta->lists_per_page = state->dims > 0 ? ipivf_lists_per_page(state->dims) : 0;
 	meta->max_norm = state->max_norm;
+	meta->null_head = state->null_list.head;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IpivfMetaPageData)) - (char *) page;
 	MarkBufferDirty(buffer);
 	UnlockReleaseBuffer(buffer);
@@ -300,7 +306,15 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	const float *x;
 
 	if (isnull[0])
+	{
+		IpivfTuple	null_tuple;
+
+		null_tuple.heap_tid = *tid;
+		null_tuple.unused = 0;
+		append_to_list(state, &state->null_list, &null_tuple, IPIVF_TUPLE_SIZE(0));
+		state->index_tuples++;
 		return;
+	}
 	x = ipivf_prepare_vector(values[0], state->metric, state->dims,
 							 state->batch + state->batch_count * state->dims);
 	if (x != state->batch + state->batch_count * state->dims)
@@ -322,6 +336,21 @@ choose_lists(Relation index, double rows)
 	if (lists <= 0)
 		lists = (int) Max(1.0, Min(sqrt(rows), 10000.0));
 	return lists;
+}
+
+/* The NULL chain's head goes to the metapage written before pass 2. */
+static void
+update_null_head(Relation index, const BuildState *state)
+{
+	Buffer		buffer;
+
+	if (state->null_list.head == InvalidBlockNumber)
+		return;
+	buffer = ReadBuffer(index, IPIVF_METAPAGE_BLKNO);
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	IpivfPageGetMeta(BufferGetPage(buffer))->null_head = state->null_list.head;
+	MarkBufferDirty(buffer);
+	UnlockReleaseBuffer(buffer);
 }
 
 IndexBuildResult *
@@ -382,6 +411,7 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 				(errmsg("ipivf index \"%s\" was built on no rows", RelationGetRelationName(index)),
 				 errhint("Its lists form as rows arrive; REINDEX once the table has data for better lists.")));
 
+	state.null_list.head = state.null_list.tail = InvalidBlockNumber;
 	state.lists = palloc(sizeof(ListState) * Max(state.n_lists, 1));
 	for (int l = 0; l < state.n_lists; l++)
 	{
@@ -394,33 +424,36 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 	if (state.n_lists > 0)
 		write_directory(&state, true);
 
-	/* pass 2: assign */
-	if (state.n_lists > 0)
+	/* pass 2: assign (and chain the NULL rows) */
+	if (state.n_lists > 0 || state.null_rows > 0)
 	{
-		double		total = state.index_tuples;
+		double		total = state.index_tuples + state.null_rows;
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IPIVF_PHASE_ASSIGN);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) total);
 		state.index_tuples = 0;
-		state.heap_tuples = 0;
-		state.batch = MemoryContextAllocHuge(state.context, sizeof(float) * ASSIGN_BATCH * state.dims);
-		state.batch_tids = palloc(sizeof(ItemPointerData) * ASSIGN_BATCH);
-		state.batch_list = palloc(sizeof(int32) * ASSIGN_BATCH);
-		state.assign_scratch = MemoryContextAllocHuge(state.context,
-													  ivf_assign_scratch_bytes(state.n_lists, state.dims, state.threads));
-		state.tuple = palloc0(IPIVF_TUPLE_SIZE(state.dims));
+		if (state.n_lists > 0)
+		{
+			state.batch = MemoryContextAllocHuge(state.context, sizeof(float) * ASSIGN_BATCH * state.dims);
+			state.batch_tids = palloc(sizeof(ItemPointerData) * ASSIGN_BATCH);
+			state.batch_list = palloc(sizeof(int32) * ASSIGN_BATCH);
+			state.assign_scratch = MemoryContextAllocHuge(state.context,
+														  ivf_assign_scratch_bytes(state.n_lists, state.dims, state.threads));
+			state.tuple = palloc0(IPIVF_TUPLE_SIZE(state.dims));
+		}
 		table_index_build_scan(heap, index, info, true, false, assign_callback, &state, NULL);
 		flush_batch(&state);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state.index_tuples);
-		write_directory(&state, false);
-		state.heap_tuples = total;	/* counted in pass 1 */
+		if (state.n_lists > 0)
+			write_directory(&state, false);
+		update_null_head(index, &state);
 	}
 
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 
-	result = palloc(sizeof(IndexBuildResult));
 	MemoryContextSwitchTo(old);
+	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = state.heap_tuples;
 	result->index_tuples = state.index_tuples;
 	MemoryContextDelete(state.context);
@@ -441,6 +474,7 @@ ipivfbuildempty(Relation index)
 	state.index = index;
 	state.metric = ipivf_metric(index);
 	state.dims = typmod > 0 ? typmod : 0;
+	state.null_list.head = InvalidBlockNumber;
 	write_meta(index, INIT_FORKNUM, &state);
 	log_newpage_range(index, INIT_FORKNUM, 0, 1, true);
 }

@@ -178,6 +178,66 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, IpivfTuple *tu
 	UnlockReleaseBuffer(directory);
 }
 
+/*
+ * ipivf_insert_null: append a row with a NULL embedding to the metapage's
+ * NULL chain, under the metapage lock (such rows are rare).
+ */
+void
+ipivf_insert_null(Relation index, ItemPointer heap_tid)
+{
+	Buffer		meta_buffer = ReadBuffer(index, IPIVF_METAPAGE_BLKNO);
+	IpivfTuple	tuple;
+	Size		size = IPIVF_TUPLE_SIZE(0);
+	BlockNumber block;
+	BlockNumber previous = InvalidBlockNumber;
+	Buffer		buffer = InvalidBuffer;
+	GenericXLogState *state;
+	Page		page;
+	Buffer		previous_buffer = InvalidBuffer;
+
+	tuple.heap_tid = *heap_tid;
+	tuple.unused = 0;
+	LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
+	block = IpivfPageGetMeta(BufferGetPage(meta_buffer))->null_head;
+	while (block != InvalidBlockNumber)
+	{
+		buffer = ReadBuffer(index, block);
+		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+		if (PageGetFreeSpace(BufferGetPage(buffer)) >= MAXALIGN(size))
+			break;
+		previous = block;
+		block = IpivfPageGetOpaque(BufferGetPage(buffer))->next;
+		UnlockReleaseBuffer(buffer);
+		buffer = InvalidBuffer;
+	}
+	state = GenericXLogStart(index);
+	if (BufferIsValid(buffer))
+		page = GenericXLogRegisterBuffer(state, buffer, 0);
+	else
+	{
+		buffer = ipivf_new_buffer(index, MAIN_FORKNUM);
+		page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
+		ipivf_init_page(page, IPIVF_DATA);
+		if (previous != InvalidBlockNumber)
+		{
+			previous_buffer = ReadBuffer(index, previous);
+			LockBuffer(previous_buffer, BUFFER_LOCK_EXCLUSIVE);
+			IpivfPageGetOpaque(GenericXLogRegisterBuffer(state, previous_buffer, 0))->next =
+				BufferGetBlockNumber(buffer);
+		}
+		else
+			IpivfPageGetMeta(GenericXLogRegisterBuffer(state, meta_buffer, 0))->null_head =
+				BufferGetBlockNumber(buffer);
+	}
+	if (PageAddItem(page, (Item) &tuple, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		elog(ERROR, "ipivf: failed to add a tuple to a page with room");
+	GenericXLogFinish(state);
+	if (BufferIsValid(previous_buffer))
+		UnlockReleaseBuffer(previous_buffer);
+	UnlockReleaseBuffer(buffer);
+	UnlockReleaseBuffer(meta_buffer);
+}
+
 bool
 ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			Relation heap, IndexUniqueCheck check_unique, bool index_unchanged,
@@ -195,9 +255,12 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	int			l;
 	Size		entry;
 
-	/* NULL embeddings are not indexed (they have no distance) */
+	/* rows with a NULL embedding have no distance: they go to the NULL chain */
 	if (isnull[0])
+	{
+		ipivf_insert_null(index, heap_tid);
 		return false;
+	}
 	context = AllocSetContextCreate(CurrentMemoryContext, "ipivf insert", ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(context);
 

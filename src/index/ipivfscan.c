@@ -62,6 +62,9 @@ typedef struct IpivfScanOpaqueData
 	size_t		heap_capacity;
 	float		last_returned;	/* score of the last returned row */
 	bool		returned_any;
+	ItemPointerData *nulls;		/* rows with a NULL embedding, returned last */
+	int			n_nulls;
+	int			next_null;		/* -1 until the NULL chain is read */
 } IpivfScanOpaqueData;
 
 typedef IpivfScanOpaqueData *IpivfScanOpaque;
@@ -171,6 +174,7 @@ start_scan(IndexScanDesc scan)
 	so->heap_capacity = 1024;
 	so->heap = palloc(sizeof(Candidate) * so->heap_capacity);
 	so->next = 0;
+	so->next_null = -1;
 	so->null_query = scan->orderByData[0].sk_flags & SK_ISNULL;
 	if (!so->null_query && so->meta.n_lists > 0)
 	{
@@ -261,6 +265,43 @@ visit_next_list(IndexScanDesc scan)
 	MemoryContextSwitchTo(old);
 }
 
+/* Read the TIDs of the NULL chain, once every list is done. */
+static void
+read_nulls(IndexScanDesc scan)
+{
+	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
+	BlockNumber block = so->meta.null_head;
+	int			capacity = 64;
+	MemoryContext old = MemoryContextSwitchTo(so->context);
+
+	so->nulls = palloc(sizeof(ItemPointerData) * capacity);
+	so->n_nulls = 0;
+	while (block != InvalidBlockNumber)
+	{
+		Buffer		buffer = ReadBuffer(scan->indexRelation, block);
+		Page		page;
+		OffsetNumber max;
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		max = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+		{
+			if (so->n_nulls == capacity)
+			{
+				capacity *= 2;
+				so->nulls = repalloc_huge(so->nulls, sizeof(ItemPointerData) * capacity);
+			}
+			so->nulls[so->n_nulls++] = ((IpivfTuple *) PageGetItem(page, PageGetItemId(page, off)))->heap_tid;
+		}
+		block = IpivfPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buffer);
+		CHECK_FOR_INTERRUPTS();
+	}
+	so->next_null = 0;
+	MemoryContextSwitchTo(old);
+}
+
 bool
 ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -302,7 +343,17 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 			}
 		}
 		if (so->next >= so->meta.n_lists)
-			return false;
+		{
+			/* NULL distances sort last */
+			if (so->next_null < 0)
+				read_nulls(scan);
+			if (so->next_null >= so->n_nulls)
+				return false;
+			scan->xs_heaptid = so->nulls[so->next_null++];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			return true;
+		}
 		visit_next_list(scan);
 	}
 }

@@ -19,6 +19,55 @@
 
 #include "index/ipivf.h"
 
+/*
+ * vacuum_chain: delete the dead entries of one chain of data pages; returns
+ * the first page with room for a tuple of tuple_size afterwards.
+ */
+static BlockNumber
+vacuum_chain(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, BlockNumber block,
+			 Size tuple_size, IndexBulkDeleteCallback callback, void *callback_state)
+{
+	BlockNumber first_with_room = InvalidBlockNumber;
+
+	while (block != InvalidBlockNumber)
+	{
+		Buffer		buffer;
+		Page		page;
+		OffsetNumber dead[MaxOffsetNumber];
+		int			n_dead = 0;
+		OffsetNumber max;
+
+		vacuum_delay_point();
+		buffer = ReadBufferExtended(info->index, MAIN_FORKNUM, block, RBM_NORMAL, info->strategy);
+		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buffer);
+		max = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+		{
+			IpivfTuple *tuple = (IpivfTuple *) PageGetItem(page, PageGetItemId(page, off));
+
+			if (callback(&tuple->heap_tid, callback_state))
+				dead[n_dead++] = off;
+			else
+				stats->num_index_tuples++;
+		}
+		if (n_dead > 0)
+		{
+			GenericXLogState *state = GenericXLogStart(info->index);
+			Page		copy = GenericXLogRegisterBuffer(state, buffer, 0);
+
+			PageIndexMultiDelete(copy, dead, n_dead);
+			GenericXLogFinish(state);
+			stats->tuples_removed += n_dead;
+		}
+		if (first_with_room == InvalidBlockNumber && PageGetFreeSpace(page) >= tuple_size)
+			first_with_room = block;
+		block = IpivfPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buffer);
+	}
+	return first_with_room;
+}
+
 IndexBulkDeleteResult *
 ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
@@ -27,59 +76,25 @@ ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	IpivfMetaPageData meta;
 	IpivfList  *lists;
 	Size		entry;
-	Size		tuple_size;
 
 	if (stats == NULL)
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
 	ipivf_read_meta(index, &meta);
+	vacuum_chain(info, stats, meta.null_head, MAXALIGN(IPIVF_TUPLE_SIZE(0)), callback, callback_state);
 	if (meta.n_lists == 0)
+	{
+		stats->num_pages = RelationGetNumberOfBlocks(index);
 		return stats;
+	}
 	lists = ipivf_load_directory(index, &meta);
 	entry = IPIVF_LIST_SIZE(meta.dims);
-	tuple_size = MAXALIGN(IPIVF_TUPLE_SIZE(meta.dims));
 
 	for (int l = 0; l < meta.n_lists; l++)
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
-		BlockNumber block = list->head;
-		BlockNumber first_with_room = InvalidBlockNumber;
-
-		while (block != InvalidBlockNumber)
-		{
-			Buffer		buffer;
-			Page		page;
-			OffsetNumber dead[MaxOffsetNumber];
-			int			n_dead = 0;
-			OffsetNumber max;
-
-			vacuum_delay_point();
-			buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, info->strategy);
-			LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-			page = BufferGetPage(buffer);
-			max = PageGetMaxOffsetNumber(page);
-			for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
-			{
-				IpivfTuple *tuple = (IpivfTuple *) PageGetItem(page, PageGetItemId(page, off));
-
-				if (callback(&tuple->heap_tid, callback_state))
-					dead[n_dead++] = off;
-				else
-					stats->num_index_tuples++;
-			}
-			if (n_dead > 0)
-			{
-				GenericXLogState *state = GenericXLogStart(index);
-				Page		copy = GenericXLogRegisterBuffer(state, buffer, 0);
-
-				PageIndexMultiDelete(copy, dead, n_dead);
-				GenericXLogFinish(state);
-				stats->tuples_removed += n_dead;
-			}
-			if (first_with_room == InvalidBlockNumber && PageGetFreeSpace(page) >= tuple_size)
-				first_with_room = block;
-			block = IpivfPageGetOpaque(page)->next;
-			UnlockReleaseBuffer(buffer);
-		}
+		BlockNumber first_with_room = vacuum_chain(info, stats, list->head,
+												   MAXALIGN(IPIVF_TUPLE_SIZE(meta.dims)),
+												   callback, callback_state);
 
 		/* inserts start at the first page with room again */
 		if (first_with_room != InvalidBlockNumber && first_with_room != list->insert_page)
@@ -120,9 +135,10 @@ ipivfvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		ipivf_read_meta(index, &meta);
 		lists = meta.n_lists > 0 ? ipivf_load_directory(index, &meta) : NULL;
 		entry = meta.dims > 0 ? IPIVF_LIST_SIZE(meta.dims) : 0;
-		for (int l = 0; l < meta.n_lists; l++)
+		for (int l = -1; l < meta.n_lists; l++)
 		{
-			BlockNumber block = ((const IpivfList *) ((const char *) lists + entry * l))->head;
+			BlockNumber block = l < 0 ? meta.null_head
+				: ((const IpivfList *) ((const char *) lists + entry * l))->head;
 
 			while (block != InvalidBlockNumber)
 			{

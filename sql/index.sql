@@ -1,0 +1,153 @@
+-- The ipivf index access method.
+SET extra_float_digits = 0;
+SET max_parallel_workers_per_gather = 0;
+SELECT setseed(0.25);
+-- 5,000 items around 25 directions with varying norms, 1% NULL embeddings
+CREATE TABLE ix (id int PRIMARY KEY, e embedding(16));
+INSERT INTO ix
+  SELECT i, CASE WHEN i % 100 = 7 THEN NULL ELSE
+         ARRAY(SELECT (sin(i % 25 * 1.7 + j) + 0.6 * (random() - 0.5)) * (0.5 + (i % 7) / 4.0)
+                 FROM generate_series(1, 16) j WHERE i > 0)::real[]::embedding(16) END
+    FROM generate_series(1, 5000) i;
+CREATE TABLE qs AS
+  SELECT q, ARRAY(SELECT random() * 2 - 1 FROM generate_series(1, 16) j WHERE q > 0)::real[]::embedding(16) AS e
+    FROM generate_series(1, 20) q;
+CREATE INDEX ix_ip ON ix USING ipivf (e embedding_ip_ops) WITH (lists = 40);
+-- the operator classes pass amvalidate, and the column is distance-orderable
+SELECT opcname, amvalidate(c.oid) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+ WHERE a.amname = 'ipivf' ORDER BY opcname;
+SELECT pg_index_column_has_property('ix_ip'::regclass, 1, 'distance_orderable') AS distance_orderable,
+       pg_index_column_has_property('ix_ip'::regclass, 1, 'orderable') AS orderable;
+-- an operator class the index cannot serve fails validation
+CREATE OPERATOR CLASS bad_ops FOR TYPE embedding USING ipivf AS
+  OPERATOR 1 <#> (embedding, embedding) FOR ORDER BY float_ops,
+  FUNCTION 1 inner_product(embedding, embedding);
+SELECT amvalidate(oid) AS bad_ops_valid FROM pg_opclass WHERE opcname = 'bad_ops';
+DROP OPERATOR CLASS bad_ops USING ipivf;
+-- the planner takes the index for ORDER BY ... LIMIT, never for plain scans
+EXPLAIN (COSTS OFF) SELECT id FROM ix ORDER BY e <#> '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM ix ORDER BY e <#> (SELECT e FROM qs WHERE q = 1) LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM ix WHERE id < 10;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ix;
+
+-- exact setting: every answer equals a sequential scan's
+CREATE FUNCTION pg_temp.agree(query text, probes int) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE a int[]; b int[]; r record; ok bool := true;
+BEGIN
+  FOR r IN SELECT e FROM qs ORDER BY q LOOP
+    EXECUTE format('SET LOCAL irec.probes = %s', probes);
+    SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on;
+    EXECUTE format('SELECT array_agg(id) FROM (%s) s', query) INTO a USING r.e;
+    SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off;
+    EXECUTE format('SELECT array_agg(id) FROM (%s) s', query) INTO b USING r.e;
+    ok := ok AND a IS NOT DISTINCT FROM b;
+  END LOOP;
+  RETURN ok;
+END $$;
+SELECT pg_temp.agree('SELECT id FROM ix ORDER BY e <#> $1 LIMIT 20', 0) AS top20,
+       pg_temp.agree('SELECT id FROM ix ORDER BY e <#> $1 LIMIT 1000', 0) AS top1000,
+       pg_temp.agree('SELECT id FROM ix ORDER BY e <#> $1 OFFSET 500 LIMIT 100', 0) AS offset500,
+       pg_temp.agree('SELECT id FROM ix WHERE id % 10 = 0 ORDER BY e <#> $1 LIMIT 50', 0) AS filter90;
+-- the index returns every row, NULL embeddings last
+SET enable_seqscan = off;
+SELECT count(*) AS rows_returned, count(*) FILTER (WHERE e IS NULL) AS nulls,
+       bool_and(e IS NULL) FILTER (WHERE n > 4950) AS nulls_last
+  FROM (SELECT id, e, row_number() OVER () AS n FROM
+          (SELECT id, e FROM ix ORDER BY e <#> (SELECT e FROM qs WHERE q = 2) LIMIT 100000) s) t;
+RESET enable_seqscan;
+
+-- default setting: recall@20 against exact search
+CREATE FUNCTION pg_temp.recall(n int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE got int[]; truth int[]; r record; hits int := 0; total int := 0;
+BEGIN
+  FOR r IN SELECT e FROM qs ORDER BY q LOOP
+    SET LOCAL irec.probes = -1; SET LOCAL enable_seqscan = off;
+    SELECT array_agg(id) INTO got FROM (SELECT id FROM ix ORDER BY e <#> r.e LIMIT n) s;
+    SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off;
+    SELECT array_agg(id) INTO truth FROM (SELECT id FROM ix ORDER BY e <#> r.e LIMIT n) s;
+    SET LOCAL enable_indexscan = on;
+    hits := hits + (SELECT count(*) FROM unnest(got) g WHERE g = ANY (truth));
+    total := total + n;
+  END LOOP;
+  RETURN round(hits::numeric / total, 2);
+END $$;
+ALTER INDEX ix_ip SET (probes = 8);
+SELECT pg_temp.recall(20) >= 0.95 AS recall_after_build;
+-- 20% more rows
+INSERT INTO ix
+  SELECT i, ARRAY(SELECT (sin(i % 25 * 1.7 + j) + 0.6 * (random() - 0.5)) * (0.5 + (i % 7) / 4.0)
+                    FROM generate_series(1, 16) j WHERE i > 0)::real[]::embedding(16)
+    FROM generate_series(5001, 6000) i;
+SELECT pg_temp.recall(20) >= 0.95 AS recall_after_insert,
+       pg_temp.agree('SELECT id FROM ix ORDER BY e <#> $1 LIMIT 20', 0) AS exact_after_insert;
+-- delete 20%, vacuum: recall holds, deleted rows never come back, space is reused
+CREATE TABLE ix_deleted AS SELECT * FROM ix WHERE id % 5 = 0;
+DELETE FROM ix WHERE id % 5 = 0;
+VACUUM ix;
+SELECT pg_temp.recall(20) >= 0.95 AS recall_after_vacuum,
+       pg_temp.agree('SELECT id FROM ix ORDER BY e <#> $1 LIMIT 20', 0) AS exact_after_vacuum;
+SET enable_seqscan = off;
+SELECT count(*) AS deleted_returned
+  FROM (SELECT id FROM ix ORDER BY e <#> (SELECT e FROM qs WHERE q = 3) LIMIT 100000) s WHERE id % 5 = 0;
+RESET enable_seqscan;
+-- the same vectors again go to the same lists, into the space vacuum freed
+SELECT pg_relation_size('ix_ip') AS size_before \gset
+INSERT INTO ix SELECT id + 100000, e FROM ix_deleted;
+SELECT pg_relation_size('ix_ip') = :size_before AS space_reused;
+
+-- the other metrics, exact
+CREATE INDEX ix_l2 ON ix USING ipivf (e embedding_l2_ops) WITH (lists = 30);
+CREATE INDEX ix_cos ON ix USING ipivf (e embedding_cosine_ops) WITH (lists = 30);
+SELECT pg_temp.agree('SELECT id FROM ix ORDER BY e <-> $1 LIMIT 30', 0) AS l2_exact,
+       pg_temp.agree('SELECT id FROM ix ORDER BY e <=> $1 LIMIT 30', 0) AS cosine_exact,
+       pg_temp.agree('SELECT id FROM ix WHERE id % 10 = 3 ORDER BY e <-> $1 LIMIT 30', 0) AS l2_filtered;
+DROP INDEX ix_l2, ix_cos;
+
+-- an index built on an empty table forms its lists as rows arrive
+CREATE TABLE ix_empty (id int, e embedding(16));
+CREATE INDEX ON ix_empty USING ipivf (e);
+INSERT INTO ix_empty SELECT id, e FROM ix WHERE id <= 400;
+CREATE FUNCTION pg_temp.agree_empty() RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE a int[]; b int[]; r record; ok bool := true;
+BEGIN
+  FOR r IN SELECT e FROM qs ORDER BY q LOOP
+    SET LOCAL irec.probes = 0; SET LOCAL enable_seqscan = off;
+    SELECT array_agg(id) INTO a FROM (SELECT id FROM ix_empty ORDER BY e <#> r.e LIMIT 10) s;
+    SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off;
+    SELECT array_agg(id) INTO b FROM (SELECT id FROM ix_empty ORDER BY e <#> r.e LIMIT 10) s;
+    SET LOCAL enable_indexscan = on;
+    ok := ok AND a IS NOT DISTINCT FROM b;
+  END LOOP;
+  RETURN ok;
+END $$;
+SELECT pg_temp.agree_empty() AS exact_on_lazily_formed_lists;
+
+-- unlogged tables
+CREATE UNLOGGED TABLE ix_unlogged AS SELECT * FROM ix WHERE id <= 1000;
+CREATE INDEX ON ix_unlogged USING ipivf (e);
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM ix_unlogged ORDER BY e <#> (SELECT e FROM qs WHERE q = 1) LIMIT 10) s;
+RESET enable_seqscan;
+
+-- progress phases have names
+SELECT p.phase FROM (VALUES (2), (3), (4)) v(n),
+       LATERAL (SELECT pg_catalog.pg_indexam_progress_phasename(a.oid, v.n) AS phase
+                  FROM pg_am a WHERE a.amname = 'ipivf') p ORDER BY v.n;
+
+-- bad input
+CREATE INDEX ON ix USING ipivf (e) WITH (lists = -1);
+CREATE INDEX ON ix USING ipivf (e) WITH (probes = -5);
+CREATE INDEX ON ix USING ipivf (e) WITH (colour = 1);
+SET irec.probes = -2;
+CREATE INDEX ON ix USING ipivf (id);
+CREATE INDEX ON ix USING ipivf (e, id);
+SELECT id FROM ix ORDER BY e <#> '[1,2]' LIMIT 1;
+SET enable_seqscan = off;
+SELECT id FROM ix ORDER BY e <#> '[1,2]' LIMIT 1;
+RESET enable_seqscan;
+CREATE TABLE ix_mixed (e embedding);
+INSERT INTO ix_mixed VALUES ('[1,2]'), ('[1,2,3]');
+CREATE INDEX ON ix_mixed USING ipivf (e);
+CREATE TABLE ix_wide (e embedding(2000));
+CREATE INDEX ON ix_wide USING ipivf (e);
+DROP TABLE ix, qs, ix_empty, ix_unlogged, ix_mixed, ix_wide, ix_deleted;
