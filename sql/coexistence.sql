@@ -21,3 +21,7 @@ SELECT count(*) AS implicit_casts_to_embedding FROM pg_cast
 -- pgvector's names that would clash if irec reused them for its own types
 SELECT t.typname FROM pg_type t WHERE t.typname IN ('vector', 'halfvec', 'sparsevec')
    AND t.typnamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'irec');
+-- index access method and operator class names stay apart from pgvector's
+-- (ivfflat, hnsw; vector_ip_ops, vector_l2_ops, vector_cosine_ops, ...)
+SELECT a.amname, c.opcname FROM pg_am a JOIN pg_opclass c ON c.opcmethod = a.oid
+ WHERE a.amname = 'ipivf' ORDER BY c.opcname;

@@ -457,9 +457,9 @@ RETURNS TABLE (item_id anyelement, score double precision)
 ------------------------------------------------------------------------------
 -- The ipivf index access method (DESIGN §6.2): top-n by <#>, <-> or <=>.
 ------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.ipivfhandler(internal) RETURNS index_am_handler
+CREATE FUNCTION @extschema@.irec_ipivf_handler(internal) RETURNS index_am_handler
 	AS 'MODULE_PATHNAME', 'ipivfhandler' LANGUAGE C;
-CREATE ACCESS METHOD ipivf TYPE INDEX HANDLER @extschema@.ipivfhandler;
+CREATE ACCESS METHOD ipivf TYPE INDEX HANDLER @extschema@.irec_ipivf_handler;
 COMMENT ON ACCESS METHOD ipivf IS 'inverted lists over embeddings for exact-order top-n scans';
 
 CREATE OPERATOR CLASS @extschema@.embedding_ip_ops DEFAULT FOR TYPE @extschema@.embedding USING ipivf AS
