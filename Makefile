@@ -11,7 +11,7 @@ GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_agg.o \
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
 	src/serve.o
 INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
-	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o
+	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
 DATA = sql/irec--$(EXTVERSION).sql

@@ -13,6 +13,8 @@ CREATE TABLE qs AS
   SELECT q, ARRAY(SELECT random() * 2 - 1 FROM generate_series(1, 16) j WHERE q > 0)::real[]::embedding(16) AS e
     FROM generate_series(1, 20) q;
 CREATE INDEX ix_ip ON ix USING ipivf (e embedding_ip_ops) WITH (lists = 40);
+-- every row once (NULL embeddings too), structure and bounds intact
+SELECT lists, index_entries, heap_rows, missing, duplicated, entries_not_visible FROM irec_index_check('ix_ip');
 -- the operator classes pass amvalidate, and the column is distance-orderable
 SELECT opcname, amvalidate(c.oid) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
  WHERE a.amname = 'ipivf' ORDER BY opcname;
@@ -83,7 +85,9 @@ SELECT pg_temp.recall(20) >= 0.95 AS recall_after_insert,
 -- delete 20%, vacuum: recall holds, deleted rows never come back, space is reused
 CREATE TABLE ix_deleted AS SELECT * FROM ix WHERE id % 5 = 0;
 DELETE FROM ix WHERE id % 5 = 0;
+SELECT index_entries, heap_rows, missing, entries_not_visible FROM irec_index_check('ix_ip');
 VACUUM ix;
+SELECT index_entries, heap_rows, missing, duplicated, entries_not_visible FROM irec_index_check('ix_ip');
 SELECT pg_temp.recall(20) >= 0.95 AS recall_after_vacuum,
        pg_temp.agree('SELECT id FROM ix ORDER BY e <#> $1 LIMIT 20', 0) AS exact_after_vacuum;
 SET enable_seqscan = off;
@@ -94,6 +98,7 @@ RESET enable_seqscan;
 SELECT pg_relation_size('ix_ip') AS size_before \gset
 INSERT INTO ix SELECT id + 100000, e FROM ix_deleted;
 SELECT pg_relation_size('ix_ip') = :size_before AS space_reused;
+SELECT index_entries, heap_rows, missing, duplicated FROM irec_index_check('ix_ip');
 
 -- the other metrics, exact
 CREATE INDEX ix_l2 ON ix USING ipivf (e embedding_l2_ops) WITH (lists = 30);
@@ -135,6 +140,8 @@ SELECT p.phase FROM (VALUES (2), (3), (4)) v(n),
                   FROM pg_am a WHERE a.amname = 'ipivf') p ORDER BY v.n;
 
 -- bad input
+SELECT * FROM irec_index_check('ix_pkey');
+SELECT * FROM irec_index_check('ix');
 CREATE INDEX ON ix USING ipivf (e) WITH (lists = -1);
 CREATE INDEX ON ix USING ipivf (e) WITH (probes = -5);
 CREATE INDEX ON ix USING ipivf (e) WITH (colour = 1);

@@ -471,3 +471,11 @@ CREATE OPERATOR CLASS @extschema@.embedding_l2_ops FOR TYPE @extschema@.embeddin
 CREATE OPERATOR CLASS @extschema@.embedding_cosine_ops FOR TYPE @extschema@.embedding USING ipivf AS
 	OPERATOR 1 @extschema@.<=> (@extschema@.embedding, @extschema@.embedding) FOR ORDER BY pg_catalog.float_ops,
 	FUNCTION 1 @extschema@.cosine_distance(@extschema@.embedding, @extschema@.embedding);
+
+-- Verify an ipivf index against its table (structure, bounds, every visible
+-- row exactly once); ERRORs on corruption.
+CREATE FUNCTION @extschema@.irec_index_check(
+	index regclass,
+	OUT lists integer, OUT pages bigint, OUT index_entries bigint, OUT heap_rows bigint,
+	OUT missing bigint, OUT duplicated bigint, OUT entries_not_visible bigint)
+	AS 'MODULE_PATHNAME', 'irec_index_check' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;

@@ -1,0 +1,229 @@
+/*
+ * ipivfcheck.c
+ *		irec_index_check(index): verify an ipivf index against its table, in
+ *		the spirit of amcheck.
+ *
+ * Structure: metapage magic and version, directory size, every chain made
+ * of data pages of this index with no block out of range and no cycle.
+ * Bounds: every vector lies within its list's radius and norm bounds, which
+ * the exact scan's proof relies on.  Contents: every row of the table
+ * visible to the snapshot is in the index exactly once; entries for rows
+ * the snapshot does not see (dead or in progress) are counted.
+ * Structural and bound violations raise ERRCODE_INDEX_CORRUPTED.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "core/vecmath.h"
+#include "index/ipivf.h"
+
+static int
+compare_tids(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+typedef struct CheckState
+{
+	Relation	index;
+	BlockNumber nblocks;
+	bool	   *seen_block;
+	ItemPointerData *tids;
+	size_t		n_tids;
+	size_t		capacity;
+	int64		pages;
+} CheckState;
+
+static void
+corrupt(Relation index, const char *what, BlockNumber block)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted: %s (block %u)",
+					RelationGetRelationName(index), what, block),
+			 errhint("REINDEX the index.")));
+}
+
+/* Walk one chain, collecting TIDs and checking each vector against bounds. */
+static void
+check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
+			const IpivfList *list)
+{
+	while (block != InvalidBlockNumber)
+	{
+		Buffer		buffer;
+		Page		page;
+		IpivfPageOpaque opaque;
+		OffsetNumber max;
+
+		if (block >= state->nblocks || block < IPIVF_DIRECTORY_START)
+			corrupt(state->index, "a chain points outside the index", block);
+		if (state->seen_block[block])
+			corrupt(state->index, "a page is in two chains or a chain loops", block);
+		state->seen_block[block] = true;
+		state->pages++;
+		buffer = ReadBuffer(state->index, block);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		opaque = IpivfPageGetOpaque(page);
+		if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IpivfPageOpaqueData)) ||
+			opaque->page_id != IPIVF_PAGE_ID || opaque->flags != IPIVF_DATA)
+			corrupt(state->index, "a chain reaches a page that is not a data page", block);
+		max = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+		{
+			ItemId		id = PageGetItemId(page, off);
+			IpivfTuple *tuple = (IpivfTuple *) PageGetItem(page, id);
+			size_t		expected = IPIVF_TUPLE_SIZE(list ? meta->dims : 0);
+
+			if (!ItemIdIsNormal(id) || ItemIdGetLength(id) != expected)
+				corrupt(state->index, "an entry has the wrong size", block);
+			if (list)
+			{
+				float		r = sqrtf(vec_l2_squared(tuple->x, list->centroid, meta->dims));
+				float		norm = sqrtf(vec_norm_squared(tuple->x, meta->dims));
+
+				if (!vec_all_finite(tuple->x, meta->dims) ||
+					r > list->radius * 1.0001f + 1e-6f || norm > list->max_norm * 1.0001f + 1e-6f)
+					corrupt(state->index, "an entry lies outside its list's bounds", block);
+			}
+			if (state->n_tids == state->capacity)
+			{
+				state->capacity *= 2;
+				state->tids = repalloc_huge(state->tids, sizeof(ItemPointerData) * state->capacity);
+			}
+			state->tids[state->n_tids++] = tuple->heap_tid;
+		}
+		block = opaque->next;
+		UnlockReleaseBuffer(buffer);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+PG_FUNCTION_INFO_V1(irec_index_check);
+Datum
+irec_index_check(PG_FUNCTION_ARGS)
+{
+	Oid			index_oid = PG_GETARG_OID(0);
+	Oid			heap_oid = IndexGetRelation(index_oid, true);
+	Relation	heap;
+	Relation	index;
+	IpivfMetaPageData meta;
+	IpivfList  *lists = NULL;
+	CheckState	state;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	int64		heap_rows = 0;
+	int64		missing = 0;
+	int64		duplicated = 0;
+	int64		unseen = 0;
+	size_t		matched = 0;
+	ItemPointerData *heap_tids;
+	size_t		n_heap = 0;
+	size_t		heap_capacity = 1024;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+	TupleDesc	desc;
+
+	if (!OidIsValid(heap_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(index_oid) ? get_rel_name(index_oid) : "?"),
+				 errhint("Pass an ipivf index.")));
+	heap = table_open(heap_oid, AccessShareLock);
+	index = index_open(index_oid, AccessShareLock);
+	if (index->rd_rel->relam != get_index_am_oid("ipivf", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ipivf index", RelationGetRelationName(index)),
+				 errhint("irec_index_check verifies ipivf indexes only.")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "irec_index_check must return a row");
+
+	ipivf_read_meta(index, &meta);
+	state.index = index;
+	state.nblocks = RelationGetNumberOfBlocks(index);
+	state.seen_block = palloc0(Max(state.nblocks, 1));
+	state.capacity = 1024;
+	state.tids = palloc(sizeof(ItemPointerData) * state.capacity);
+	state.n_tids = 0;
+	state.pages = 0;
+	if (meta.n_lists > 0)
+	{
+		BlockNumber last_directory = ipivf_directory_block(&meta, meta.n_lists - 1);
+
+		if (meta.lists_per_page != ipivf_lists_per_page(meta.dims) || last_directory >= state.nblocks)
+			corrupt(index, "the directory does not match the metapage", IPIVF_METAPAGE_BLKNO);
+		for (BlockNumber b = IPIVF_DIRECTORY_START; b <= last_directory; b++)
+			state.seen_block[b] = true;
+		lists = ipivf_load_directory(index, &meta);
+	}
+	for (int l = 0; l < meta.n_lists; l++)
+	{
+		const IpivfList *list = (const IpivfList *) ((const char *) lists + IPIVF_LIST_SIZE(meta.dims) * l);
+
+		check_chain(&state, list->head, &meta, list);
+	}
+	check_chain(&state, meta.null_head, &meta, NULL);
+
+	/* every visible heap row exactly once */
+	qsort(state.tids, state.n_tids, sizeof(ItemPointerData), compare_tids);
+	for (size_t k = 1; k < state.n_tids; k++)
+		if (ItemPointerEquals(&state.tids[k], &state.tids[k - 1]))
+			duplicated++;
+	heap_tids = palloc(sizeof(ItemPointerData) * heap_capacity);
+	slot = table_slot_create(heap, NULL);
+	scan = table_beginscan(heap, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		if (n_heap == heap_capacity)
+		{
+			heap_capacity *= 2;
+			heap_tids = repalloc_huge(heap_tids, sizeof(ItemPointerData) * heap_capacity);
+		}
+		heap_tids[n_heap++] = slot->tts_tid;
+		if ((n_heap & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	heap_rows = n_heap;
+	qsort(heap_tids, n_heap, sizeof(ItemPointerData), compare_tids);
+	for (size_t h = 0, i = 0; h < n_heap; h++)
+	{
+		while (i < state.n_tids && ItemPointerCompare(&state.tids[i], &heap_tids[h]) < 0)
+			i++;
+		if (i < state.n_tids && ItemPointerEquals(&state.tids[i], &heap_tids[h]))
+			matched++;
+		else
+			missing++;
+	}
+	unseen = (int64) state.n_tids - (int64) matched - duplicated;
+
+	values[0] = Int32GetDatum(meta.n_lists);
+	values[1] = Int64GetDatum(state.pages);
+	values[2] = Int64GetDatum((int64) state.n_tids);
+	values[3] = Int64GetDatum(heap_rows);
+	values[4] = Int64GetDatum(missing);
+	values[5] = Int64GetDatum(duplicated);
+	values[6] = Int64GetDatum(unseen < 0 ? 0 : unseen);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
