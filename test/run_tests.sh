@@ -69,6 +69,13 @@ if irec_cluster_start; then
 	if echo "$regress_out" | grep -q 'FAILED\|failed'; then
 		[ -f regression.diffs ] && head -c 20000 regression.diffs
 	fi
+	while read -r line; do
+		case "$line" in
+			"PASS "*) note_result "${line#PASS }" 0 ;;
+			"FAIL "*) note_result "${line#FAIL }" 1 ;;
+		esac
+		echo "$line"
+	done < <(bash test/tap.sh 2>&1 || echo "FAIL tap harness")
 	for t in test/sql_scripts/*.sh; do
 		[ -e "$t" ] || continue
 		if bash "$t"; then note_result "$t" 0; else note_result "$t" 1; fi
