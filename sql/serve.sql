@@ -96,6 +96,25 @@ SELECT abs(e.ndcg - r.ndcg) < 1e-6 AS ndcg, abs(e.recall - r.recall) < 1e-6 AS r
 SELECT users_evaluated, users_skipped > 0 AS skipped FROM irec_evaluate('sv_train', 'sv_test');
 SELECT users_evaluated > 0 AS popularity_with_histories
   FROM irec_evaluate_popularity('sv_train', 'sv_test', fold_in => 'sv_fold_in');
+-- with an ipivf index on the items, irec_recommend and irec_similar_items go
+-- through it (exact here: irec.probes = 0)
+CREATE INDEX sv_items_ip ON sv_items USING ipivf (embedding) WITH (lists = 8);
+CREATE INDEX sv_items_cos ON sv_items USING ipivf (embedding embedding_cosine_ops) WITH (lists = 8);
+SET irec.probes = 0;
+BEGIN;
+SELECT bool_and(ok) AS indexed_recommend_matches_exact_search FROM (
+  SELECT (SELECT array_agg(round(score::numeric, 5) ORDER BY score DESC) FROM irec_recommend('sv', u, 10)) =
+         (SELECT array_agg(round(score::numeric, 5) ORDER BY score DESC) FROM pg_temp.reference(u, 10)) AS ok
+    FROM generate_series(1, 200, 7) u) s;
+SELECT (SELECT array_agg(round(score::numeric, 5) ORDER BY score DESC) FROM irec_similar_items('sv', 7, 10)) =
+       (SELECT array_agg(round(s::numeric, 5) ORDER BY s DESC) FROM
+          (SELECT 1 - (a.embedding <=> b.embedding) AS s FROM sv_items a, sv_items b
+            WHERE b.item_id = 7 AND a.item_id <> 7 ORDER BY 1 DESC LIMIT 10) x) AS indexed_similar_matches;
+SELECT pg_stat_get_xact_numscans('sv_items_ip'::regclass) > 0 AS ip_index_used,
+       pg_stat_get_xact_numscans('sv_items_cos'::regclass) > 0 AS cosine_index_used;
+COMMIT;
+RESET irec.probes;
+DROP INDEX sv_items_ip, sv_items_cos;
 -- bad input
 SELECT * FROM irec_recommend('no_such_model', 1);
 SELECT * FROM irec_recommend(NULL, 1);

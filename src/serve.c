@@ -15,12 +15,14 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -42,6 +44,7 @@
 #include "core/topn.h"
 #include "core/vecmath.h"
 #include "embedding.h"
+#include "index/ipivf.h"
 #include "irec.h"
 #include "model.h"
 
@@ -97,8 +100,72 @@ offer(ItemScorer *scorer, Datum id, const Embedding *e)
 }
 
 /*
- * score_items: offer every item of the model to the scorer.  Reads the heap
- * directly (after a SELECT privilege check) unless row-level security
+ * items_have_index: whether the items table has a valid ipivf index for the
+ * scorer's metric on its embedding column.
+ */
+static bool
+items_have_index(const ModelInfo *model, IvfMetric metric)
+{
+	Relation	rel = table_open(model->items_relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	Oid			am = get_index_am_oid("ipivf", true);
+	AttrNumber	emb_att = get_attnum(model->items_relid, "embedding");
+	ListCell   *cell;
+	bool		found = false;
+
+	foreach(cell, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(cell), AccessShareLock);
+
+		if (index->rd_rel->relam == am && index->rd_index->indisvalid &&
+			index->rd_index->indnatts == 1 && index->rd_index->indkey.values[0] == emb_att &&
+			ipivf_metric(index) == metric)
+			found = true;
+		index_close(index, AccessShareLock);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * score_by_index: the best candidates through the items table's ipivf index
+ * (ORDER BY ... LIMIT, as a user would write it), each rescored exactly.
+ */
+static void
+score_by_index(const ModelInfo *model, ItemScorer *scorer)
+{
+	Embedding  *query = embedding_new(scorer->dims);
+	char	   *sql;
+	Datum		values[2];
+	Oid			types[2] = {irec_embedding_type_oid(), INT8OID};
+
+	memcpy(query->x, scorer->query, sizeof(float) * scorer->dims);
+	sql = psprintf("SELECT item_id, embedding FROM %s ORDER BY embedding OPERATOR(%s.%s) $1 LIMIT $2",
+				   model->items_table, quote_identifier(irec_extension_schema()),
+				   scorer->cosine ? "<=>" : "<#>");
+	values[0] = PointerGetDatum(query);
+	values[1] = Int64GetDatum((int64) scorer->out->topn.capacity);
+	if (SPI_execute_with_args(sql, 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not query the items through their index");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		id_null;
+		bool		emb_null;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &id_null);
+		Datum		emb = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &emb_null);
+
+		if (!id_null && !emb_null)
+			offer(scorer, id, DatumGetEmbedding(emb));
+	}
+}
+
+/*
+ * score_items: offer every item of the model to the scorer.  With an ipivf
+ * index on the items, the index picks the candidates; otherwise the heap is
+ * read directly (after a SELECT privilege check) unless row-level security
  * applies to the items table, in which case the executor reads it.
  */
 static void
@@ -112,7 +179,9 @@ score_items(const ModelInfo *model, ItemScorer *scorer)
 
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(model->items_relid));
-	if (check_enable_rls(model->items_relid, InvalidOid, false) == RLS_ENABLED)
+	if (items_have_index(model, scorer->cosine ? IVF_METRIC_COSINE : IVF_METRIC_IP))
+		score_by_index(model, scorer);
+	else if (check_enable_rls(model->items_relid, InvalidOid, false) == RLS_ENABLED)
 	{
 		char	   *sql = psprintf("SELECT item_id, embedding FROM %s", model->items_table);
 		Portal		portal;

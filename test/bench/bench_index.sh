@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The index benchmark: ../shared/bench/gen_vectors.py's 1,000,000 item
+# embeddings (64 dims) and 1,000 queries with exact top-20 ground truth.
+# Builds the ipivf index, then measures recall@20 and ms per query at several
+# probes settings and exact, next to an exact sequential scan in the same
+# run, unfiltered and with filters keeping 90% and 10% of the rows.
+#   bash test/bench/bench_index.sh [data-dir]   (data generated when missing; ~5 min)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+data=${1:-/tmp/irec-index-bench}
+. test/deps.sh
+. test/cluster.sh
+irec_install_deps
+dpkg-query -W -f='${Status}' python3-numpy 2>/dev/null | grep -q "install ok installed" \
+	|| { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq python3-numpy >/dev/null || sudo apt-get install -y -qq python3-numpy >/dev/null; }
+make -s >/dev/null && make -s install >/dev/null
+if [ ! -f "$data/gt_sel10.npy" ]; then
+	mkdir -p "$data"
+	/usr/bin/python3 ../shared/bench/gen_vectors.py --out "$data"
+fi
+/usr/bin/python3 - "$data" <<'PY'
+import sys, numpy as np
+d = sys.argv[1]
+for name in ('gt', 'gt_filt', 'gt_sel10'):
+    with open(f'{d}/{name}.tsv', 'w') as f:
+        for q, row in enumerate(np.load(f'{d}/{name}.npy')):
+            f.write('%d\t{%s}\n' % (q + 1, ','.join(str(int(x)) for x in row)))
+PY
+chmod -R a+rX "$data"
+trap irec_cluster_stop EXIT
+irec_cluster_start
+command psql -X -q -v ON_ERROR_STOP=1 -d postgres -v data="$data" <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION irec;
+CREATE TABLE items (id int PRIMARY KEY, e embedding(64));
+CREATE TABLE queries (qid int PRIMARY KEY, e embedding(64));
+CREATE TABLE gt (qid int, ids int[]);
+CREATE TABLE gt_filt (qid int, ids int[]);
+CREATE TABLE gt_sel10 (qid int, ids int[]);
+SELECT format('COPY items FROM %L', :'data' || '/items.tsv') \gexec
+SELECT format('COPY queries FROM %L', :'data' || '/queries.tsv') \gexec
+SELECT format('COPY gt FROM %L', :'data' || '/gt.tsv') \gexec
+SELECT format('COPY gt_filt FROM %L', :'data' || '/gt_filt.tsv') \gexec
+SELECT format('COPY gt_sel10 FROM %L', :'data' || '/gt_sel10.tsv') \gexec
+VACUUM ANALYZE items;
+SET maintenance_work_mem = '512MB';
+CREATE FUNCTION seconds(sql text) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE t timestamptz := clock_timestamp();
+BEGIN EXECUTE sql; RETURN round(extract(epoch FROM clock_timestamp() - t)::numeric, 2); END $$;
+SELECT seconds('CREATE INDEX items_ivf ON items USING ipivf (e)') AS build_seconds \gset
+SELECT 'CREATE INDEX ... USING ipivf (1000 lists)' AS build, :build_seconds AS seconds,
+       pg_size_pretty(pg_relation_size('items_ivf')) AS index_size,
+       pg_size_pretty(pg_relation_size('items')) AS table_size;
+CREATE FUNCTION bench(probes int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric)
+LANGUAGE plpgsql AS $$
+DECLARE t timestamptz; hits bigint := 0; r record; got int[];
+BEGIN
+  IF probes IS NULL THEN SET LOCAL enable_indexscan = off;
+  ELSE EXECUTE format('SET LOCAL irec.probes = %s', probes); END IF;
+  t := clock_timestamp();
+  FOR r IN EXECUTE format('SELECT q.e, g.ids FROM queries q JOIN %I g USING (qid) ORDER BY qid LIMIT %s', truth, nq) LOOP
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM items WHERE %s ORDER BY e <#> $1 LIMIT 20) s', filter)
+      INTO got USING r.e;
+    hits := hits + (SELECT count(*) FROM unnest(got) x WHERE x = ANY (r.ids));
+  END LOOP;
+  ms := round((extract(epoch FROM clock_timestamp() - t) * 1000 / nq)::numeric, 2);
+  recall := round(hits::numeric / (20 * nq), 4);
+  RETURN NEXT;
+END $$;
+CREATE TABLE results (setting text, filter text, recall numeric, ms numeric);
+INSERT INTO results SELECT 'seq scan (exact)', 'none', * FROM bench(NULL, 20, 'true', 'gt');
+INSERT INTO results SELECT 'exact (probes 0)', 'none', * FROM bench(0, 100, 'true', 'gt');
+INSERT INTO results SELECT 'probes ' || p, 'none', b.* FROM unnest(ARRAY[8, 16, 32, 64, 128]) p, bench(p, 1000, 'true', 'gt') b;
+INSERT INTO results SELECT 'seq scan (exact)', 'id % 10 <> 0', * FROM bench(NULL, 20, 'id % 10 <> 0', 'gt_filt');
+INSERT INTO results SELECT 'probes 64', 'id % 10 <> 0', * FROM bench(64, 1000, 'id % 10 <> 0', 'gt_filt');
+INSERT INTO results SELECT 'seq scan (exact)', 'id % 10 = 0', * FROM bench(NULL, 20, 'id % 10 = 0', 'gt_sel10');
+INSERT INTO results SELECT 'exact (probes 0)', 'id % 10 = 0', * FROM bench(0, 100, 'id % 10 = 0', 'gt_sel10');
+INSERT INTO results SELECT 'probes 64', 'id % 10 = 0', * FROM bench(64, 1000, 'id % 10 = 0', 'gt_sel10');
+SELECT r.setting, r.filter, r.recall AS "recall@20", r.ms AS ms_per_query,
+       round(s.ms / r.ms, 1) AS speedup_vs_seq_scan
+  FROM results r JOIN results s ON s.filter = r.filter AND s.setting = 'seq scan (exact)'
+ ORDER BY r.filter, r.ms DESC;
+SQL
