@@ -42,6 +42,9 @@ size_t		vec_count_greater(const float *x, size_t n, float threshold);
 /* Number of x[k] >= threshold. */
 size_t		vec_count_greater_equal(const float *x, size_t n, float threshold);
 
+/* x[k] = exp(x[k]), vectorized; x must be finite (vecexp.c). */
+void		vec_exp(float *x, size_t n);
+
 /* Returns 1 when every component is finite, 0 otherwise. */
 int			vec_all_finite(const float *a, size_t dims);
 

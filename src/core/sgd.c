@@ -1,0 +1,626 @@
+/*
+ * sgd.c
+ *		Sampling-based trainers (see sgd.h).
+ */
+#include "sgd.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ials.h"
+#include "parallel.h"
+#include "rng.h"
+#include "vecmath.h"
+
+/* A masked logit: far below any real one, yet finite (vec_exp needs finite input). */
+#define MASKED_LOGIT (-1e30f)
+
+#define MAXALIGN_SGD(x) (((x) + 15) & ~(size_t) 15)
+
+struct SgdState
+{
+	SgdConfig	config;
+	const SgdData *data;
+	size_t		nnz;
+	int32_t    *pos_user;		/* nnz */
+	int32_t    *pos_item;		/* nnz */
+	float	   *pos_alpha;		/* nnz */
+	int32_t    *sorted_cols;	/* by_user columns, sorted within each row */
+	uint32_t   *order;			/* nnz: this epoch's permutation */
+	double	   *batch_loss;		/* per batch of the epoch */
+	size_t		n_batches;
+	int			epoch;
+	AliasTable	popularity;		/* q over items (popularity and in-batch) */
+	RankSampler rank;
+	float	   *item_gram;		/* dims × dims (gramian) */
+	float	   *user_gram;
+	float	   *gram_partials;	/* threads × dims × dims */
+	char	   *thread_scratch;
+	size_t		thread_bytes;
+};
+
+/* Per-thread buffers, as floats. */
+static size_t
+thread_floats(const SgdConfig *c)
+{
+	size_t		d = (size_t) c->dims;
+	size_t		b = (size_t) c->batch_size;
+	size_t		m = (size_t) (c->sampler == SAMPLER_IN_BATCH ? c->batch_size : c->negatives);
+
+	/* ctx, pos, g_ctx, g_pos (B×d); neg, g_neg (m×d); work (B×m); ids and log q */
+	return 4 * b * d + 2 * m * d + b * m + 3 * b + 2 * m + 8 * d + 64;
+}
+
+size_t
+sgd_scratch_bytes(const SgdConfig *c, const SgdData *data)
+{
+	size_t		nnz = data->by_user->nnz;
+	size_t		n_items = data->by_user->n_cols;
+	size_t		d = (size_t) c->dims;
+	size_t		n_batches = nnz / (size_t) c->batch_size + 1;
+	size_t		bytes = 0;
+
+	bytes += nnz * (3 * sizeof(int32_t) + sizeof(float) + sizeof(uint32_t));
+	bytes += n_batches * sizeof(double);
+	bytes += alias_table_bytes(n_items);
+	if (c->sampler == SAMPLER_RANK_ADAPTIVE)
+		bytes += rank_sampler_bytes(n_items, c->dims);
+	bytes += sizeof(float) * d * d * (2 + (size_t) c->threads);
+	bytes += (size_t) c->threads * thread_floats(c) * sizeof(float);
+	bytes += sizeof(double) * n_items;	/* sampler weights while building */
+	bytes += sizeof(SgdState);
+	return bytes + 256;
+}
+
+static int
+compare_int32(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a;
+	int32_t		y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+SgdState *
+sgd_begin(const SgdConfig *c, const SgdData *data, void *scratch)
+{
+	char	   *p = (char *) scratch;
+	SgdState   *s;
+	const CsrMatrix *by_user = data->by_user;
+	size_t		n_items = by_user->n_cols;
+	size_t		d = (size_t) c->dims;
+	double	   *weights;
+
+	/* the state itself lives at the start of the scratch */
+	s = (SgdState *) p;
+	p += MAXALIGN_SGD(sizeof(SgdState));
+	s->config = *c;
+	s->data = data;
+	s->nnz = by_user->nnz;
+	s->pos_user = (int32_t *) p;
+	p += sizeof(int32_t) * s->nnz;
+	s->pos_item = (int32_t *) p;
+	p += sizeof(int32_t) * s->nnz;
+	s->sorted_cols = (int32_t *) p;
+	p += sizeof(int32_t) * s->nnz;
+	s->pos_alpha = (float *) p;
+	p += sizeof(float) * s->nnz;
+	s->order = (uint32_t *) p;
+	p += sizeof(uint32_t) * s->nnz;
+	s->n_batches = (s->nnz + c->batch_size - 1) / c->batch_size;
+	s->batch_loss = (double *) p;
+	p += sizeof(double) * (s->nnz / c->batch_size + 1);
+
+	for (size_t r = 0; r < by_user->n_rows; r++)
+		for (size_t k = by_user->row_start[r]; k < by_user->row_start[r + 1]; k++)
+		{
+			s->pos_user[k] = (int32_t) r;
+			s->pos_item[k] = by_user->col[k];
+			s->pos_alpha[k] = by_user->value[k];
+			s->sorted_cols[k] = by_user->col[k];
+		}
+	for (size_t r = 0; r < by_user->n_rows; r++)
+		qsort(s->sorted_cols + by_user->row_start[r], by_user->row_start[r + 1] - by_user->row_start[r],
+			  sizeof(int32_t), compare_int32);
+
+	/* q over items: popularity^β, or plain popularity for in-batch negatives */
+	weights = (double *) p;
+	p += sizeof(double) * n_items;
+	for (size_t j = 0; j < n_items; j++)
+	{
+		double		count = (double) (data->by_item->row_start[j + 1] - data->by_item->row_start[j]);
+
+		weights[j] = c->sampler == SAMPLER_IN_BATCH ? count
+			: c->sampler == SAMPLER_POPULARITY ? pow(count, c->popularity_exponent) : 1.0;
+	}
+	if (alias_build(&s->popularity, weights, n_items, p) != 0)
+		return NULL;
+	p += alias_table_bytes(n_items);
+	if (c->sampler == SAMPLER_RANK_ADAPTIVE)
+	{
+		rank_sampler_init(&s->rank, n_items, c->dims, c->rank_scale, p);
+		p += rank_sampler_bytes(n_items, c->dims);
+	}
+	/* floats from here on: keep them aligned */
+	p = (char *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
+	s->item_gram = (float *) p;
+	s->user_gram = s->item_gram + d * d;
+	s->gram_partials = s->user_gram + d * d;
+	p = (char *) (s->gram_partials + d * d * (size_t) c->threads);
+	s->thread_scratch = p;
+	s->thread_bytes = thread_floats(c) * sizeof(float);
+	s->epoch = 0;
+	return s;
+}
+
+size_t
+sgd_epoch_begin(SgdState *s, SgdModel *model, int epoch)
+{
+	Rng			rng;
+
+	s->epoch = epoch;
+	rng_seed(&rng, s->config.seed, 0x5EED0000ULL + (uint64_t) epoch);
+	for (size_t k = 0; k < s->nnz; k++)
+		s->order[k] = (uint32_t) k;
+	for (size_t k = s->nnz; k > 1; k--)
+	{
+		size_t		j = (size_t) (rng_uniform(&rng) * k);
+		uint32_t	t = s->order[k - 1];
+
+		s->order[k - 1] = s->order[j];
+		s->order[j] = t;
+	}
+	memset(s->batch_loss, 0, sizeof(double) * s->n_batches);
+	if (s->config.sampler == SAMPLER_RANK_ADAPTIVE)
+		rank_sampler_refresh(&s->rank, model->items, s->config.threads);
+	if (s->config.algorithm == SGD_GRAMIAN)
+	{
+		ials_gramian(model->items, model->n_items, s->config.dims, s->config.threads,
+					 s->item_gram, s->gram_partials);
+		ials_gramian(model->users, model->n_users, s->config.dims, s->config.threads,
+					 s->user_gram, s->gram_partials);
+	}
+	return s->n_batches;
+}
+
+double
+sgd_epoch_loss(const SgdState *s)
+{
+	double		total = 0.0;
+
+	for (size_t b = 0; b < s->n_batches; b++)
+		total += s->batch_loss[b];
+	return s->nnz > 0 ? total / s->nnz : 0.0;
+}
+
+/* Adagrad step on one row: acc += mean(g²); x −= η/√acc · (g + λx). */
+static void
+adagrad_update(float *x, float *acc, const float *g, int dims, float eta, float lambda)
+{
+	float		sq = 0.0f;
+	float		rate;
+
+	for (int k = 0; k < dims; k++)
+	{
+		float		gk = g[k] + lambda * x[k];
+
+		sq += gk * gk;
+	}
+	*acc += sq / dims;
+	rate = eta / sqrtf(*acc + 1e-12f);
+	for (int k = 0; k < dims; k++)
+		x[k] -= rate * (g[k] + lambda * x[k]);
+}
+
+static int
+is_positive(const SgdState *s, int32_t user, int32_t item)
+{
+	const CsrMatrix *m = s->data->by_user;
+	const int32_t *cols = s->sorted_cols + m->row_start[user];
+	size_t		n = m->row_start[user + 1] - m->row_start[user];
+	size_t		low = 0;
+	size_t		high = n;
+
+	while (low < high)
+	{
+		size_t		mid = (low + high) / 2;
+
+		if (cols[mid] < item)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low < n && cols[low] == item;
+}
+
+static int32_t
+draw_item(const SgdState *s, const float *context, Rng *rng)
+{
+	switch (s->config.sampler)
+	{
+		case SAMPLER_RANK_ADAPTIVE:
+			return rank_sampler_draw(&s->rank, context, rng);
+		case SAMPLER_UNIFORM:
+			{
+				int32_t		j = (int32_t) (rng_uniform(rng) * s->popularity.n);
+
+				return j < (int32_t) s->popularity.n ? j : (int32_t) s->popularity.n - 1;
+			}
+		default:
+			return alias_draw(&s->popularity, rng);
+	}
+}
+
+/* ---------- losses and gradients ---------- */
+
+static inline float
+sigmoid(float x)
+{
+	return 1.0f / (1.0f + expf(-x));
+}
+
+/* ln σ(x), stable for large |x| */
+static inline double
+log_sigmoid(double x)
+{
+	return x >= 0 ? -log1p(exp(-x)) : x - log1p(exp(x));
+}
+
+static void
+axpy(float *y, float a, const float *x, int dims)
+{
+	for (int k = 0; k < dims; k++)
+		y[k] += a * x[k];
+}
+
+double
+softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
+			  const float *neg, const int32_t *neg_ids, const float *log_q,
+			  int batch, int m, int dims, float temperature,
+			  float *g_ctx, float *g_pos, float *g_neg, float *work)
+{
+	float		inv_t = 1.0f / temperature;
+	double		loss = 0.0;
+
+	/* logits of the negatives: one sgemm for the whole batch */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, m, dims, inv_t,
+				ctx, dims, neg, dims, 0.0f, work, m);
+	for (int b = 0; b < batch; b++)
+	{
+		float	   *row = work + (size_t) b * m;
+		float		l_pos = vec_dot(ctx + (size_t) b * dims, pos + (size_t) b * dims, dims) * inv_t;
+		float		top = l_pos;
+		double		z;
+		float		p_pos;
+
+		for (int k = 0; k < m; k++)
+		{
+			if (neg_ids[k] == pos_ids[b])
+				row[k] = MASKED_LOGIT;	/* an accidental hit is not a negative */
+			else if (log_q)
+				row[k] -= log_q[k];
+			if (row[k] > top)
+				top = row[k];
+		}
+		for (int k = 0; k < m; k++)
+			row[k] -= top;
+		vec_exp(row, m);
+		z = expf(l_pos - top);
+		p_pos = (float) z;
+		for (int k = 0; k < m; k++)
+			z += row[k];
+		loss += -(double) l_pos + top + log(z);
+		/* row becomes d loss / d score of each negative: p_k / T */
+		for (int k = 0; k < m; k++)
+			row[k] = (float) (row[k] / z) * inv_t;
+		p_pos = (float) (p_pos / z);
+		/* d loss / d s_pos = (p_pos − 1)/T */
+		axpy(g_ctx + (size_t) b * dims, (p_pos - 1.0f) * inv_t, pos + (size_t) b * dims, dims);
+		axpy(g_pos + (size_t) b * dims, (p_pos - 1.0f) * inv_t, ctx + (size_t) b * dims, dims);
+	}
+	/* g_ctx += P·neg ; g_neg += Pᵀ·ctx (P already holds p/T) */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, dims, m, 1.0f,
+				work, m, neg, dims, 1.0f, g_ctx, dims);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, dims, batch, 1.0f,
+				work, m, ctx, dims, 1.0f, g_neg, dims);
+	return loss;
+}
+
+double
+bpr_gradients(const float *ctx, const float *pos, const float *neg, int dims,
+			  float *g_ctx, float *g_pos, float *g_neg)
+{
+	float		x = vec_dot(ctx, pos, dims) - vec_dot(ctx, neg, dims);
+	float		g = sigmoid(x) - 1.0f;	/* d(−ln σ(x))/dx */
+
+	for (int k = 0; k < dims; k++)
+	{
+		g_ctx[k] += g * (pos[k] - neg[k]);
+		g_pos[k] += g * ctx[k];
+		g_neg[k] -= g * ctx[k];
+	}
+	return -log_sigmoid(x);
+}
+
+static double
+warp_rank_weight(int trials, size_t n_items)
+{
+	size_t		rank = trials > 0 ? (n_items - 1) / (size_t) trials : 0;
+	double		weight = 0.0;
+
+	for (size_t r = 1; r <= rank; r++)
+		weight += 1.0 / r;
+	return weight;
+}
+
+double
+warp_gradients(const float *ctx, const float *pos, const float *neg, int dims,
+			   int trials, size_t n_items, float *g_ctx, float *g_pos, float *g_neg)
+{
+	float		margin = 1.0f - vec_dot(ctx, pos, dims) + vec_dot(ctx, neg, dims);
+	float		w = (float) warp_rank_weight(trials, n_items);
+
+	if (margin <= 0.0f)
+		return 0.0;
+	for (int k = 0; k < dims; k++)
+	{
+		g_ctx[k] += w * (neg[k] - pos[k]);
+		g_pos[k] -= w * ctx[k];
+		g_neg[k] += w * ctx[k];
+	}
+	return w * margin;
+}
+
+double
+pointwise_gradients(const float *ctx, const float *pos, const float *negs, int m, int dims,
+					float *g_ctx, float *g_pos, float *g_negs)
+{
+	float		s = vec_dot(ctx, pos, dims);
+	float		g = sigmoid(s) - 1.0f;	/* d(−ln σ(s))/ds */
+	double		loss = -log_sigmoid(s);
+
+	axpy(g_ctx, g, pos, dims);
+	axpy(g_pos, g, ctx, dims);
+	for (int k = 0; k < m; k++)
+	{
+		const float *neg = negs + (size_t) k * dims;
+		float		sn = vec_dot(ctx, neg, dims);
+		float		gn = sigmoid(sn);	/* d(−ln(1 − σ(s)))/ds */
+
+		loss += -log_sigmoid(-sn);
+		axpy(g_ctx, gn, neg, dims);
+		axpy(g_negs + (size_t) k * dims, gn, ctx, dims);
+	}
+	return loss;
+}
+
+double
+gramian_gradients(const float *ctx, const float *pos, int dims, float alpha, float alpha0,
+				  const float *item_gram, const float *user_gram, float user_count,
+				  float item_count, float *g_ctx, float *g_pos)
+{
+	float		y = vec_dot(ctx, pos, dims);
+	float		observed = 2.0f * (alpha * (y - 1.0f) - alpha0 * y);
+	double		loss = alpha * (y - 1.0) * (y - 1.0) - alpha0 * (double) y * y;
+	double		quad_c = 0.0;
+	double		quad_i = 0.0;
+
+	for (int r = 0; r < dims; r++)
+	{
+		float		gc = vec_dot(item_gram + (size_t) r * dims, ctx, dims);
+		float		gi = vec_dot(user_gram + (size_t) r * dims, pos, dims);
+
+		quad_c += (double) ctx[r] * gc;
+		quad_i += (double) pos[r] * gi;
+		g_ctx[r] += observed * pos[r] + 2.0f * alpha0 * gc / user_count;
+		g_pos[r] += observed * ctx[r] + 2.0f * alpha0 * gi / item_count;
+	}
+	return loss + alpha0 * (quad_c / user_count + quad_i / item_count);
+}
+
+/* ---------- the batch workers ---------- */
+
+typedef struct BatchJob
+{
+	SgdState   *state;
+	SgdModel   *model;
+	size_t		first_batch;
+} BatchJob;
+
+static void
+gather(float *out, const float *table, const int32_t *ids, int count, int dims)
+{
+	for (int k = 0; k < count; k++)
+		memcpy(out + (size_t) k * dims, table + (size_t) ids[k] * dims, sizeof(float) * dims);
+}
+
+static double
+softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffer, Rng *rng)
+{
+	const SgdConfig *c = &s->config;
+	int			d = c->dims;
+	int			m = c->sampler == SAMPLER_IN_BATCH ? count : c->negatives;
+	float	   *ctx = buffer;
+	float	   *pos = ctx + (size_t) c->batch_size * d;
+	float	   *g_ctx = pos + (size_t) c->batch_size * d;
+	float	   *g_pos = g_ctx + (size_t) c->batch_size * d;
+	float	   *neg = g_pos + (size_t) c->batch_size * d;
+	float	   *g_neg = neg + (size_t) m * d;
+	float	   *work = g_neg + (size_t) m * d;
+	int32_t    *ctx_ids = (int32_t *) (work + (size_t) c->batch_size * m);
+	int32_t    *pos_ids = ctx_ids + c->batch_size;
+	int32_t    *neg_ids = pos_ids + c->batch_size;
+	float	   *log_q = (float *) (neg_ids + m);
+	float		eta = (float) c->learning_rate;
+	float		lambda = (float) c->regularization;
+	double		loss;
+
+	for (int b = 0; b < count; b++)
+	{
+		uint32_t	k = s->order[first + b];
+
+		ctx_ids[b] = s->pos_user[k];
+		pos_ids[b] = s->pos_item[k];
+	}
+	for (int k = 0; k < m; k++)
+	{
+		neg_ids[k] = c->sampler == SAMPLER_IN_BATCH ? pos_ids[k] : draw_item(s, NULL, rng);
+		/* logQ correction: ln(m·q(j)) */
+		log_q[k] = (float) log((double) m * s->popularity.q[neg_ids[k]]);
+	}
+	gather(ctx, model->users, ctx_ids, count, d);
+	gather(pos, model->items, pos_ids, count, d);
+	gather(neg, model->items, neg_ids, m, d);
+	memset(g_ctx, 0, sizeof(float) * count * d);
+	memset(g_pos, 0, sizeof(float) * count * d);
+	memset(g_neg, 0, sizeof(float) * (size_t) m * d);
+	loss = softmax_batch(ctx, pos, pos_ids, neg, neg_ids, c->logq ? log_q : NULL, count, m, d,
+						 (float) c->temperature, g_ctx, g_pos, g_neg, work);
+	for (int b = 0; b < count; b++)
+	{
+		adagrad_update(model->users + (size_t) ctx_ids[b] * d, &model->user_acc[ctx_ids[b]],
+					   g_ctx + (size_t) b * d, d, eta, lambda);
+		adagrad_update(model->items + (size_t) pos_ids[b] * d, &model->item_acc[pos_ids[b]],
+					   g_pos + (size_t) b * d, d, eta, lambda);
+	}
+	for (int k = 0; k < m; k++)
+		adagrad_update(model->items + (size_t) neg_ids[k] * d, &model->item_acc[neg_ids[k]],
+					   g_neg + (size_t) k * d, d, eta, lambda);
+	return loss;
+}
+
+/* One positive at a time: BPR, WARP, pointwise, Gramian. */
+static double
+single_step(SgdState *s, SgdModel *model, uint32_t k, float *buffer, Rng *rng)
+{
+	const SgdConfig *c = &s->config;
+	int			d = c->dims;
+	int32_t		u = s->pos_user[k];
+	int32_t		i = s->pos_item[k];
+	float	   *phi = model->users + (size_t) u * d;
+	float	   *psi = model->items + (size_t) i * d;
+	float	   *g_ctx = buffer;
+	float	   *g_pos = g_ctx + d;
+	float	   *g_neg = g_pos + d;
+	float		eta = (float) c->learning_rate;
+	float		lambda = (float) c->regularization;
+	double		loss = 0.0;
+
+	memset(buffer, 0, sizeof(float) * 3 * d);
+	switch (c->algorithm)
+	{
+		case SGD_BPR:
+			{
+				int32_t		j = draw_item(s, phi, rng);
+
+				/* a negative the user actually has is no negative: draw again */
+				for (int tries = 0; tries < 8 && (j == i || is_positive(s, u, j)); tries++)
+					j = draw_item(s, phi, rng);
+				if (j == i)
+					return 0.0;
+				loss = bpr_gradients(phi, psi, model->items + (size_t) j * d, d, g_ctx, g_pos, g_neg);
+				adagrad_update(phi, &model->user_acc[u], g_ctx, d, eta, lambda);
+				adagrad_update(psi, &model->item_acc[i], g_pos, d, eta, lambda);
+				adagrad_update(model->items + (size_t) j * d, &model->item_acc[j], g_neg, d, eta, lambda);
+				break;
+			}
+		case SGD_WARP:
+			{
+				float		s_pos = vec_dot(phi, psi, d);
+
+				for (int trials = 1; trials <= c->max_trials; trials++)
+				{
+					int32_t		j = draw_item(s, phi, rng);
+					const float *negv = model->items + (size_t) j * d;
+
+					if (j == i || is_positive(s, u, j))
+						continue;
+					if (vec_dot(phi, negv, d) > s_pos - 1.0f)
+					{
+						loss = warp_gradients(phi, psi, negv, d, trials, model->n_items, g_ctx, g_pos, g_neg);
+						adagrad_update(phi, &model->user_acc[u], g_ctx, d, eta, lambda);
+						adagrad_update(psi, &model->item_acc[i], g_pos, d, eta, lambda);
+						adagrad_update(model->items + (size_t) j * d, &model->item_acc[j], g_neg, d, eta, lambda);
+						break;
+					}
+				}
+				break;
+			}
+		case SGD_POINTWISE:
+			{
+				int			m = c->negatives;
+				float	   *negs = g_neg + d;
+				float	   *g_negs = negs + (size_t) m * d;
+				int32_t    *ids = (int32_t *) (g_negs + (size_t) m * d);
+
+				for (int n = 0; n < m; n++)
+				{
+					ids[n] = draw_item(s, phi, rng);
+					memcpy(negs + (size_t) n * d, model->items + (size_t) ids[n] * d, sizeof(float) * d);
+				}
+				memset(g_negs, 0, sizeof(float) * (size_t) m * d);
+				loss = pointwise_gradients(phi, psi, negs, m, d, g_ctx, g_pos, g_negs);
+				adagrad_update(phi, &model->user_acc[u], g_ctx, d, eta, lambda);
+				adagrad_update(psi, &model->item_acc[i], g_pos, d, eta, lambda);
+				for (int n = 0; n < m; n++)
+					adagrad_update(model->items + (size_t) ids[n] * d, &model->item_acc[ids[n]],
+								   g_negs + (size_t) n * d, d, eta, lambda);
+				break;
+			}
+		case SGD_GRAMIAN:
+			{
+				const CsrMatrix *bu = s->data->by_user;
+				const CsrMatrix *bi = s->data->by_item;
+				float		user_count = (float) (bu->row_start[u + 1] - bu->row_start[u]);
+				float		item_count = (float) (bi->row_start[i + 1] - bi->row_start[i]);
+
+				loss = gramian_gradients(phi, psi, d, s->pos_alpha[k], (float) c->unobserved_weight,
+										 s->item_gram, s->user_gram, user_count, item_count, g_ctx, g_pos);
+				adagrad_update(phi, &model->user_acc[u], g_ctx, d, eta, lambda);
+				adagrad_update(psi, &model->item_acc[i], g_pos, d, eta, lambda);
+				break;
+			}
+		default:
+			break;
+	}
+	return loss;
+}
+
+static int
+batch_worker(void *context, size_t begin, size_t end, int thread)
+{
+	BatchJob   *job = (BatchJob *) context;
+	SgdState   *s = job->state;
+	float	   *buffer = (float *) (s->thread_scratch + s->thread_bytes * (size_t) thread);
+
+	for (size_t batch = job->first_batch + begin; batch < job->first_batch + end; batch++)
+	{
+		size_t		first = batch * s->config.batch_size;
+		int			count = (int) (s->nnz - first < (size_t) s->config.batch_size
+								   ? s->nnz - first : (size_t) s->config.batch_size);
+		Rng			rng;
+		double		loss = 0.0;
+
+		rng_seed(&rng, s->config.seed, ((uint64_t) s->epoch << 40) ^ (uint64_t) batch);
+		if (s->config.algorithm == SGD_SOFTMAX)
+			loss = softmax_step(s, job->model, first, count, buffer, &rng);
+		else
+			for (int b = 0; b < count; b++)
+				loss += single_step(s, job->model, s->order[first + b], buffer, &rng);
+		s->batch_loss[batch] = loss;
+	}
+	return 0;
+}
+
+int
+sgd_run_batches(SgdState *state, SgdModel *model, size_t begin, size_t end)
+{
+	BatchJob	job = {state, model, begin};
+
+	if (end <= begin)
+		return 0;
+	return parallel_for(state->config.threads, end - begin, 1, batch_worker, &job) == 0
+		? 0 : -1;
+}

@@ -1,0 +1,151 @@
+/*
+ * sgd.h
+ *		Sampling-based training of dot-product models (DESIGN §4, §5.1.3):
+ *		sampled softmax (Algorithm 3), BPR and WARP (Algorithm 2, §4.2.3),
+ *		pointwise logistic SGD with sampled negatives (Algorithm 1) and SGD
+ *		on the pointwise square loss with Gramians (Algorithm 5).
+ *
+ * Parallelism is Hogwild (Recht et al. 2011): threads take mini-batches of
+ * the shuffled positives and update the shared embeddings without locks.
+ * Updates of one step touch a handful of rows out of many, so collisions are
+ * rare and harmless to convergence, and there is no gradient buffer to merge
+ * (per-thread buffers would cost a full copy of the model per thread).  With
+ * one thread the result is deterministic for a seed.
+ *
+ * Step sizes are Adagrad per row: a row's rate is η/√(accumulated mean
+ * squared gradient), so rows seen often (popular items) take smaller steps.
+ */
+#ifndef IREC_SGD_H
+#define IREC_SGD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sampler.h"
+#include "sparse.h"
+
+typedef enum SgdAlgorithm
+{
+	SGD_SOFTMAX,
+	SGD_BPR,
+	SGD_WARP,
+	SGD_POINTWISE,
+	SGD_GRAMIAN
+} SgdAlgorithm;
+
+typedef enum SamplerKind
+{
+	SAMPLER_UNIFORM,
+	SAMPLER_POPULARITY,			/* q(j) ∝ |C_j|^β */
+	SAMPLER_IN_BATCH,			/* the batch's own positives, q(j) = |C_j| / |S| */
+	SAMPLER_RANK_ADAPTIVE		/* §4.2.4, for BPR */
+} SamplerKind;
+
+typedef struct SgdConfig
+{
+	SgdAlgorithm algorithm;
+	SamplerKind sampler;
+	int			dims;
+	int			negatives;		/* m: shared per batch (softmax), per positive (pointwise) */
+	double		popularity_exponent;	/* β */
+	int			logq;			/* softmax: subtract ln(m·q(j)) from negative logits */
+	double		temperature;	/* softmax: logits are scores / temperature */
+	double		regularization; /* L2 weight λ on touched rows */
+	double		learning_rate;	/* η of Adagrad */
+	int			batch_size;
+	int			threads;
+	uint64_t	seed;
+	double		unobserved_weight;	/* gramian: α0 */
+	int			max_trials;		/* warp: draws before giving up on a violator */
+	double		rank_scale;		/* rank-adaptive sampler: mean rank */
+} SgdConfig;
+
+typedef struct SgdModel
+{
+	size_t		n_users;
+	size_t		n_items;
+	float	   *users;			/* n_users × dims */
+	float	   *items;			/* n_items × dims */
+	float	   *user_acc;		/* n_users Adagrad accumulators */
+	float	   *item_acc;		/* n_items */
+} SgdModel;
+
+typedef struct SgdData
+{
+	const CsrMatrix *by_user;	/* positives; values = confidence α (gramian) */
+	const CsrMatrix *by_item;
+} SgdData;
+
+/* Everything the trainer allocates, in bytes, taken from the caller. */
+size_t		sgd_scratch_bytes(const SgdConfig *config, const SgdData *data);
+
+typedef struct SgdState SgdState;
+
+/*
+ * sgd_begin: lay the trainer's state out in scratch (sgd_scratch_bytes);
+ * returns NULL when the sampler cannot be built (no positives).
+ */
+SgdState   *sgd_begin(const SgdConfig *config, const SgdData *data, void *scratch);
+
+/*
+ * sgd_epoch_begin: shuffle the positives for `epoch`, refresh the samplers
+ * and Gramians that depend on the model; returns the number of batches.
+ */
+size_t		sgd_epoch_begin(SgdState *state, SgdModel *model, int epoch);
+
+/*
+ * sgd_run_batches: train on batches [begin, end) of the epoch on all
+ * threads; adds the batches' summed loss and positive count to the state.
+ * Returns 0.
+ */
+int			sgd_run_batches(SgdState *state, SgdModel *model, size_t begin, size_t end);
+
+/* Mean loss per positive of the epoch so far. */
+double		sgd_epoch_loss(const SgdState *state);
+
+/*
+ * The losses and their gradients with respect to the embeddings, one step
+ * each, exposed so that tests can check them against finite differences.
+ * Gradients are accumulated (+=) into the g_* buffers; regularization is not
+ * included (the update adds λ·x).
+ */
+
+/*
+ * Sampled softmax for a batch of B positives (rows of ctx, pos) with m
+ * shared negatives (rows of neg): loss_b = −l_b+ + ln(e^{l_b+} + Σ_k e^{l_bk}),
+ * l = score/T, minus ln(m·q_k) on negatives when log_q is given.  Negatives
+ * equal to the row's positive (accidental hits) are masked.  work holds
+ * B × m floats.  Returns the summed loss.
+ */
+double		softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
+						  const float *neg, const int32_t *neg_ids, const float *log_q,
+						  int batch, int m, int dims, float temperature,
+						  float *g_ctx, float *g_pos, float *g_neg, float *work);
+
+/* BPR: −ln σ(φ·ψ_i − φ·ψ_j). */
+double		bpr_gradients(const float *ctx, const float *pos, const float *neg, int dims,
+						  float *g_ctx, float *g_pos, float *g_neg);
+
+/*
+ * WARP: L(⌊(n−1)/trials⌋)·max(0, 1 − φ·ψ_i + φ·ψ_j), L(k) = Σ_{r≤k} 1/r, for
+ * a violator found after `trials` draws among n_items.
+ */
+double		warp_gradients(const float *ctx, const float *pos, const float *neg, int dims,
+						   int trials, size_t n_items,
+						   float *g_ctx, float *g_pos, float *g_neg);
+
+/* Pointwise logistic: −ln σ(φ·ψ_i) − Σ_k ln(1 − σ(φ·ψ_k)) over m negatives. */
+double		pointwise_gradients(const float *ctx, const float *pos, const float *negs, int m,
+								int dims, float *g_ctx, float *g_pos, float *g_negs);
+
+/*
+ * Gramian SGD for one positive (c, i) with confidence α (Algorithm 5):
+ * α(ŷ−1)² − α0·ŷ² + α0·(φᵀG_Iφ/|I_c| + ψᵀG_Cψ/|C_i|), the all-pairs term
+ * spread over the user's and the item's positives through the Gramians.
+ */
+double		gramian_gradients(const float *ctx, const float *pos, int dims, float alpha,
+							  float alpha0, const float *item_gram, const float *user_gram,
+							  float user_count, float item_count,
+							  float *g_ctx, float *g_pos);
+
+#endif							/* IREC_SGD_H */
