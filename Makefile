@@ -6,7 +6,8 @@ MODULE_big = irec
 
 CORE_OBJS = src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
 	src/core/sparse.o src/core/ials.o src/core/synthetic.o src/core/topn.o \
-	src/core/metrics.o src/core/evaluate.o src/core/ivf.o
+	src/core/metrics.o src/core/evaluate.o src/core/ivf.o src/core/vecexp.o \
+	src/core/sampler.o src/core/sgd.o
 GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_agg.o \
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
 	src/serve.o
@@ -17,7 +18,7 @@ OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 DATA = sql/irec--$(EXTVERSION).sql
 
 REGRESS = embedding_io embedding_ops embedding_agg embedding_casts embedding_errors \
-	embedding_binary coexistence train train_errors evaluate serve index
+	embedding_binary coexistence train train_errors train_sgd evaluate serve index
 REGRESS_OPTS = --load-extension=irec
 
 # Vectorizable float reductions (DESIGN: the kernels must vectorize).
@@ -34,6 +35,10 @@ EXTRA_CLEAN = test/core/build test/fuzz/build
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The softmax's exponentials vectorize only with fast math (libmvec); that
+# one file takes it, and its callers never pass it non-finite values.
+src/core/vecexp.o: override CFLAGS += -O3 -ffast-math
 
 # PGXS tracks no header dependencies: rebuild everything when a header changes
 $(OBJS): $(wildcard src/*.h src/core/*.h src/index/*.h)

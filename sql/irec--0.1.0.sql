@@ -213,8 +213,8 @@ CREATE FUNCTION @extschema@.irec_train(
 	model text DEFAULT NULL,
 	algorithm text DEFAULT 'ials',
 	dims integer DEFAULT 64,
-	epochs integer DEFAULT 16,
-	regularization double precision DEFAULT 0.01,
+	epochs integer DEFAULT NULL,
+	regularization double precision DEFAULT NULL,
 	regularization_exponent double precision DEFAULT 1.0,
 	unobserved_weight double precision DEFAULT 0.1,
 	confidence text DEFAULT 'linear',
@@ -225,7 +225,16 @@ CREATE FUNCTION @extschema@.irec_train(
 	cg_steps integer DEFAULT 3,
 	seed bigint DEFAULT 42,
 	threads integer DEFAULT 0,
-	quiet boolean DEFAULT false
+	quiet boolean DEFAULT false,
+	negatives integer DEFAULT NULL,
+	sampler text DEFAULT NULL,
+	popularity_exponent double precision DEFAULT 0.75,
+	logq boolean DEFAULT true,
+	temperature double precision DEFAULT 1.0,
+	learning_rate double precision DEFAULT NULL,
+	batch_size integer DEFAULT 256,
+	max_trials integer DEFAULT 100,
+	rank_scale double precision DEFAULT NULL
 ) RETURNS text
 	AS 'MODULE_PATHNAME', 'irec_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 

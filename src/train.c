@@ -25,8 +25,10 @@
 #include "utils/memutils.h"
 
 #include "core/ials.h"
+#include "core/sgd.h"
 #include "core/rng.h"
 #include "core/sparse.h"
+#include "core/vecmath.h"
 #include "embedding.h"
 #include "interactions.h"
 #include "irec.h"
@@ -62,6 +64,19 @@ typedef struct TrainOptions
 	int64		seed;
 	int			threads;
 	bool		quiet;
+	/* sampling-based algorithms (sgd.h) */
+	SgdAlgorithm sgd_algorithm;
+	bool		is_ials;
+	int			negatives;
+	const char *sampler_name;
+	SamplerKind sampler;
+	double		popularity_exponent;
+	bool		logq;
+	double		temperature;
+	double		learning_rate;
+	int			batch_size;
+	int			max_trials;
+	double		rank_scale;		/* 0: n_items / 100 */
 } TrainOptions;
 
 static double
@@ -104,6 +119,46 @@ text_arg(FunctionCallInfo fcinfo, int arg)
 	return PG_ARGISNULL(arg) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(arg));
 }
 
+/* Per-algorithm defaults of the options left NULL. */
+typedef struct AlgorithmDefaults
+{
+	const char *name;
+	bool		is_ials;
+	SgdAlgorithm sgd;
+	int			epochs;
+	double		regularization;
+	double		learning_rate;
+	int			negatives;
+	const char *sampler;
+	const char *samplers;		/* the ones it accepts, for errors */
+} AlgorithmDefaults;
+
+static const AlgorithmDefaults algorithm_defaults[] = {
+	{"ials", true, SGD_SOFTMAX, 16, 0.01, 0, 0, NULL, NULL},
+	{"softmax", false, SGD_SOFTMAX, 60, 0.2, 0.1, 1024, "uniform", "'uniform', 'popularity' or 'in_batch'"},
+	{"bpr", false, SGD_BPR, 30, 0.01, 0.05, 0, "uniform", "'uniform', 'popularity' or 'rank_adaptive'"},
+	{"warp", false, SGD_WARP, 30, 0.0001, 0.05, 0, "uniform", "'uniform' or 'popularity'"},
+	{"pointwise", false, SGD_POINTWISE, 30, 0.0001, 0.05, 8, "uniform", "'uniform' or 'popularity'"},
+	{"gramian_sgd", false, SGD_GRAMIAN, 30, 0.0001, 0.05, 0, NULL, NULL},
+};
+
+static bool
+sampler_allowed(SgdAlgorithm algorithm, SamplerKind sampler)
+{
+	switch (algorithm)
+	{
+		case SGD_SOFTMAX:
+			return sampler != SAMPLER_RANK_ADAPTIVE;
+		case SGD_BPR:
+			return sampler != SAMPLER_IN_BATCH;
+		case SGD_WARP:
+		case SGD_POINTWISE:
+			return sampler == SAMPLER_UNIFORM || sampler == SAMPLER_POPULARITY;
+		default:
+			return false;
+	}
+}
+
 static void
 parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 {
@@ -111,12 +166,21 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		"source", "user_column", "item_column", "weight_column", "model",
 		"algorithm", "dims", "epochs", "regularization", "regularization_exponent",
 		"unobserved_weight", "confidence", "alpha", "epsilon", "init_std",
-		"solver", "cg_steps", "seed", "threads", "quiet"
+		"solver", "cg_steps", "seed", "threads", "quiet",
+		"negatives", "sampler", "popularity_exponent", "logq", "temperature",
+		"learning_rate", "batch_size", "max_trials", "rank_scale"
 	};
+	/* may be NULL: weight_column, model, epochs, regularization, init_std,
+	 * negatives, sampler, learning_rate, rank_scale */
+	static const bool nullable[] = {
+		false, false, false, true, true, false, false, true, true, false,
+		false, false, false, false, true, false, false, false, false, false,
+		true, true, false, false, false, true, false, false, true
+	};
+	const AlgorithmDefaults *defaults = NULL;
 
-	/* every argument but weight_column, model and init_std is required */
 	for (int arg = 0; arg < lengthof(names); arg++)
-		if (arg != 3 && arg != 4 && arg != 14)
+		if (!nullable[arg])
 			require_not_null(fcinfo, arg, names[arg]);
 
 	options->source.relid = PG_GETARG_OID(0);
@@ -125,9 +189,19 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 	options->source.weight_column = text_arg(fcinfo, 3);
 	options->model = text_arg(fcinfo, 4);
 	options->algorithm = text_arg(fcinfo, 5);
+	for (int a = 0; a < lengthof(algorithm_defaults); a++)
+		if (strcmp(options->algorithm, algorithm_defaults[a].name) == 0)
+			defaults = &algorithm_defaults[a];
+	if (defaults == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown algorithm \"%s\"", options->algorithm),
+				 errhint("Available algorithms: 'ials', 'softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd'.")));
+	options->is_ials = defaults->is_ials;
+	options->sgd_algorithm = defaults->sgd;
 	options->dims = PG_GETARG_INT32(6);
-	options->epochs = PG_GETARG_INT32(7);
-	options->regularization = PG_GETARG_FLOAT8(8);
+	options->epochs = PG_ARGISNULL(7) ? defaults->epochs : PG_GETARG_INT32(7);
+	options->regularization = PG_ARGISNULL(8) ? defaults->regularization : PG_GETARG_FLOAT8(8);
 	options->regularization_exponent = PG_GETARG_FLOAT8(9);
 	options->unobserved_weight = PG_GETARG_FLOAT8(10);
 	options->confidence_name = text_arg(fcinfo, 11);
@@ -138,18 +212,26 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 	options->seed = PG_GETARG_INT64(17);
 	options->threads = PG_GETARG_INT32(18);
 	options->quiet = PG_GETARG_BOOL(19);
+	options->negatives = PG_ARGISNULL(20) ? defaults->negatives : PG_GETARG_INT32(20);
+	options->sampler_name = PG_ARGISNULL(21) ? defaults->sampler : text_arg(fcinfo, 21);
+	options->popularity_exponent = PG_GETARG_FLOAT8(22);
+	options->logq = PG_GETARG_BOOL(23);
+	options->temperature = PG_GETARG_FLOAT8(24);
+	options->learning_rate = PG_ARGISNULL(25) ? defaults->learning_rate : PG_GETARG_FLOAT8(25);
+	options->batch_size = PG_GETARG_INT32(26);
+	options->max_trials = PG_GETARG_INT32(27);
+	options->rank_scale = PG_ARGISNULL(28) ? 0.0 : PG_GETARG_FLOAT8(28);
 
-	if (strcmp(options->algorithm, "ials") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown algorithm \"%s\"", options->algorithm),
-				 errhint("Available algorithms: 'ials'.")));
 	require_range(options->dims, 1, 4096, true, "dims",
 				  "Choose between 1 and 4096 dimensions; 64 to 256 are typical.");
 	require_range(options->epochs, 1, 10000, true, "epochs",
-				  "8 to 16 epochs are typical for iALS.");
-	require_range(options->regularization, 0, 1e6, false, "regularization",
-				  "The regularization λ must be positive; with the default exponent 1, values around 0.001 to 0.1 are typical.");
+				  "8 to 16 epochs are typical for iALS, 20 to 50 for the sampling-based algorithms.");
+	if (options->is_ials)
+		require_range(options->regularization, 0, 1e6, false, "regularization",
+					  "The regularization λ must be positive; with the default exponent 1, values around 0.001 to 0.1 are typical.");
+	else
+		require_range(options->regularization, 0, 1e6, true, "regularization",
+					  "The L2 weight on updated rows must be finite and not negative; 0 to 0.01 are typical.");
 	require_range(options->regularization_exponent, 0, 10, true, "regularization_exponent",
 				  "ν is usually between 0 (constant λ) and 1 (λ scaled by frequency).");
 	require_range(options->unobserved_weight, 0, 1e6, true, "unobserved_weight",
@@ -188,6 +270,56 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 				  "2 to 8 conjugate gradient steps per row are typical.");
 	require_range(options->threads, 0, 64, true, "threads",
 				  "Use 0 for all cores.");
+
+	/* the sampling-based options */
+	if (options->sampler_name != NULL)
+	{
+		if (strcmp(options->sampler_name, "uniform") == 0)
+			options->sampler = SAMPLER_UNIFORM;
+		else if (strcmp(options->sampler_name, "popularity") == 0)
+			options->sampler = SAMPLER_POPULARITY;
+		else if (strcmp(options->sampler_name, "in_batch") == 0)
+			options->sampler = SAMPLER_IN_BATCH;
+		else if (strcmp(options->sampler_name, "rank_adaptive") == 0)
+			options->sampler = SAMPLER_RANK_ADAPTIVE;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown sampler \"%s\"", options->sampler_name),
+					 errhint("Samplers: 'uniform', 'popularity', 'in_batch', 'rank_adaptive'.")));
+		if (defaults->samplers == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("algorithm \"%s\" samples no negatives", options->algorithm),
+					 errhint("Leave sampler out for this algorithm.")));
+		if (!sampler_allowed(options->sgd_algorithm, options->sampler))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sampler \"%s\" does not apply to algorithm \"%s\"",
+							options->sampler_name, options->algorithm),
+					 errhint("Use %s.", defaults->samplers)));
+	}
+	else
+		options->sampler = SAMPLER_UNIFORM;
+	if (!options->is_ials)
+	{
+		if (options->sgd_algorithm == SGD_SOFTMAX || options->sgd_algorithm == SGD_POINTWISE)
+			require_range(options->negatives, 1, 100000, true, "negatives",
+						  "The number m of sampled negatives must be positive; 1024 shared negatives suit the softmax.");
+		require_range(options->popularity_exponent, 0, 10, true, "popularity_exponent",
+					  "β in q(j) ∝ popularity^β is usually between 0 and 1.");
+		require_range(options->temperature, 0, 1e6, false, "temperature",
+					  "The softmax temperature must be positive.");
+		require_range(options->learning_rate, 0, 100, false, "learning_rate",
+					  "The Adagrad learning rate must be positive; 0.01 to 0.2 are typical.");
+		require_range(options->batch_size, 1, 65536, true, "batch_size",
+					  "Mini-batches of 64 to 1024 positives are typical.");
+		require_range(options->max_trials, 1, 1000000, true, "max_trials",
+					  "WARP draws at most this many negatives per positive; 10 to 1000 are typical.");
+		if (!PG_ARGISNULL(28))
+			require_range(options->rank_scale, 0, 1e9, false, "rank_scale",
+						  "The rank-adaptive sampler's mean rank must be positive.");
+	}
 }
 
 static float
@@ -208,14 +340,34 @@ params_json(const TrainOptions *options, int threads)
 	appendStringInfo(&json,
 					 "{\"regularization\": %s, \"regularization_exponent\": %s, "
 					 "\"unobserved_weight\": %s, \"confidence\": \"%s\", \"alpha\": %s, "
-					 "\"epsilon\": %s, \"init_std\": %s, \"solver\": \"%s\", "
-					 "\"cg_steps\": %d, \"seed\": " INT64_FORMAT ", \"threads\": %d}",
+					 "\"epsilon\": %s, \"init_std\": %s, \"seed\": " INT64_FORMAT ", \"threads\": %d",
 					 float8out_internal(options->regularization),
 					 float8out_internal(options->regularization_exponent),
 					 float8out_internal(options->unobserved_weight), options->confidence_name,
 					 float8out_internal(options->alpha), float8out_internal(options->epsilon),
-					 float8out_internal(options->init_std), options->solver_name,
-					 options->cg_steps, options->seed, threads);
+					 float8out_internal(options->init_std), options->seed, threads);
+	if (options->is_ials)
+		appendStringInfo(&json, ", \"solver\": \"%s\", \"cg_steps\": %d",
+						 options->solver_name, options->cg_steps);
+	else
+	{
+		appendStringInfo(&json, ", \"learning_rate\": %s, \"batch_size\": %d",
+						 float8out_internal(options->learning_rate), options->batch_size);
+		if (options->sampler_name)
+			appendStringInfo(&json, ", \"sampler\": \"%s\", \"popularity_exponent\": %s",
+							 options->sampler_name, float8out_internal(options->popularity_exponent));
+		if (options->sgd_algorithm == SGD_SOFTMAX)
+			appendStringInfo(&json, ", \"negatives\": %d, \"logq\": %s, \"temperature\": %s",
+							 options->negatives, options->logq ? "true" : "false",
+							 float8out_internal(options->temperature));
+		if (options->sgd_algorithm == SGD_POINTWISE)
+			appendStringInfo(&json, ", \"negatives\": %d", options->negatives);
+		if (options->sgd_algorithm == SGD_WARP)
+			appendStringInfo(&json, ", \"max_trials\": %d", options->max_trials);
+		if (options->sampler == SAMPLER_RANK_ADAPTIVE)
+			appendStringInfo(&json, ", \"rank_scale\": %s", float8out_internal(options->rank_scale));
+	}
+	appendStringInfoChar(&json, '}');
 	return json.data;
 }
 
@@ -283,6 +435,136 @@ build_csr(MemoryContext context, size_t n_rows, size_t n_cols, size_t nnz,
 		elog(ERROR, "interaction index out of range");
 }
 
+static void
+report_epoch(const TrainOptions *options, int epoch, double loss, const struct timespec *epoch_start)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (!isfinite(loss))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("training diverged at epoch %d", epoch + 1),
+				 errhint(options->is_ials ? "Increase regularization or lower alpha."
+						 : "Lower learning_rate, or raise regularization.")));
+	if (!options->quiet)
+		ereport(NOTICE,
+				(errmsg("epoch %d/%d: loss %.6g, %.2f s", epoch + 1, options->epochs,
+						loss, seconds_since(epoch_start))));
+}
+
+/* iALS epochs: a user half-step, an item half-step, the loss (DESIGN §5.1). */
+static void
+train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
+		   const CsrMatrix *by_item, float *users, float *items, double *loss,
+		   MemoryContext context)
+{
+	IalsConfig	config;
+	int			d = options->dims;
+	float	   *gram = MemoryContextAlloc(context, sizeof(float) * d * d);
+	float	   *user_gram = MemoryContextAlloc(context, sizeof(float) * d * d);
+	float	   *partials = MemoryContextAllocHuge(context, sizeof(float) * threads * d * d);
+	float	   *scratch;
+	double	   *row_loss;
+
+	config.dims = d;
+	config.regularization = options->regularization;
+	config.regularization_exponent = options->regularization_exponent;
+	config.unobserved_weight = options->unobserved_weight;
+	config.solver = options->solver;
+	config.cg_steps = options->cg_steps;
+	config.threads = threads;
+	scratch = MemoryContextAllocHuge(context, sizeof(float) * threads * ials_scratch_floats(&config));
+	row_loss = MemoryContextAllocHuge(context, sizeof(double) * (by_user->n_rows + by_item->n_rows));
+
+	/* Gramian trick, DESIGN §5.1: one d×d matrix stands in for all negatives */
+	ials_gramian(items, by_item->n_rows, d, threads, gram, partials);
+	for (int epoch = 0; epoch < options->epochs; epoch++)
+	{
+		struct timespec epoch_start;
+
+		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
+		solve_side(&config, by_user, items, gram, users, scratch);
+		ials_gramian(users, by_user->n_rows, d, threads, user_gram, partials);
+		solve_side(&config, by_item, users, user_gram, items, scratch);
+		/* the items' Gramian serves the loss now and the next user step */
+		ials_gramian(items, by_item->n_rows, d, threads, gram, partials);
+		loss[epoch] = ials_loss(&config, by_user, by_item, users, items, user_gram, gram, row_loss);
+		report_epoch(options, epoch, loss[epoch], &epoch_start);
+	}
+}
+
+static SgdConfig
+sgd_config(const TrainOptions *options, int threads, size_t n_items)
+{
+	SgdConfig	config;
+
+	config.algorithm = options->sgd_algorithm;
+	config.sampler = options->sampler;
+	config.dims = options->dims;
+	config.negatives = options->negatives > 0 ? options->negatives : 1;
+	config.popularity_exponent = options->popularity_exponent;
+	config.logq = options->logq;
+	config.temperature = options->temperature;
+	config.regularization = options->regularization;
+	config.learning_rate = options->learning_rate;
+	config.batch_size = options->batch_size;
+	config.threads = threads;
+	config.seed = (uint64_t) options->seed;
+	config.unobserved_weight = options->unobserved_weight;
+	config.max_trials = options->max_trials;
+	config.rank_scale = options->rank_scale > 0 ? options->rank_scale : Max(1.0, n_items / 100.0);
+	return config;
+}
+
+/* Batches per core call: interrupts are checked between calls. */
+#define SGD_BATCHES_PER_CALL 32
+
+/* Sampling-based epochs (DESIGN §4, §5.1.3): Hogwild batches on every core. */
+static void
+train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
+		  const CsrMatrix *by_item, float *users, float *items, double *loss,
+		  MemoryContext context)
+{
+	SgdConfig	config = sgd_config(options, threads, by_item->n_rows);
+	SgdData		data = {by_user, by_item};
+	SgdModel	model;
+	SgdState   *state;
+	void	   *scratch = MemoryContextAllocHuge(context, sgd_scratch_bytes(&config, &data));
+
+	options->rank_scale = config.rank_scale;
+	model.n_users = by_user->n_rows;
+	model.n_items = by_item->n_rows;
+	model.users = users;
+	model.items = items;
+	model.user_acc = MemoryContextAllocHuge(context, sizeof(float) * Max(model.n_users, 1));
+	model.item_acc = MemoryContextAllocHuge(context, sizeof(float) * Max(model.n_items, 1));
+	memset(model.user_acc, 0, sizeof(float) * model.n_users);
+	memset(model.item_acc, 0, sizeof(float) * model.n_items);
+	state = sgd_begin(&config, &data, scratch);
+	if (state == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no item can be sampled as a negative"),
+				 errhint("Every item has zero weight under this sampler; try sampler => 'uniform'.")));
+	for (int epoch = 0; epoch < options->epochs; epoch++)
+	{
+		struct timespec epoch_start;
+		size_t		n_batches;
+
+		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
+		n_batches = sgd_epoch_begin(state, &model, epoch);
+		for (size_t first = 0; first < n_batches; first += SGD_BATCHES_PER_CALL)
+		{
+			sgd_run_batches(state, &model, first, Min(n_batches, first + SGD_BATCHES_PER_CALL));
+			CHECK_FOR_INTERRUPTS();
+		}
+		loss[epoch] = sgd_epoch_loss(state, &model);
+		if (!vec_all_finite(items, model.n_items * options->dims) ||
+			!vec_all_finite(users, model.n_users * options->dims))
+			loss[epoch] = NAN;
+		report_epoch(options, epoch, loss[epoch], &epoch_start);
+	}
+}
+
 PG_FUNCTION_INFO_V1(irec_train);
 Datum
 irec_train(PG_FUNCTION_ARGS)
@@ -292,17 +574,13 @@ irec_train(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	Interactions data;
 	ModelTarget target;
-	IalsConfig	config;
 	CsrMatrix	by_user;
 	CsrMatrix	by_item;
 	float	   *confidence;
 	float	   *users;
 	float	   *items;
 	float	   *gram;
-	float	   *user_gram;
 	float	   *partials;
-	float	   *scratch;
-	double	   *row_loss;
 	double	   *loss;
 	double		bytes;
 	int			threads;
@@ -329,20 +607,21 @@ irec_train(PG_FUNCTION_ARGS)
 				(errmsg("skipped " INT64_FORMAT " rows with a NULL user, item or weight",
 						data.skipped_rows)));
 
-	config.dims = options.dims;
-	config.regularization = options.regularization;
-	config.regularization_exponent = options.regularization_exponent;
-	config.unobserved_weight = options.unobserved_weight;
-	config.solver = options.solver;
-	config.cg_steps = options.cg_steps;
-	config.threads = threads;
-
 	/* everything else the training allocates, checked before allocating */
 	bytes = (double) data.nnz * (2 * (sizeof(int32) + sizeof(float)) + sizeof(float)) +
 		(double) (data.users.count + data.items.count + 2) * (sizeof(size_t) + sizeof(double)) +
 		(double) (data.users.count + data.items.count) * options.dims * sizeof(float) +
-		(double) (threads + 1) * options.dims * options.dims * sizeof(float) +
-		(double) threads * ials_scratch_floats(&config) * sizeof(float);
+		(double) (threads + 2) * options.dims * options.dims * sizeof(float) +
+		(double) threads * (4.0 * options.dims * options.dims + 1024.0 * 1024.0 * 4.0);
+	if (!options.is_ials)
+	{
+		SgdConfig	probe = sgd_config(&options, threads, data.items.count);
+		CsrMatrix	shape_user = {data.users.count, data.items.count, data.nnz};
+		CsrMatrix	shape_item = {data.items.count, data.users.count, data.nnz};
+		SgdData		shape = {&shape_user, &shape_item};
+
+		bytes += sgd_scratch_bytes(&probe, &shape);
+	}
 	irec_check_memory(bytes + (double) data.nnz * 40.0, "training this model");
 
 	old = MemoryContextSwitchTo(train_context);
@@ -361,10 +640,7 @@ irec_train(PG_FUNCTION_ARGS)
 	users = MemoryContextAllocHuge(train_context, sizeof(float) * data.users.count * options.dims);
 	items = MemoryContextAllocHuge(train_context, sizeof(float) * data.items.count * options.dims);
 	gram = palloc(sizeof(float) * options.dims * options.dims);
-	user_gram = palloc(sizeof(float) * options.dims * options.dims);
 	partials = MemoryContextAllocHuge(train_context, sizeof(float) * threads * options.dims * options.dims);
-	scratch = MemoryContextAllocHuge(train_context, sizeof(float) * threads * ials_scratch_floats(&config));
-	row_loss = MemoryContextAllocHuge(train_context, sizeof(double) * (data.users.count + data.items.count));
 	loss = palloc(sizeof(double) * options.epochs);
 	MemoryContextSwitchTo(old);
 
@@ -372,31 +648,12 @@ irec_train(PG_FUNCTION_ARGS)
 	init_embeddings(items, data.items.count, options.dims, options.init_std, options.seed, 2);
 
 	clock_gettime(CLOCK_MONOTONIC, &train_start);
-	/* Gramian trick, DESIGN §5.1: one d×d matrix stands in for all negatives */
+	if (options.is_ials)
+		train_ials(&options, threads, &by_user, &by_item, users, items, loss, train_context);
+	else
+		train_sgd(&options, threads, &by_user, &by_item, users, items, loss, train_context);
+	/* the final items' Gramian, which fold-in solves against */
 	ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
-	for (int epoch = 0; epoch < options.epochs; epoch++)
-	{
-		struct timespec epoch_start;
-
-		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
-		solve_side(&config, &by_user, items, gram, users, scratch);
-		ials_gramian(users, data.users.count, options.dims, threads, user_gram, partials);
-		solve_side(&config, &by_item, users, user_gram, items, scratch);
-		/* the items' Gramian serves the loss now and the next user step */
-		ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
-		loss[epoch] = ials_loss(&config, &by_user, &by_item, users, items, user_gram, gram, row_loss);
-		CHECK_FOR_INTERRUPTS();
-		if (!isfinite(loss[epoch]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("training diverged at epoch %d", epoch + 1),
-					 errhint("Increase regularization or lower alpha.")));
-		if (!options.quiet)
-			ereport(NOTICE,
-					(errmsg("epoch %d/%d: loss %.6g, %.2f s", epoch + 1, options.epochs,
-							loss[epoch], seconds_since(&epoch_start))));
-	}
-
 	summary.train_seconds = seconds_since(&train_start);
 	clock_gettime(CLOCK_MONOTONIC, &write_start);
 	model_write(&target, &data, users, items, options.dims);

@@ -186,13 +186,31 @@ sgd_epoch_begin(SgdState *s, SgdModel *model, int epoch)
 }
 
 double
-sgd_epoch_loss(const SgdState *s)
+sgd_epoch_loss(SgdState *s, SgdModel *model)
 {
 	double		total = 0.0;
 
 	for (size_t b = 0; b < s->n_batches; b++)
 		total += s->batch_loss[b];
-	return s->nnz > 0 ? total / s->nnz : 0.0;
+	if (s->config.algorithm == SGD_GRAMIAN)
+	{
+		/*
+		 * The batches summed the observed terms α(ŷ−1)² − α0·ŷ²; the
+		 * all-pairs term α0·Σ ŷ² = α0·⟨G_C, G_I⟩ comes from the Gramians of
+		 * the epoch's final embeddings, as in iALS's loss.
+		 */
+		size_t		dd = (size_t) s->config.dims * s->config.dims;
+		double		all_pairs = 0.0;
+
+		ials_gramian(model->items, model->n_items, s->config.dims, s->config.threads,
+					 s->item_gram, s->gram_partials);
+		ials_gramian(model->users, model->n_users, s->config.dims, s->config.threads,
+					 s->user_gram, s->gram_partials);
+		for (size_t k = 0; k < dd; k++)
+			all_pairs += (double) s->user_gram[k] * s->item_gram[k];
+		total += s->config.unobserved_weight * all_pairs;
+	}
+	return total;
 }
 
 /* Adagrad step on one row: acc += mean(g²); x −= η/√acc · (g + λx). */
@@ -576,8 +594,13 @@ single_step(SgdState *s, SgdModel *model, uint32_t k, float *buffer, Rng *rng)
 				float		user_count = (float) (bu->row_start[u + 1] - bu->row_start[u]);
 				float		item_count = (float) (bi->row_start[i + 1] - bi->row_start[i]);
 
-				loss = gramian_gradients(phi, psi, d, s->pos_alpha[k], (float) c->unobserved_weight,
-										 s->item_gram, s->user_gram, user_count, item_count, g_ctx, g_pos);
+				float		y = vec_dot(phi, psi, d);
+				float		alpha = s->pos_alpha[k];
+
+				/* the observed terms; sgd_epoch_loss adds the all-pairs term */
+				loss = alpha * (y - 1.0) * (y - 1.0) - c->unobserved_weight * (double) y * y;
+				gramian_gradients(phi, psi, d, alpha, (float) c->unobserved_weight,
+								  s->item_gram, s->user_gram, user_count, item_count, g_ctx, g_pos);
 				adagrad_update(phi, &model->user_acc[u], g_ctx, d, eta, lambda);
 				adagrad_update(psi, &model->item_acc[i], g_pos, d, eta, lambda);
 				break;

@@ -100,8 +100,12 @@ size_t		sgd_epoch_begin(SgdState *state, SgdModel *model, int epoch);
  */
 int			sgd_run_batches(SgdState *state, SgdModel *model, size_t begin, size_t end);
 
-/* Mean loss per positive of the epoch so far. */
-double		sgd_epoch_loss(const SgdState *state);
+/*
+ * The epoch's training loss, summed over its positives (for Gramian SGD
+ * with the all-pairs term over the final embeddings, the same objective
+ * iALS reports).  Call after the epoch's batches.
+ */
+double		sgd_epoch_loss(SgdState *state, SgdModel *model);
 
 /*
  * The losses and their gradients with respect to the embeddings, one step

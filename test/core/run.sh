@@ -46,4 +46,12 @@ for fn in vec_dot vec_l2_squared vec_norm_squared vec_add vec_sub vec_count_grea
 		status=1
 	fi
 done
+# vec_exp is built with -O3 -ffast-math (Makefile) so that it calls glibc's SIMD expf
+if gcc -O3 -ffast-math -march=native -Isrc -c src/core/vecexp.c -o "$build/vecexp.o" 2>/dev/null \
+	&& nm "$build/vecexp.o" | grep -q "_ZGV.*expf"; then
+	echo "PASS vectorized:vec_exp"
+else
+	echo "FAIL vectorized:vec_exp (no SIMD expf call)"
+	status=1
+fi
 exit $status

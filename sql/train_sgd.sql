@@ -1,0 +1,60 @@
+-- Sampling-based training: softmax, BPR, WARP, pointwise, Gramian SGD.
+SET client_min_messages = warning;
+CREATE TABLE sg AS SELECT user_id, item_id FROM irec_synthetic(1500, 600, 45000, rank => 8, seed => 31);
+SELECT test_users > 1000 AS split FROM irec_split('sg', seed => 2);
+-- every algorithm learns: the loss falls, and ranking beats popularity on planted data
+CREATE TABLE sg_results (algorithm text, first_loss float8, last_loss float8, ndcg float8);
+DO $$
+DECLARE a text; m record; e record;
+BEGIN
+  FOREACH a IN ARRAY ARRAY['softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd'] LOOP
+    PERFORM irec_train('sg_train', algorithm => a, dims => 16, epochs => 12, quiet => true, model => 'sg_' || a);
+    SELECT * INTO m FROM irec_models WHERE name = 'sg_' || a;
+    SELECT * INTO e FROM irec_evaluate('sg_' || a, 'sg_test');
+    INSERT INTO sg_results VALUES (a, m.loss[1], m.loss[12], e.ndcg);
+  END LOOP;
+END $$;
+SELECT r.algorithm, r.last_loss < r.first_loss AS loss_falls, r.ndcg > p.ndcg AS beats_popularity
+  FROM sg_results r, irec_evaluate_popularity('sg_train', 'sg_test') p ORDER BY r.algorithm;
+-- the hyper-parameters are recorded
+SELECT name, algorithm, epochs, params->>'learning_rate' AS lr, params->>'negatives' AS m,
+       params->>'sampler' AS sampler, params->>'logq' AS logq
+  FROM irec_models WHERE name LIKE 'sg\_%' ESCAPE '\' ORDER BY name;
+-- the other samplers
+SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'popularity', popularity_exponent => 0.5,
+                  dims => 16, epochs => 3, quiet => true, model => 'sg_pop') IS NOT NULL AS popularity,
+       irec_train('sg_train', algorithm => 'softmax', sampler => 'in_batch', logq => false,
+                  dims => 16, epochs => 3, quiet => true, model => 'sg_inbatch') IS NOT NULL AS in_batch,
+       irec_train('sg_train', algorithm => 'bpr', sampler => 'rank_adaptive', rank_scale => 20,
+                  dims => 16, epochs => 3, quiet => true, model => 'sg_rank') IS NOT NULL AS rank_adaptive;
+SELECT (loss[1] > loss[3]) AS rank_adaptive_loss_falls FROM irec_models WHERE name = 'sg_rank';
+-- one thread: the same seed gives the same model
+SELECT irec_train('sg_train', algorithm => 'softmax', dims => 8, epochs => 2, threads => 1, quiet => true, model => 'sg_a');
+SELECT irec_train('sg_train', algorithm => 'softmax', dims => 8, epochs => 2, threads => 1, quiet => true, model => 'sg_b');
+SELECT bool_and(a.embedding::real[] = b.embedding::real[]) AS deterministic
+  FROM sg_a_items a JOIN sg_b_items b USING (item_id);
+-- Gramian SGD approaches the iALS optimum of the same objective
+SELECT irec_train('sg_train', dims => 16, epochs => 20, regularization => 0.0001, regularization_exponent => 0,
+                  solver => 'cholesky', quiet => true, model => 'sg_ials_ref');
+SELECT irec_train('sg_train', algorithm => 'gramian_sgd', dims => 16, epochs => 60, regularization => 0.0001,
+                  quiet => true, model => 'sg_gramian_long');
+SELECT g.loss[60] < 1.15 * i.loss[20] AS gramian_sgd_near_ials, g.loss[60] >= 0.99 * i.loss[20] AS not_below_optimum
+  FROM irec_models g, irec_models i WHERE g.name = 'sg_gramian_long' AND i.name = 'sg_ials_ref';
+-- bad options
+SELECT irec_train('sg_train', algorithm => 'softmax', negatives => 0);
+SELECT irec_train('sg_train', algorithm => 'pointwise', negatives => -3);
+SELECT irec_train('sg_train', algorithm => 'softmax', popularity_exponent => -1);
+SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'magic');
+SELECT irec_train('sg_train', algorithm => 'bpr', sampler => 'in_batch');
+SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'rank_adaptive');
+SELECT irec_train('sg_train', algorithm => 'gramian_sgd', sampler => 'uniform');
+SELECT irec_train('sg_train', algorithm => 'bpr', learning_rate => 0);
+SELECT irec_train('sg_train', algorithm => 'bpr', learning_rate => -0.1);
+SELECT irec_train('sg_train', algorithm => 'softmax', temperature => 0);
+SELECT irec_train('sg_train', algorithm => 'softmax', batch_size => 0);
+SELECT irec_train('sg_train', algorithm => 'warp', max_trials => 0);
+SELECT irec_train('sg_train', algorithm => 'bpr', sampler => 'rank_adaptive', rank_scale => -1);
+SELECT irec_train('sg_train', algorithm => 'bpr', regularization => -1);
+SELECT irec_train('sg_train', algorithm => 'softmax', learning_rate => 'NaN');
+SELECT irec_train('sg_train', algorithm => 'softmax', logq => NULL);
+DROP TABLE sg, sg_train, sg_test, sg_results CASCADE;
