@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Every training algorithm with its shipped defaults (d = 64), next to iALS
+# and the popularity baseline: seconds per epoch, positives per second,
+# Recall@20 and NDCG@20, on lastfm-2k (seeded 80/20 per-user split, when
+# ../shared/data has it) and on Gowalla-shaped generated data (20 epochs
+# each there, to bound the run).  About 6 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/deps.sh
+. test/cluster.sh
+irec_install_deps
+make -s >/dev/null && make -s install >/dev/null
+trap irec_cluster_stop EXIT
+irec_cluster_start
+psql() { command psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+psql -c "CREATE EXTENSION irec"
+lastfm=../shared/data/lastfm-2k/user_artists.dat
+if [ -f "$lastfm" ]; then
+	psql -c "CREATE TABLE lastfm (user_id int, item_id int, weight real)" \
+	     -c "\\copy lastfm FROM '$lastfm' WITH (FORMAT text, HEADER true)"
+fi
+psql <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE gowalla AS SELECT user_id, item_id FROM irec_synthetic(29858, 40981, 1027370, seed => 11);
+CREATE FUNCTION bench(data text, epochs int) RETURNS TABLE (
+    algorithm text, s_per_epoch numeric, positives_per_s numeric, "recall@20" numeric, "ndcg@20" numeric)
+LANGUAGE plpgsql AS $$
+DECLARE a text; m record; e record;
+BEGIN
+  FOREACH a IN ARRAY ARRAY['ials', 'softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd'] LOOP
+    IF epochs IS NULL THEN
+      PERFORM irec_train(data || '_train', algorithm => a, quiet => true, model => 'b');
+    ELSE
+      PERFORM irec_train(data || '_train', algorithm => a, epochs => epochs, quiet => true, model => 'b');
+    END IF;
+    SELECT * INTO m FROM irec_models WHERE name = 'b';
+    SELECT * INTO e FROM irec_evaluate('b', data || '_test');
+    algorithm := a || ' (' || m.epochs || ' epochs)';
+    s_per_epoch := round((m.train_seconds / m.epochs)::numeric, 3);
+    positives_per_s := round(m.n_interactions * m.epochs / m.train_seconds);
+    "recall@20" := round(e.recall::numeric, 4);
+    "ndcg@20" := round(e.ndcg::numeric, 4);
+    RETURN NEXT;
+  END LOOP;
+  SELECT * INTO e FROM irec_evaluate_popularity(data || '_train', data || '_test');
+  algorithm := 'popularity'; s_per_epoch := NULL; positives_per_s := NULL;
+  "recall@20" := round(e.recall::numeric, 4); "ndcg@20" := round(e.ndcg::numeric, 4);
+  RETURN NEXT;
+END $$;
+\echo == lastfm-2k (no weights), seeded 80/20 per-user split, shipped defaults
+SELECT count(*) > 0 AS have_lastfm FROM pg_class WHERE relname = 'lastfm' \gset
+\if :have_lastfm
+SELECT test_users FROM irec_split('lastfm', seed => 1);
+SELECT * FROM bench('lastfm', NULL);
+\endif
+\echo == Gowalla-shaped generated data, seeded 80/20 split, 20 epochs each
+SELECT test_users FROM irec_split('gowalla', seed => 1);
+SELECT * FROM bench('gowalla', 20);
+\echo == sampled softmax throughput: 1,024 shared negatives, d = 64
+SELECT irec_train('gowalla_train', algorithm => 'softmax', negatives => 1024, epochs => 2, quiet => true, model => 's');
+SELECT round(n_interactions * epochs / train_seconds) AS positives_per_second FROM irec_models WHERE name = 's';
+SQL
