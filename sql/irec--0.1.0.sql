@@ -234,7 +234,8 @@ CREATE FUNCTION @extschema@.irec_train(
 	learning_rate double precision DEFAULT NULL,
 	batch_size integer DEFAULT 256,
 	max_trials integer DEFAULT 100,
-	rank_scale double precision DEFAULT NULL
+	rank_scale double precision DEFAULT NULL,
+	engine text DEFAULT 'memory'
 ) RETURNS text
 	AS 'MODULE_PATHNAME', 'irec_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
@@ -488,3 +489,45 @@ CREATE FUNCTION @extschema@.irec_index_check(
 	OUT lists integer, OUT pages bigint, OUT index_entries bigint, OUT heap_rows bigint,
 	OUT missing bigint, OUT duplicated bigint, OUT entries_not_visible bigint)
 	AS 'MODULE_PATHNAME', 'irec_index_check' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+------------------------------------------------------------------------------
+-- iALS as SQL aggregates, for PostgreSQL parallel query and Citus (DESIGN,
+-- CITUS-NOTES.md).  States are double precision[] (exact text form), with
+-- combine functions, so partial states can be merged across workers/nodes.
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.irec_gramian_accum(double precision[], @extschema@.embedding) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'irec_gramian_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.irec_gramian_accum(double precision[], @extschema@.embedding, double precision) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'irec_gramian_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.irec_gramian_combine(double precision[], double precision[]) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'irec_gramian_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.irec_gramian_final(double precision[]) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'irec_gramian_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- Σ e·eᵀ (optionally weighted), as a flat d×d row-major array
+CREATE AGGREGATE @extschema@.irec_gramian(@extschema@.embedding) (
+	SFUNC = @extschema@.irec_gramian_accum, STYPE = double precision[], INITCOND = '{}',
+	COMBINEFUNC = @extschema@.irec_gramian_combine, FINALFUNC = @extschema@.irec_gramian_final,
+	PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.irec_gramian(@extschema@.embedding, double precision) (
+	SFUNC = @extschema@.irec_gramian_accum, STYPE = double precision[], INITCOND = '{}',
+	COMBINEFUNC = @extschema@.irec_gramian_combine, FINALFUNC = @extschema@.irec_gramian_final,
+	PARALLEL = SAFE);
+
+CREATE FUNCTION @extschema@.irec_ials_accum_transition(double precision[], @extschema@.embedding,
+	double precision, double precision) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'irec_ials_accum_transition' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.irec_ials_accum_combine(double precision[], double precision[]) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'irec_ials_accum_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- per row: {d, count, Σ(α−α0)·h·hᵀ, Σ α·h} over the row's interactions
+CREATE AGGREGATE @extschema@.irec_ials_accum(h @extschema@.embedding, confidence double precision,
+	unobserved_weight double precision) (
+	SFUNC = @extschema@.irec_ials_accum_transition, STYPE = double precision[], INITCOND = '{}',
+	COMBINEFUNC = @extschema@.irec_ials_accum_combine, PARALLEL = SAFE);
+-- the row's new embedding from its accumulation and the other side's Gramian
+CREATE FUNCTION @extschema@.irec_ials_solve(accum double precision[], gram double precision[],
+	regularization double precision, regularization_exponent double precision,
+	unobserved_weight double precision, n_other bigint) RETURNS @extschema@.embedding
+	AS 'MODULE_PATHNAME', 'irec_ials_solve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.irec_init_embedding(seed bigint, side integer, index bigint,
+	dims integer, std double precision) RETURNS @extschema@.embedding
+	AS 'MODULE_PATHNAME', 'irec_init_embedding' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

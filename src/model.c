@@ -239,6 +239,33 @@ model_write(const ModelTarget *target, const Interactions *data,
 	write_side(target->items_table, "item_id", &data->items, items, dims);
 }
 
+static void
+write_side_from(const char *table, const char *id_column, Oid id_type, const char *query, int dims)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE %s (%s %s PRIMARY KEY, embedding %s(%d) NOT NULL)",
+					 table, id_column, format_type_be_qualified(id_type),
+					 quote_qualified_identifier(irec_extension_schema(), "embedding"), dims);
+	run_sql(sql.data, SPI_OK_UTILITY);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s %s", table, query);
+	run_sql(sql.data, SPI_OK_INSERT);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "ANALYZE %s", table);
+	run_sql(sql.data, SPI_OK_UTILITY);
+}
+
+void
+model_write_from(const ModelTarget *target, const char *users_sql, const char *items_sql,
+				 Oid user_type, Oid item_type, int dims)
+{
+	drop_previous_tables(target);
+	write_side_from(target->users_table, "user_id", user_type, users_sql, dims);
+	write_side_from(target->items_table, "item_id", item_type, items_sql, dims);
+}
+
 void
 model_register(const ModelTarget *target, const ModelSummary *summary)
 {

@@ -33,6 +33,13 @@ extern void model_target(const char *model, Oid source_relid, ModelTarget *targe
 extern void model_write(const ModelTarget *target, const Interactions *data,
 						const float *users, const float *items, int dims);
 
+/*
+ * model_write_from: the same, from two queries returning (id, embedding) in
+ * the given id types (the SQL engine's work tables).
+ */
+extern void model_write_from(const ModelTarget *target, const char *users_sql,
+							 const char *items_sql, Oid user_type, Oid item_type, int dims);
+
 /* Registry row: everything needed to reproduce and serve the model. */
 typedef struct ModelSummary
 {

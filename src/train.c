@@ -26,13 +26,13 @@
 
 #include "core/ials.h"
 #include "core/sgd.h"
-#include "core/rng.h"
 #include "core/sparse.h"
 #include "core/vecmath.h"
 #include "embedding.h"
 #include "interactions.h"
 #include "irec.h"
 #include "model.h"
+#include "train_sql.h"
 
 /* Work between two interrupt checks, in floating-point operations. */
 #define FLOPS_PER_CHUNK 8e9
@@ -77,6 +77,7 @@ typedef struct TrainOptions
 	int			batch_size;
 	int			max_trials;
 	double		rank_scale;		/* 0: n_items / 100 */
+	bool		sql_engine;		/* engine => 'sql' (train_sql.c) */
 } TrainOptions;
 
 static double
@@ -168,14 +169,14 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		"unobserved_weight", "confidence", "alpha", "epsilon", "init_std",
 		"solver", "cg_steps", "seed", "threads", "quiet",
 		"negatives", "sampler", "popularity_exponent", "logq", "temperature",
-		"learning_rate", "batch_size", "max_trials", "rank_scale"
+		"learning_rate", "batch_size", "max_trials", "rank_scale", "engine"
 	};
 	/* may be NULL: weight_column, model, epochs, regularization, init_std,
 	 * negatives, sampler, learning_rate, rank_scale */
 	static const bool nullable[] = {
 		false, false, false, true, true, false, false, true, true, false,
 		false, false, false, false, true, false, false, false, false, false,
-		true, true, false, false, false, true, false, false, true
+		true, true, false, false, false, true, false, false, true, false
 	};
 	const AlgorithmDefaults *defaults = NULL;
 
@@ -221,6 +222,24 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 	options->batch_size = PG_GETARG_INT32(26);
 	options->max_trials = PG_GETARG_INT32(27);
 	options->rank_scale = PG_ARGISNULL(28) ? 0.0 : PG_GETARG_FLOAT8(28);
+	{
+		char	   *engine = text_arg(fcinfo, 29);
+
+		if (strcmp(engine, "memory") == 0)
+			options->sql_engine = false;
+		else if (strcmp(engine, "sql") == 0)
+			options->sql_engine = true;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown engine \"%s\"", engine),
+					 errhint("Use 'memory' (in the backend, on all cores) or 'sql' (SQL aggregates: parallel query, Citus).")));
+		if (options->sql_engine && !options->is_ials)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("engine 'sql' trains iALS only"),
+					 errhint("Use algorithm => 'ials' with engine => 'sql'.")));
+	}
 
 	require_range(options->dims, 1, 4096, true, "dims",
 				  "Choose between 1 and 4096 dimensions; 64 to 256 are typical.");
@@ -369,20 +388,6 @@ params_json(const TrainOptions *options, int threads)
 	}
 	appendStringInfoChar(&json, '}');
 	return json.data;
-}
-
-/* N(0, std²) initial embeddings; each row has its own stream, so any split is reproducible. */
-static void
-init_embeddings(float *x, size_t rows, int dims, double std, int64 seed, uint64 side)
-{
-	for (size_t r = 0; r < rows; r++)
-	{
-		Rng			rng;
-
-		rng_seed(&rng, (uint64) seed, side * 0x100000000ULL + r);
-		for (int k = 0; k < dims; k++)
-			x[r * dims + k] = (float) (std * rng_normal(&rng));
-	}
 }
 
 /*
@@ -565,6 +570,66 @@ train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
 	}
 }
 
+/* engine => 'sql': the epochs as SQL statements (train_sql.c), then the registry row. */
+static text *
+train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
+			   struct timespec *start)
+{
+	SqlTrainOptions sql;
+	SqlTrainResult result;
+	ModelSummary summary;
+	double	   *loss = palloc(sizeof(double) * options->epochs);
+	MemoryContext old;
+	text	   *name;
+
+	sql.source = options->source;
+	sql.dims = options->dims;
+	sql.epochs = options->epochs;
+	sql.regularization = options->regularization;
+	sql.regularization_exponent = options->regularization_exponent;
+	sql.unobserved_weight = options->unobserved_weight;
+	sql.log_confidence = options->confidence == CONFIDENCE_LOG;
+	sql.alpha = options->alpha;
+	sql.epsilon = options->epsilon;
+	sql.init_std = options->init_std;
+	sql.seed = options->seed;
+	sql.quiet = options->quiet;
+	/* the SQL engine's solves are exact */
+	options->solver_name = "cholesky";
+	train_sql(&sql, target, loss, &result);
+
+	summary.source = result.source_name;
+	summary.user_column = options->source.user_column;
+	summary.item_column = options->source.item_column;
+	summary.weight_column = options->source.weight_column;
+	summary.algorithm = options->algorithm;
+	summary.dims = options->dims;
+	summary.epochs = options->epochs;
+	{
+		/* the parameters, and the engine */
+		char	   *json = params_json(options, irec_thread_count(options->threads));
+
+		json[strlen(json) - 1] = '\0';
+		summary.params_json = psprintf("%s, \"engine\": \"sql\", \"citus\": %s}", json,
+									   result.distributed ? "true" : "false");
+	}
+	summary.n_users = result.n_users;
+	summary.n_items = result.n_items;
+	summary.n_interactions = result.n_interactions;
+	summary.n_skipped_rows = result.skipped_rows;
+	summary.load_seconds = result.load_seconds;
+	summary.train_seconds = result.train_seconds;
+	summary.write_seconds = result.write_seconds;
+	summary.seconds = seconds_since(start);
+	summary.loss = loss;
+	summary.item_gramian = result.item_gram;
+	model_register(target, &summary);
+	old = MemoryContextSwitchTo(caller);
+	name = cstring_to_text(target->name);
+	MemoryContextSwitchTo(old);
+	return name;
+}
+
 PG_FUNCTION_INFO_V1(irec_train);
 Datum
 irec_train(PG_FUNCTION_ARGS)
@@ -600,6 +665,13 @@ irec_train(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_target(options.model, options.source.relid, &target);
+	if (options.sql_engine)
+	{
+		result = train_with_sql(&options, &target, caller_context, &start);
+		SPI_finish();
+		MemoryContextDelete(train_context);
+		PG_RETURN_TEXT_P(result);
+	}
 	interactions_load(&options.source, train_context, &data);
 	summary.load_seconds = seconds_since(&start);
 	if (data.skipped_rows > 0 && !options.quiet)
@@ -644,8 +716,8 @@ irec_train(PG_FUNCTION_ARGS)
 	loss = palloc(sizeof(double) * options.epochs);
 	MemoryContextSwitchTo(old);
 
-	init_embeddings(users, data.users.count, options.dims, options.init_std, options.seed, 1);
-	init_embeddings(items, data.items.count, options.dims, options.init_std, options.seed, 2);
+	ials_init_rows(users, 0, data.users.count, options.dims, options.init_std, (uint64) options.seed, 1);
+	ials_init_rows(items, 0, data.items.count, options.dims, options.init_std, (uint64) options.seed, 2);
 
 	clock_gettime(CLOCK_MONOTONIC, &train_start);
 	if (options.is_ials)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "parallel.h"
+#include "rng.h"
 #include "vecmath.h"
 
 /*
@@ -81,6 +82,20 @@ ials_gramian(const float *factors, size_t n, int dims, int threads,
 	for (int r = 0; r < dims; r++)
 		for (int c = 0; c < r; c++)
 			gram[(size_t) r * dims + c] = gram[(size_t) c * dims + r];
+}
+
+void
+ials_init_rows(float *x, size_t first, size_t rows, int dims, double std, uint64_t seed,
+			   uint64_t side)
+{
+	for (size_t r = 0; r < rows; r++)
+	{
+		Rng			rng;
+
+		rng_seed(&rng, seed, side * 0x100000000ULL + first + r);
+		for (int k = 0; k < dims; k++)
+			x[r * dims + k] = (float) (std * rng_normal(&rng));
+	}
 }
 
 double

@@ -23,6 +23,7 @@
 #define IREC_IALS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sparse.h"
 
@@ -84,6 +85,15 @@ double		ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
 					  const CsrMatrix *by_item, const float *users,
 					  const float *items, const float *user_gram,
 					  const float *item_gram, double *row_loss);
+
+/*
+ * ials_init_rows: N(0, std²) initial embeddings for rows [first, first +
+ * rows) of one side (1 users, 2 items) into x (rows × dims).  Every row has
+ * its own random stream, so the SQL engine can draw any row alone and get
+ * what the in-memory engine draws.
+ */
+void		ials_init_rows(float *x, size_t first, size_t rows, int dims, double std,
+						   uint64_t seed, uint64_t side);
 
 /* λ·(count + α0·n_other)^ν: the frequency-scaled regularization of a row. */
 double		ials_row_regularization(const IalsConfig *config, size_t count,

@@ -1,0 +1,52 @@
+/*
+ * train_sql.h
+ *		irec_train's SQL engine: iALS epochs as SQL statements over the
+ *		distributed-path aggregates, so one call runs on a single server
+ *		(parallel query) and on Citus (pushed-down shard queries).
+ */
+#ifndef IREC_TRAIN_SQL_H
+#define IREC_TRAIN_SQL_H
+
+#include "postgres.h"
+
+#include "interactions.h"
+#include "model.h"
+
+typedef struct SqlTrainOptions
+{
+	InteractionSource source;
+	int			dims;
+	int			epochs;
+	double		regularization;
+	double		regularization_exponent;
+	double		unobserved_weight;
+	bool		log_confidence;
+	double		alpha;
+	double		epsilon;
+	double		init_std;
+	int64		seed;
+	bool		quiet;
+} SqlTrainOptions;
+
+typedef struct SqlTrainResult
+{
+	int64		n_users;
+	int64		n_items;
+	int64		n_interactions;
+	int64		skipped_rows;
+	char	   *source_name;
+	double		load_seconds;
+	double		train_seconds;
+	double		write_seconds;
+	float	   *item_gram;		/* dims × dims, of the final items */
+	bool		distributed;	/* ran on Citus */
+} SqlTrainResult;
+
+/*
+ * train_sql: train, then replace the model's tables; loss gets one value per
+ * epoch.  Needs an SPI connection.
+ */
+extern void train_sql(const SqlTrainOptions *options, const ModelTarget *target,
+					  double *loss, SqlTrainResult *result);
+
+#endif							/* IREC_TRAIN_SQL_H */
