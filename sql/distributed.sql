@@ -1,0 +1,86 @@
+-- iALS as SQL aggregates, and irec_train(engine => 'sql').
+SET extra_float_digits = 0;
+CREATE TABLE emb (g int, e embedding(3), w float8);
+INSERT INTO emb VALUES (1, '[1,2,3]', 2), (1, '[0,1,-1]', 1), (2, '[2,0,1]', 0.5), (2, '[1,1,1]', 1);
+-- the Gramian against a hand computation: Σ e·eᵀ
+SELECT irec_gramian(e) FROM emb WHERE g = 1;
+SELECT irec_gramian(e, w) FROM emb WHERE g = 1;   -- 2·[1,2,3][1,2,3]ᵀ + [0,1,-1][0,1,-1]ᵀ
+SELECT irec_gramian(e) FROM emb WHERE false;       -- no rows: NULL
+-- combine: two halves of a group, combined, equal the whole group
+SELECT irec_gramian_final(irec_gramian_combine(
+         (SELECT irec_gramian_accum(irec_gramian_accum('{}', '[1,2,3]'), '[0,1,-1]')),
+         (SELECT irec_gramian_accum(irec_gramian_accum('{}', '[2,0,1]'), '[1,1,1]'))))
+     = (SELECT irec_gramian(e) FROM emb) AS gramian_combines;
+SELECT irec_ials_accum_combine(
+         irec_ials_accum_transition(irec_ials_accum_transition('{}', '[1,2,3]', 3, 0.5), '[0,1,-1]', 2, 0.5),
+         irec_ials_accum_transition('{}', '[2,0,1]', 1.5, 0.5))
+     = (SELECT irec_ials_accum(e, c, 0.5) FROM (VALUES ('[1,2,3]'::embedding, 3.0::float8), ('[0,1,-1]', 2), ('[2,0,1]', 1.5)) v(e, c))
+       AS accum_combines;
+-- the states round-trip through text exactly at the default extra_float_digits
+-- (Citus ships them as text)
+SET extra_float_digits = 1;
+SELECT (s::text)::float8[] = s AS exact_text FROM (SELECT irec_ials_accum(e, w + 1, 0.1) AS s FROM emb) x;
+-- the solve: (α0·G + A + λ·I)·x = b checked by substituting x back
+WITH a AS (SELECT irec_ials_accum(e, w + 1, 0.25) AS acc FROM emb WHERE g = 1),
+     gi AS (SELECT irec_gramian(e) AS gram FROM emb),
+     x AS (SELECT irec_ials_solve(acc, gram, 0.5, 0, 0.25, 4)::real[] AS x, acc, gram FROM a, gi),
+     lhs AS (SELECT i, sum((0.25 * gram[(i - 1) * 3 + j] + acc[2 + (i - 1) * 3 + j]
+                           + CASE WHEN i = j THEN 0.5 ELSE 0 END) * x[j]) AS v
+               FROM x, generate_series(1, 3) i, generate_series(1, 3) j GROUP BY i)
+SELECT max(abs(lhs.v - x.acc[2 + 9 + lhs.i])) < 1e-5 AS solve_satisfies_normal_equations FROM lhs, x;
+SET extra_float_digits = 0;
+-- parallel aggregation gives the same Gramian as a serial one
+CREATE TABLE many AS SELECT i, ARRAY[(i % 7)::real, (i % 5)::real, 1]::embedding(3) AS e FROM generate_series(1, 50000) i;
+ANALYZE many;
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF) SELECT irec_gramian(e) FROM many;
+SELECT irec_gramian(e) AS parallel_gramian FROM many \gset
+SET max_parallel_workers_per_gather = 0;
+SELECT irec_gramian(e) = :'parallel_gramian'::float8[] AS same_as_serial FROM many;
+RESET ALL;
+SET extra_float_digits = 0;
+-- irec_train(engine => 'sql') equals the in-memory engine (exact solves, same seed)
+CREATE TABLE sq0 AS SELECT user_id, item_id, weight FROM irec_synthetic(400, 150, 6000, rank => 6, seed => 17);
+SELECT test_users > 300 AS split FROM irec_split('sq0', name => 'sq', seed => 3);
+ALTER TABLE sq_train RENAME TO sq;
+SELECT irec_train('sq', dims => 6, epochs => 4, solver => 'cholesky', weight_column => 'weight',
+                  confidence => 'log', model => 'sq_memory', quiet => true);
+SELECT irec_train('sq', dims => 6, epochs => 4, engine => 'sql', weight_column => 'weight',
+                  confidence => 'log', model => 'sq_sql', quiet => true);
+CREATE FUNCTION pg_temp.max_difference(a regclass, b regclass, key text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE d float8;
+BEGIN
+  EXECUTE format('SELECT max(abs(x.v - y.v)) FROM
+    (SELECT %1$s, k, (e::real[])[k] AS v FROM (SELECT %1$s, embedding AS e FROM %2$s) s, generate_series(1, 6) k) x JOIN
+    (SELECT %1$s, k, (e::real[])[k] AS v FROM (SELECT %1$s, embedding AS e FROM %3$s) s, generate_series(1, 6) k) y
+    USING (%1$s, k)', key, a, b) INTO d;
+  RETURN d;
+END $$;
+SELECT pg_temp.max_difference('sq_memory_users', 'sq_sql_users', 'user_id') < 1e-4 AS users_agree,
+       pg_temp.max_difference('sq_memory_items', 'sq_sql_items', 'item_id') < 1e-4 AS items_agree;
+SELECT bool_and(abs(m.l - s.l) / m.l < 1e-5) AS losses_agree
+  FROM unnest((SELECT loss FROM irec_models WHERE name = 'sq_memory')) WITH ORDINALITY m(l, k)
+  JOIN unnest((SELECT loss FROM irec_models WHERE name = 'sq_sql')) WITH ORDINALITY s(l, k) USING (k);
+SELECT params->>'engine' AS engine, params->>'solver' AS solver, n_users, n_items, n_interactions
+  FROM irec_models WHERE name = 'sq_sql';
+-- and with parallel query forced on every statement of the SQL engine
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SELECT irec_train('sq', dims => 6, epochs => 4, engine => 'sql', weight_column => 'weight',
+                  confidence => 'log', model => 'sq_parallel', quiet => true);
+RESET ALL;
+SELECT pg_temp.max_difference('sq_memory_users', 'sq_parallel_users', 'user_id') < 1e-4 AS parallel_users_agree,
+       pg_temp.max_difference('sq_memory_items', 'sq_parallel_items', 'item_id') < 1e-4 AS parallel_items_agree;
+-- evaluation and serving work on SQL-engine models
+SELECT users_evaluated > 300 AS evaluates FROM irec_evaluate('sq_sql', 'sq_test');
+SELECT count(*) FROM irec_recommend('sq_sql', 5, 3);
+-- bad input
+SELECT irec_train('sq', engine => 'spark');
+SELECT irec_train('sq', engine => 'sql', algorithm => 'softmax');
+SELECT irec_gramian(e) FROM (VALUES ('[1,2]'::embedding), ('[1,2,3]')) v(e);
+SELECT irec_gramian_final('{2,1,0}');
+SELECT irec_gramian_final('{NaN,1}');
+SELECT irec_ials_solve('{2,1,1,0,0,1,1,1}', '{1,0,0}', 1, 0, 0.1, 5);
+SELECT irec_ials_solve('{2,1,1,0,0,1,1,1}', '{1,0,0,1}', 0, 0, 0.1, 5);
+SELECT irec_ials_accum(e, 'NaN', 0.1) FROM emb;
+DROP TABLE emb, many, sq, sq0, sq_test CASCADE;
