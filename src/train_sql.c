@@ -262,6 +262,13 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 	result->source_name = source;
 	work.citus = source_is_distributed(o->source.relid);
 	work.schema = quote_identifier(irec_extension_schema());
+	/*
+	 * Everything runs in the caller's transaction, which creates,
+	 * distributes, fills and reads the work tables: Citus can only see its
+	 * own writes across statements when each worker uses one connection.
+	 */
+	if (work.citus)
+		run("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'");
 	result->distributed = work.citus;
 
 	/* counts, NULLs and weights, checked as the in-memory loader does */

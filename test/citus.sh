@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# irec on Citus: a coordinator and two workers on loopback, iALS trained
+# with engine => 'sql' on a distributed copy of generated data, checked
+# against the single-server in-memory engine, EXPLAIN of a half-step showing
+# that the heavy work runs on the workers, then the nodes are stopped.
+# Skips cleanly (exit 0) when Citus is not installed.
+#   bash test/citus.sh [--bench]   (--bench: 5M interactions, seconds per epoch)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -f "$(pg_config --pkglibdir)/citus.so" ]; then
+	echo "SKIP citus: Citus is not installed (see the README on deploying irec on Citus)"
+	exit 0
+fi
+. test/cluster.sh
+bench=${1:-}
+make -s >/dev/null && make -s install >/dev/null
+
+base=$(mktemp -d /tmp/irec-citus.XXXXXX)
+chmod 755 "$base"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$base"
+ports=()
+nodes=(coordinator worker1 worker2)
+stop_all() {
+	for n in "${nodes[@]}"; do
+		irec_as_pg "$IREC_PGBIN/pg_ctl" -D "$base/$n" -m fast -w stop >/dev/null 2>&1 || true
+	done
+	rm -rf "$base"
+}
+trap stop_all EXIT
+for n in "${nodes[@]}"; do
+	port=$(irec_free_port)
+	while printf '%s\n' "${ports[@]:-}" | grep -qx "$port"; do port=$((port + 1)); done
+	ports+=("$port")
+	irec_as_pg "$IREC_PGBIN/initdb" -D "$base/$n" -U postgres --auth=trust --no-sync -E UTF8 --locale=C >/dev/null
+	cat >>"$base/$n/postgresql.conf" <<CONF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$base'
+shared_preload_libraries = 'citus'
+wal_level = logical
+shared_buffers = 256MB
+fsync = off
+max_connections = 200
+CONF
+	irec_as_pg "$IREC_PGBIN/pg_ctl" -D "$base/$n" -l "$base/$n.log" -w start >/dev/null
+done
+q() { local port=$1; shift; command psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
+for p in "${ports[@]}"; do q "$p" -c "CREATE EXTENSION citus"; done
+coord=${ports[0]}
+q "$coord" -c "SELECT citus_set_coordinator_host('127.0.0.1', $coord)" >/dev/null
+q "$coord" -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" -c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" >/dev/null
+q "$coord" -At -c "SELECT 'Citus: ' || citus_version()"
+q "$coord" -c "CREATE EXTENSION irec"
+
+if [ "$bench" = "--bench" ]; then
+	shape="50000, 20000, 5000000"; epochs=3
+else
+	shape="2000, 800, 40000"; epochs=4
+fi
+q "$coord" <<SQL
+SET client_min_messages = warning;
+SET citus.shard_count = 8;
+CREATE TABLE local_interactions AS SELECT user_id, item_id FROM irec_synthetic($shape, seed => 5);
+CREATE TABLE interactions (user_id int, item_id int);
+SELECT create_distributed_table('interactions', 'user_id');
+INSERT INTO interactions SELECT * FROM local_interactions;
+SELECT count(*) AS distributed_interactions FROM interactions;
+SELECT count(*) AS shards FROM pg_dist_shard WHERE logicalrelid = 'interactions'::regclass;
+SQL
+echo "== the in-memory engine on the coordinator's local copy, and the SQL engine on the distributed table"
+q "$coord" <<SQL
+SET client_min_messages = warning;
+SELECT irec_train('local_interactions', dims => 16, epochs => $epochs, solver => 'cholesky', model => 'single', quiet => true);
+SELECT irec_train('interactions', dims => 16, epochs => $epochs, engine => 'sql', model => 'citus', quiet => true);
+SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, n_users, n_items,
+       round((train_seconds / epochs)::numeric, 2) AS s_per_epoch, round(loss[epochs]::numeric, 1) AS last_loss
+  FROM irec_models ORDER BY name;
+SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-4 AS citus_equals_single_server
+  FROM single_users a JOIN citus_users b USING (user_id), generate_series(1, 16) k;
+SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-4 AS items_equal
+  FROM single_items a JOIN citus_items b USING (item_id), generate_series(1, 16) k;
+SQL
+echo "== EXPLAIN of a user half-step: one shard query per task, grouped and solved on the workers"
+q "$coord" <<SQL
+SET client_min_messages = warning;
+SET citus.shard_count = 8;
+SELECT irec_gramian(embedding) AS gram FROM single_items \\gset
+CREATE TABLE pairs (user_id int, item_id int, confidence real);
+SELECT create_distributed_table('pairs', 'user_id');
+INSERT INTO pairs SELECT user_id, item_id, 2 FROM interactions;
+CREATE TABLE items_ref AS SELECT item_id, embedding FROM single_items;
+SELECT create_reference_table('items_ref');
+CREATE TABLE users_new (user_id int PRIMARY KEY, embedding embedding);
+SELECT create_distributed_table('users_new', 'user_id', colocate_with => 'pairs');
+EXPLAIN (COSTS OFF) INSERT INTO users_new
+SELECT p.user_id, irec_ials_solve(irec_ials_accum(i.embedding, p.confidence, 0.1),
+                                  :'gram'::float8[], 0.01, 1, 0.1, 800)
+  FROM pairs p JOIN items_ref i USING (item_id) GROUP BY p.user_id
+ON CONFLICT (user_id) DO UPDATE SET embedding = EXCLUDED.embedding;
+EXPLAIN (COSTS OFF) SELECT irec_gramian(embedding) FROM users_new;
+SQL
+if [ "$bench" = "--bench" ]; then
+	echo "== single server: the in-memory engine and the SQL engine on the local copy"
+	q "$coord" <<SQL
+SET client_min_messages = warning;
+SELECT irec_train('local_interactions', dims => 64, epochs => $epochs, model => 'mem64', quiet => true);
+SELECT irec_train('local_interactions', dims => 64, epochs => $epochs, engine => 'sql', model => 'sql64', quiet => true);
+SELECT irec_train('interactions', dims => 64, epochs => $epochs, engine => 'sql', model => 'citus64', quiet => true);
+SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, n_interactions,
+       round((train_seconds / epochs)::numeric, 2) AS s_per_epoch
+  FROM irec_models WHERE name LIKE '%64' ORDER BY name;
+SQL
+fi
