@@ -574,6 +574,7 @@ irec_evaluate(PG_FUNCTION_ARGS)
 	Oid			test_relid;
 	MemoryContext caller = CurrentMemoryContext;
 	Datum		result;
+	int			path_level;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -582,6 +583,7 @@ irec_evaluate(PG_FUNCTION_ARGS)
 	src.k = (int) cutoff_arg(fcinfo, 2, "k");
 	src.threads = threads_arg(fcinfo, 5);
 	test_relid = PG_GETARG_OID(1);
+	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
@@ -618,6 +620,7 @@ irec_evaluate(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
+	irec_restore_search_path(path_level);
 	PG_RETURN_DATUM(result);
 }
 
@@ -638,6 +641,7 @@ irec_evaluate_popularity(PG_FUNCTION_ARGS)
 	InteractionSource train;
 	MemoryContext caller = CurrentMemoryContext;
 	Datum		result;
+	int			path_level;
 	const char *schema;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -651,6 +655,7 @@ irec_evaluate_popularity(PG_FUNCTION_ARGS)
 	train.item_column = column_arg(fcinfo, 4, "item_id");
 	train.weight_column = NULL;
 	interactions_check_source(&train, &user_type, &item_type);
+	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	schema = quote_identifier(irec_extension_schema());
@@ -689,5 +694,6 @@ irec_evaluate_popularity(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
+	irec_restore_search_path(path_level);
 	PG_RETURN_DATUM(result);
 }

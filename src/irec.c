@@ -109,6 +109,23 @@ irec_check_memory(double bytes, const char *what)
 }
 
 int
+irec_restrict_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+	char	   *path = psprintf("pg_catalog, %s, pg_temp", quote_identifier(irec_extension_schema()));
+
+	(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+irec_restore_search_path(int level)
+{
+	AtEOXact_GUC(true, level);
+}
+
+int
 irec_thread_count(int requested)
 {
 	return requested > 0 ? requested : parallel_cpu_count();

@@ -22,6 +22,16 @@ extern Oid	irec_embedding_type_oid(void);
  */
 extern void irec_check_memory(double bytes, const char *what);
 
+/*
+ * irec_restrict_search_path: until irec_restore_search_path(level), resolve
+ * unqualified names in irec's dynamic SQL in pg_catalog, then irec's own
+ * schema, then pg_temp only, whatever the caller's search_path holds, so
+ * that objects planted in other schemas cannot take over irec's queries.
+ * User relations are always passed as qualified, quoted names.
+ */
+extern int	irec_restrict_search_path(void);
+extern void irec_restore_search_path(int level);
+
 /* Number of threads for heavy work: `requested`, or all cores when 0. */
 extern int	irec_thread_count(int requested);
 

@@ -399,6 +399,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 	ItemScorer	scorer;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
+	int			path_level;
 
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
@@ -408,6 +409,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		return (Datum) 0;
+	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
@@ -415,6 +417,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 	if (user == NULL)
 	{
 		SPI_finish();
+		irec_restore_search_path(path_level);
 		return (Datum) 0;
 	}
 	exclusions_init(&ex, model.item_type);
@@ -457,6 +460,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
+	irec_restore_search_path(path_level);
 	return (Datum) 0;
 }
 
@@ -478,10 +482,12 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	ItemScorer	scorer;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
+	int			path_level;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		return (Datum) 0;
+	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
@@ -489,6 +495,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	if (item == NULL)
 	{
 		SPI_finish();
+		irec_restore_search_path(path_level);
 		return (Datum) 0;
 	}
 	exclusions_init(&ex, model.item_type);
@@ -509,6 +516,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
+	irec_restore_search_path(path_level);
 	return (Datum) 0;
 }
 
@@ -671,9 +679,11 @@ irec_fold_in(PG_FUNCTION_ARGS)
 	float	   *x;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
+	int			path_level;
 	bool		known;
 
 	check_fold_in_args(fcinfo, 1, 2);
+	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
@@ -689,6 +699,7 @@ irec_fold_in(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
+	irec_restore_search_path(path_level);
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_EMBEDDING(result);
@@ -712,9 +723,11 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 	ItemScorer	scorer;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
+	int			path_level;
 
 	check_fold_in_args(fcinfo, 1, 3);
 	InitMaterializedSRF(fcinfo, 0);
+	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
@@ -724,6 +737,7 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 				 PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), !PG_ARGISNULL(3), x, &ex))
 	{
 		SPI_finish();
+		irec_restore_search_path(path_level);
 		return (Datum) 0;
 	}
 	candidates_init(&candidates, model.item_type, (size_t) n + ex.count);
@@ -740,5 +754,6 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
+	irec_restore_search_path(path_level);
 	return (Datum) 0;
 }

@@ -655,6 +655,7 @@ irec_train(PG_FUNCTION_ARGS)
 	ModelSummary summary;
 	MemoryContext caller_context = CurrentMemoryContext;
 	text	   *result;
+	int			path_level;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	parse_options(fcinfo, &options);
@@ -662,6 +663,7 @@ irec_train(PG_FUNCTION_ARGS)
 
 	train_context = AllocSetContextCreate(CurrentMemoryContext, "irec training",
 										  ALLOCSET_DEFAULT_SIZES);
+	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_target(options.model, options.source.relid, &target);
@@ -669,6 +671,7 @@ irec_train(PG_FUNCTION_ARGS)
 	{
 		result = train_with_sql(&options, &target, caller_context, &start);
 		SPI_finish();
+		irec_restore_search_path(path_level);
 		MemoryContextDelete(train_context);
 		PG_RETURN_TEXT_P(result);
 	}
@@ -751,6 +754,7 @@ irec_train(PG_FUNCTION_ARGS)
 	result = cstring_to_text(target.name);
 	MemoryContextSwitchTo(old);
 	SPI_finish();
+	irec_restore_search_path(path_level);
 	MemoryContextDelete(train_context);
 	PG_RETURN_TEXT_P(result);
 }
