@@ -1,0 +1,46 @@
+-- statement_timeout (and so cancel) stops every long loop within about a
+-- second, and leaves nothing half done.
+SET client_min_messages = warning;
+CREATE TABLE tb AS SELECT user_id, item_id FROM irec_synthetic(20000, 4000, 500000, seed => 4);
+SELECT test_users > 0 AS split FROM irec_split('tb', seed => 1);
+SELECT irec_train('tb_train', dims => 8, epochs => 1, quiet => true);
+CREATE TABLE vec AS
+  SELECT i AS id, ARRAY(SELECT sin(i * 0.37 + j) + cos(i * 0.011 * j) FROM generate_series(1, 32) j WHERE i > 0)::real[]::embedding(32) AS e
+    FROM generate_series(1, 200000) i;
+CREATE FUNCTION pg_temp.cancels_within(sql text, seconds float8) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE t timestamptz := clock_timestamp();
+BEGIN
+  EXECUTE sql;
+  RETURN 'finished before the timeout';
+EXCEPTION WHEN query_canceled THEN
+  RETURN CASE WHEN extract(epoch FROM clock_timestamp() - t) < seconds THEN 'cancelled in time' ELSE 'cancelled late' END;
+END $$;
+SET statement_timeout = '300ms';
+-- training (its memory, its threads, its chunks)
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', dims => 128, epochs => 50, quiet => true)$$, 1.5) AS training;
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', algorithm => 'softmax', epochs => 50, quiet => true)$$, 1.5) AS softmax;
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', dims => 16, epochs => 50, engine => 'sql', quiet => true)$$, 1.5) AS sql_engine;
+-- evaluation
+SELECT pg_temp.cancels_within($$SELECT * FROM irec_evaluate('tb_train', 'tb_test') a, irec_evaluate('tb_train', 'tb_test', k => 10) b,
+                                         irec_evaluate('tb_train', 'tb_test', k => 5) c$$, 1.5) AS evaluation;
+-- index build and index scans
+SELECT pg_temp.cancels_within($$CREATE INDEX vec_ivf ON vec USING ipivf (e) WITH (lists = 400)$$, 1.5) AS index_build;
+RESET statement_timeout;
+CREATE INDEX vec_ivf ON vec USING ipivf (e) WITH (lists = 400);
+SET statement_timeout = '300ms';
+SELECT pg_temp.cancels_within($$SET LOCAL irec.probes = 0; SET LOCAL enable_seqscan = off;
+  SELECT count(*) FROM generate_series(1, 100000) q,
+    LATERAL (SELECT id FROM vec ORDER BY e <#> (SELECT e FROM vec WHERE id = q) LIMIT 50) s$$, 1.5) AS index_scans;
+RESET statement_timeout;
+-- VACUUM of the index (it cannot run inside a function; the ERROR is the check)
+DELETE FROM vec WHERE id % 2 = 0;
+SET statement_timeout = '20ms';
+\set VERBOSITY terse
+VACUUM vec;
+\set VERBOSITY default
+RESET statement_timeout;
+-- the previous model is intact, and no index was left behind by the cancelled build
+SELECT dims, epochs FROM irec_models WHERE name = 'tb_train';
+SELECT count(*) AS half_built_indexes FROM pg_class WHERE relname = 'vec_ivf' AND NOT EXISTS
+  (SELECT 1 FROM pg_index WHERE indexrelid = 'vec_ivf'::regclass AND indisvalid);
+DROP TABLE tb, tb_train, tb_test, vec CASCADE;
