@@ -19,6 +19,18 @@ note_result() {			# note_result <name> <0|1>
 	fi
 }
 
+# Count the "PASS name" / "FAIL name" lines a sub-harness prints.
+count_pass_fail() {
+	local line
+	while read -r line; do
+		case "$line" in
+			"PASS "*) note_result "${line#PASS }" 0 ;;
+			"FAIL "*) note_result "${line#FAIL }" 1 ;;
+		esac
+		echo "$line"
+	done
+}
+
 irec_install_deps || { echo "0 passed, 1 failed"; exit 1; }
 
 echo "== build"
@@ -37,22 +49,10 @@ else
 fi
 
 echo "== core unit tests"
-while read -r line; do
-	case "$line" in
-		"PASS "*) note_result "${line#PASS }" 0 ;;
-		"FAIL "*) note_result "${line#FAIL }" 1 ;;
-	esac
-	echo "$line"
-done < <(bash test/core/run.sh 2>&1 || echo "FAIL core unit test harness")
+count_pass_fail < <(bash test/core/run.sh 2>&1 || echo "FAIL core unit test harness")
 
 echo "== fuzzing (bounded)"
-while read -r line; do
-	case "$line" in
-		"PASS "*) note_result "${line#PASS }" 0 ;;
-		"FAIL "*) note_result "${line#FAIL }" 1 ;;
-	esac
-	echo "$line"
-done < <(bash test/fuzz/run.sh "${IREC_FUZZ_SECONDS:-15}" 2>&1 || echo "FAIL fuzz harness")
+count_pass_fail < <(bash test/fuzz/run.sh "${IREC_FUZZ_SECONDS:-15}" 2>&1 || echo "FAIL fuzz harness")
 
 echo "== pg_regress"
 trap irec_cluster_stop EXIT
@@ -69,13 +69,9 @@ if irec_cluster_start; then
 	if echo "$regress_out" | grep -q 'FAILED\|failed'; then
 		[ -f regression.diffs ] && head -c 20000 regression.diffs
 	fi
-	while read -r line; do
-		case "$line" in
-			"PASS "*) note_result "${line#PASS }" 0 ;;
-			"FAIL "*) note_result "${line#FAIL }" 1 ;;
-		esac
-		echo "$line"
-	done < <(bash test/tap.sh 2>&1 || echo "FAIL tap harness")
+	count_pass_fail < <(bash test/tap.sh 2>&1 || echo "FAIL tap harness")
+	echo "== load (pgbench, ${IREC_LOAD_SECONDS:-60} s)"
+	count_pass_fail < <(bash test/load.sh 2>&1 || echo "FAIL load harness")
 	for t in test/sql_scripts/*.sh; do
 		[ -e "$t" ] || continue
 		if bash "$t"; then note_result "$t" 0; else note_result "$t" 1; fi
