@@ -7,7 +7,7 @@ MODULE_big = irec
 CORE_OBJS = src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
 	src/core/sparse.o src/core/ials.o src/core/synthetic.o src/core/topn.o \
 	src/core/metrics.o src/core/evaluate.o src/core/ivf.o src/core/vecexp.o \
-	src/core/sampler.o src/core/sgd.o
+	src/core/sampler.o src/core/sgd.o src/core/agg_state.o
 GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_agg.o \
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
 	src/serve.o src/distributed.o src/train_sql.o
@@ -17,7 +17,7 @@ OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
 DATA = sql/irec--$(EXTVERSION).sql
 
-REGRESS = embedding_io embedding_ops embedding_agg embedding_casts embedding_errors \
+REGRESS = embedding_io embedding_ops embedding_agg aggregate_states embedding_casts embedding_errors \
 	embedding_binary coexistence train train_errors train_sgd distributed evaluate serve index security timeouts
 REGRESS_OPTS = --load-extension=irec
 

@@ -24,6 +24,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "core/agg_state.h"
 #include "core/ials.h"
 #include "embedding.h"
 
@@ -65,28 +66,53 @@ state_values(ArrayType *state, int *n)
 	return (float8 *) ARR_DATA_PTR(state);
 }
 
-/* Checked state dims for a layout of `extra(d)` values after the header. */
-static int
-state_dims(const float8 *values, int n, int header, bool accum)
+static void
+check_state_size(int d)
 {
-	double		d;
-	double		expected;
+	if (d > AGG_STATE_MAX_GRAMIAN_DIMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("embeddings of %d dimensions are too large for irec's Gramian aggregates", d),
+				 errdetail("The aggregates keep a %d × %d double precision matrix; the limit is %d dimensions.",
+						   d, d, AGG_STATE_MAX_GRAMIAN_DIMS),
+				 errhint("Use irec_train with engine => 'memory' for such models.")));
+}
 
-	if (n < header)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid irec aggregate state: %d values", n)));
-	d = values[0];
-	if (!(d >= 1 && d <= EMBEDDING_MAX_DIMS) || d != floor(d))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid irec aggregate state: dimension %g", d)));
-	expected = header + d * d + (accum ? d : 0);
-	if (n != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid irec aggregate state: %d values for dimension %d", n, (int) d)));
-	return (int) d;
+/* The checked dimension of a non-empty state of `layout`. */
+static int
+state_dims(AggStateLayout layout, const float8 *values, int n)
+{
+	int			d = 0;
+
+	switch (agg_state_dims(layout, values, n, &d))
+	{
+		case AGG_STATE_OK:
+			return d;
+		case AGG_STATE_BAD_DIMS:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("invalid irec aggregate state: dimension %g", values[0]),
+					 errhint("Pass states made by irec_gramian or irec_ials_accum.")));
+			break;
+		case AGG_STATE_BAD_COUNT:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("invalid irec aggregate state: row count %g", values[1]),
+					 errhint("Pass states made by irec_ials_accum.")));
+			break;
+		case AGG_STATE_BAD_LENGTH:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("invalid irec aggregate state: %d values for dimension %d", n, (int) values[0]),
+					 errhint("Pass states made by irec_gramian or irec_ials_accum.")));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("invalid irec aggregate state: %d values", n),
+					 errhint("Pass states made by irec_gramian or irec_ials_accum.")));
+	}
+	return 0;
 }
 
 /*
@@ -155,8 +181,9 @@ irec_gramian_accum(PG_FUNCTION_ARGS)
 	float8	   *g;
 
 	check_finite(w, "weight");
+	check_state_size(d);
 	if (n > 0)
-		check_dims(state_dims(values, n, 1, false), d);
+		check_dims(state_dims(AGG_STATE_GRAMIAN, values, n), d);
 	state = writable_state(fcinfo, state, n, 1 + d * d);
 	g = (float8 *) ARR_DATA_PTR(state);
 	g[0] = d;
@@ -173,7 +200,7 @@ irec_gramian_accum(PG_FUNCTION_ARGS)
 
 /* Element-wise sum of two states of either layout. */
 static Datum
-combine(FunctionCallInfo fcinfo, int header, bool accum)
+combine(FunctionCallInfo fcinfo, AggStateLayout layout)
 {
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
@@ -182,18 +209,15 @@ combine(FunctionCallInfo fcinfo, int header, bool accum)
 	float8	   *va = state_values(a, &na);
 	float8	   *vb = state_values(b, &nb);
 	ArrayType  *result;
-	float8	   *out;
 
 	if (nb == 0)
 		PG_RETURN_ARRAYTYPE_P(a);
 	if (na == 0)
 		PG_RETURN_ARRAYTYPE_P(b);
-	check_dims(state_dims(va, na, header, accum), state_dims(vb, nb, header, accum));
+	check_dims(state_dims(layout, va, na), state_dims(layout, vb, nb));
 	result = new_state(na);
-	out = (float8 *) ARR_DATA_PTR(result);
-	out[0] = va[0];
-	for (int k = 1; k < na; k++)
-		out[k] = va[k] + vb[k];
+	memcpy(ARR_DATA_PTR(result), va, sizeof(float8) * na);
+	agg_state_add(layout, (double *) ARR_DATA_PTR(result), vb, na);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -201,7 +225,7 @@ PG_FUNCTION_INFO_V1(irec_gramian_combine);
 Datum
 irec_gramian_combine(PG_FUNCTION_ARGS)
 {
-	return combine(fcinfo, 1, false);
+	return combine(fcinfo, AGG_STATE_GRAMIAN);
 }
 
 /* irec_gramian final: the d×d matrix as a flat double precision[] (NULL for no rows). */
@@ -217,7 +241,7 @@ irec_gramian_final(PG_FUNCTION_ARGS)
 
 	if (n == 0)
 		PG_RETURN_NULL();
-	d = state_dims(values, n, 1, false);
+	d = state_dims(AGG_STATE_GRAMIAN, values, n);
 	result = new_state(d * d);
 	memcpy(ARR_DATA_PTR(result), values + 1, sizeof(float8) * d * d);
 	PG_RETURN_ARRAYTYPE_P(result);
@@ -241,8 +265,9 @@ irec_ials_accum_transition(PG_FUNCTION_ARGS)
 
 	check_finite(alpha, "confidence");
 	check_finite(alpha0, "unobserved_weight");
+	check_state_size(d);
 	if (n > 0)
-		check_dims(state_dims(values, n, 2, true), d);
+		check_dims(state_dims(AGG_STATE_IALS_ACCUM, values, n), d);
 	state = writable_state(fcinfo, state, n, 2 + d * d + d);
 	v = (float8 *) ARR_DATA_PTR(state);
 	v[0] = d;
@@ -265,7 +290,7 @@ PG_FUNCTION_INFO_V1(irec_ials_accum_combine);
 Datum
 irec_ials_accum_combine(PG_FUNCTION_ARGS)
 {
-	return combine(fcinfo, 2, true);
+	return combine(fcinfo, AGG_STATE_IALS_ACCUM);
 }
 
 /*
@@ -298,7 +323,7 @@ irec_ials_solve(PG_FUNCTION_ARGS)
 
 	if (n == 0)
 		PG_RETURN_NULL();
-	d = state_dims(v, n, 2, true);
+	d = state_dims(AGG_STATE_IALS_ACCUM, v, n);
 	if (ng != d * d)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -16,26 +16,22 @@
 #include "utils/array.h"
 #include "utils/float.h"
 
+#include "core/agg_state.h"
 #include "embedding.h"
 
 /* Validate a state array and return its element pointer and dims. */
 static float8 *
 state_values(ArrayType *state, int *dims)
 {
-	int			n;
-
 	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) ||
-		ARR_ELEMTYPE(state) != FLOAT8OID)
+		ARR_ELEMTYPE(state) != FLOAT8OID ||
+		agg_state_dims(AGG_STATE_EMBEDDING_SUM, (double *) ARR_DATA_PTR(state),
+					   ARR_DIMS(state)[0], dims) != AGG_STATE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("invalid embedding aggregate state"),
-				 errhint("The state must be a one-dimensional double precision array without NULLs.")));
-	n = ARR_DIMS(state)[0];
-	if (n < 1 || n - 1 > EMBEDDING_MAX_DIMS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid embedding aggregate state")));
-	*dims = n - 1;
+				 errhint("The state must be a one-dimensional double precision array {count, sums...} "
+						 "without NULLs, as made by embedding_accum.")));
 	return (float8 *) ARR_DATA_PTR(state);
 }
 
@@ -124,8 +120,8 @@ embedding_combine(PG_FUNCTION_ARGS)
 	check_state_dims(left_dims, right_dims);
 	result = state_new(left_dims);
 	sums = (float8 *) ARR_DATA_PTR(result);
-	for (int k = 0; k <= left_dims; k++)
-		sums[k] = left_sums[k] + right_sums[k];
+	memcpy(sums, left_sums, sizeof(float8) * (left_dims + 1));
+	agg_state_add(AGG_STATE_EMBEDDING_SUM, sums, right_sums, left_dims + 1);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 

@@ -13,7 +13,7 @@ for target in test/fuzz/fuzz_*.c; do
 	corpus_seed=test/fuzz/corpus/${name#fuzz_}
 	work=$(mktemp -d)
 	if ! clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Isrc -o "$build/$name" "$target" src/core/embedding_codec.c -lm 2>"$build/$name.log"; then
+		-Isrc -o "$build/$name" "$target" src/core/embedding_codec.c src/core/agg_state.c -lm 2>"$build/$name.log"; then
 		cat "$build/$name.log"
 		echo "FAIL fuzz:$name:compile"
 		status=1
