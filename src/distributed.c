@@ -164,7 +164,8 @@ check_finite(double value, const char *what)
 	if (!isfinite(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be finite", what)));
+				 errmsg("%s must be finite", what),
+				 errhint("Pass finite numbers; NaN and infinity cannot weigh an interaction.")));
 }
 
 /* irec_gramian transition: G += w·h·hᵀ (w = 1 without a weight argument). */
@@ -386,7 +387,8 @@ irec_init_embedding(PG_FUNCTION_ARGS)
 	if (index < 0 || !(std > 0) || !isfinite(std))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid index or standard deviation")));
+				 errmsg("invalid index or standard deviation"),
+				 errhint("The index must not be negative and the standard deviation must be positive and finite.")));
 	result = embedding_new(dims);
 	ials_init_rows(result->x, (size_t) index, 1, dims, std, (uint64) seed, (uint64) side);
 	PG_RETURN_EMBEDDING(result);

@@ -44,12 +44,14 @@ embedding_check_dims(int dims)
 	if (dims < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("embedding must have at least 1 dimension")));
+				 errmsg("embedding must have at least 1 dimension"),
+				 errhint("Write at least one component, like '[1]'.")));
 	if (dims > EMBEDDING_MAX_DIMS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("embedding cannot have more than %d dimensions",
-						EMBEDDING_MAX_DIMS)));
+						EMBEDDING_MAX_DIMS),
+				 errhint("Reduce the number of components.")));
 }
 
 /* embedding_check_typmod: enforce embedding(d) on a value; -1 means any. */
@@ -83,11 +85,41 @@ embedding_check_finite_components(const float *x, int dims)
 		if (isnan(x[k]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("NaN not allowed in embedding")));
+					 errmsg("NaN not allowed in embedding"),
+					 errhint("Embedding components must be finite numbers.")));
 		if (isinf(x[k]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("infinite value not allowed in embedding")));
+					 errmsg("infinite value not allowed in embedding"),
+					 errhint("Embedding components must be finite numbers.")));
+	}
+}
+
+/* A result of embedding arithmetic or aggregation that does not fit real. */
+void
+embedding_overflow_error(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("value out of range: overflow"),
+			 errhint("The result does not fit in real (about ±3.4e38); rescale the embeddings.")));
+}
+
+/* What to do about a codec error, for its hint. */
+static const char *
+status_hint(EmbeddingCodecStatus status)
+{
+	switch (status)
+	{
+		case EMBEDDING_OUT_OF_RANGE:
+		case EMBEDDING_NOT_FINITE:
+			return "Components must be finite and fit in real (about ±3.4e38).";
+		case EMBEDDING_TOO_MANY:
+			return "Use at most 16000 components.";
+		case EMBEDDING_EMPTY:
+			return "Write at least one component, like '[1]'.";
+		default:
+			return "Send the binary form embedding_send produces: int16 dimensions, int16 zero, then one float4 per dimension.";
 	}
 }
 
@@ -125,7 +157,8 @@ report_codec_error(EmbeddingCodecStatus status, const char *input)
 				 errhint("Write an embedding as a bracketed list of numbers, like '[1,2.5,-3]'.")));
 	ereport(ERROR,
 			(errcode(code),
-			 errmsg("%s", embedding_codec_status_text(status))));
+			 errmsg("%s", embedding_codec_status_text(status)),
+			 errhint("%s", status_hint(status))));
 }
 
 PG_FUNCTION_INFO_V1(embedding_in);
@@ -231,12 +264,14 @@ embedding_typmod_in(PG_FUNCTION_ARGS)
 	if (values[0] < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type embedding must be at least 1")));
+				 errmsg("dimensions for type embedding must be at least 1"),
+				 errhint("Declare the column as embedding(n) with n between 1 and 16000.")));
 	if (values[0] > EMBEDDING_MAX_DIMS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("dimensions for type embedding cannot exceed %d",
-						EMBEDDING_MAX_DIMS)));
+						EMBEDDING_MAX_DIMS),
+				 errhint("Declare the column as embedding(n) with n between 1 and 16000.")));
 	PG_RETURN_INT32(values[0]);
 }
 
@@ -290,7 +325,8 @@ array_to_embedding(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("cannot cast an array of %s to embedding",
-						format_type_be(elemtype))));
+						format_type_be(elemtype)),
+				 errhint("Cast from real[], double precision[], integer[] or numeric[].")));
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
 					  &elems, &nulls, &count);
@@ -324,12 +360,14 @@ array_to_embedding(PG_FUNCTION_ARGS)
 		if (isnan(value))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("NaN not allowed in embedding")));
+					 errmsg("NaN not allowed in embedding"),
+					 errhint("Embedding components must be finite numbers.")));
 		if (isinf(value) || fabs(value) > FLT_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("value %g is out of range for an embedding component",
-							value)));
+							value),
+					 errhint("Components must fit in real (about ±3.4e38); rescale the values.")));
 		result->x[k] = (float) value;
 	}
 	embedding_check_typmod(result, typmod);

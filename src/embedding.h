@@ -33,5 +33,6 @@ extern void embedding_check_dims(int dims);
 extern void embedding_check_typmod(const Embedding *e, int32 typmod);
 extern void embedding_check_same_dims(const Embedding *a, const Embedding *b);
 extern void embedding_check_finite_components(const float *x, int dims);
+extern void embedding_overflow_error(void) pg_attribute_noreturn();
 
 #endif							/* IREC_EMBEDDING_H */

@@ -140,7 +140,7 @@ state_to_embedding(ArrayType *state, bool average)
 		double		value = average ? sums[k + 1] / sums[0] : sums[k + 1];
 
 		if (!isfinite(value) || fabs(value) > FLT_MAX)
-			float_overflow_error();
+			embedding_overflow_error();
 		result->x[k] = (float) value;
 	}
 	return PointerGetDatum(result);

@@ -120,7 +120,7 @@ embedding_add(PG_FUNCTION_ARGS)
 	result = embedding_new(a->dims);
 	vec_add(result->x, a->x, b->x, a->dims);
 	if (!vec_all_finite(result->x, result->dims))
-		float_overflow_error();
+		embedding_overflow_error();
 	PG_RETURN_EMBEDDING(result);
 }
 
@@ -136,6 +136,6 @@ embedding_sub(PG_FUNCTION_ARGS)
 	result = embedding_new(a->dims);
 	vec_sub(result->x, a->x, b->x, a->dims);
 	if (!vec_all_finite(result->x, result->dims))
-		float_overflow_error();
+		embedding_overflow_error();
 	PG_RETURN_EMBEDDING(result);
 }

@@ -51,7 +51,8 @@ ranks_from_array(ArrayType *array, size_t *count, int64 max_rank)
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("ranks must be a one-dimensional array")));
+				 errmsg("ranks must be a one-dimensional array"),
+				 errhint("Pass the 1-based ranks of the relevant items as a flat integer array.")));
 	deconstruct_array(array, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
 	ranks = palloc(sizeof(int64) * Max(n, 1));
 	sorted = palloc(sizeof(int64) * Max(n, 1));
@@ -121,7 +122,8 @@ irec_auc(PG_FUNCTION_ARGS)
 	if ((int64) count > n_items)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%zu relevant items do not fit a catalogue of %lld", count, (long long) n_items)));
+				 errmsg("%zu relevant items do not fit a catalogue of %lld", count, (long long) n_items),
+				 errhint("The catalogue size must be at least the number of relevant items.")));
 	value = metric_auc(ranks, count, n_items);
 	if (isnan(value))
 		PG_RETURN_NULL();
@@ -300,7 +302,8 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 	if (n_items == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("there are no items to rank")));
+				 errmsg("there are no items to rank"),
+				 errhint("Train the model on a table with interactions before evaluating it.")));
 	irec_check_memory((double) n_items * src->dims * sizeof(float) +
 					  (double) threads * EVAL_USERS_PER_CALL * 8.0 +
 					  (double) threads * 32.0 * n_items * sizeof(float),
@@ -314,7 +317,8 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 		if (isnull || e->dims != src->dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("item embedding %zu is NULL or has the wrong dimensions", r + 1)));
+					 errmsg("item embedding %zu is NULL or has the wrong dimensions", r + 1),
+					 errhint("Retrain the model: its items table was changed after training.")));
 		memcpy(items + r * src->dims, e->x, sizeof(float) * src->dims);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -415,7 +419,8 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 		if (e && e->dims != src->dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("a user embedding has %d dimensions, not %d", e->dims, src->dims)));
+					 errmsg("a user embedding has %d dimensions, not %d", e->dims, src->dims),
+					 errhint("Retrain the model: its users table was changed after training.")));
 		if (!isnull)
 		{
 			ArrayType  *s = DatumGetArrayTypeP(seen_datum);
@@ -535,12 +540,14 @@ relation_name(Oid relid)
 	if (kind == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Pass an existing table, view or materialized view.")));
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
 		kind != RELKIND_VIEW && kind != RELKIND_MATVIEW && kind != RELKIND_FOREIGN_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table, view or materialized view", get_rel_name(relid))));
+				 errmsg("\"%s\" is not a table, view or materialized view", get_rel_name(relid)),
+				 errhint("Pass a table, view or materialized view holding the test interactions.")));
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
 }
@@ -579,7 +586,8 @@ irec_evaluate(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model, test and k of irec_evaluate must not be NULL")));
+				 errmsg("model, test and k of irec_evaluate must not be NULL"),
+				 errhint("Pass a model name, a test table and a cutoff, like irec_evaluate('m', 'test', 20).")));
 	src.k = (int) cutoff_arg(fcinfo, 2, "k");
 	src.threads = threads_arg(fcinfo, 5);
 	test_relid = PG_GETARG_OID(1);
@@ -647,7 +655,8 @@ irec_evaluate_popularity(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("train, test and k of irec_evaluate_popularity must not be NULL")));
+				 errmsg("train, test and k of irec_evaluate_popularity must not be NULL"),
+				 errhint("Pass a training table, a test table and a cutoff, like irec_evaluate_popularity('train', 'test', 20).")));
 	src.k = (int) cutoff_arg(fcinfo, 2, "k");
 	src.threads = threads_arg(fcinfo, 5);
 	train.relid = PG_GETARG_OID(0);

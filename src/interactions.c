@@ -41,7 +41,8 @@ check_column(Oid relid, const char *column, const char *role, bool is_weight)
 	if (column == NULL || column[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s column name must not be empty", role)));
+				 errmsg("%s column name must not be empty", role),
+				 errhint("Pass the name of a column of the interactions table, or leave the argument out for the default.")));
 	attnum = get_attnum(relid, column);
 	if (attnum == InvalidAttrNumber || attnum < 0)
 		ereport(ERROR,
@@ -78,7 +79,8 @@ interactions_check_source(const InteractionSource *source, Oid *user_type,
 	if (kind == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", source->relid)));
+				 errmsg("relation with OID %u does not exist", source->relid),
+				 errhint("Pass an existing table, view or materialized view.")));
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
 		kind != RELKIND_VIEW && kind != RELKIND_MATVIEW &&
 		kind != RELKIND_FOREIGN_TABLE)
@@ -94,7 +96,8 @@ interactions_check_source(const InteractionSource *source, Oid *user_type,
 	if (strcmp(source->user_column, source->item_column) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("user and item columns must differ")));
+				 errmsg("user and item columns must differ"),
+				 errhint("Name two different columns for users and items.")));
 }
 
 static char *
@@ -232,7 +235,8 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("%s has no interactions to train on", relation),
 				 errdetail("It has %lld rows, %lld of them with a NULL user, item or weight.",
-						   (long long) out->rows, (long long) out->skipped_rows)));
+						   (long long) out->rows, (long long) out->skipped_rows),
+				 errhint("Train from a table with at least one row whose user, item and weight are not NULL.")));
 	if (source->weight_column)
 		check_weights(source, relation);
 	irec_check_memory((double) (out->rows - out->skipped_rows) * BYTES_PER_INTERACTION,
@@ -298,7 +302,8 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 			if (!isfinite(weight) || weight > FLT_MAX)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("summed weight of a (user, item) pair is out of range")));
+						 errmsg("summed weight of a (user, item) pair is out of range"),
+						 errhint("Scale the weights down or aggregate them differently; repeated pairs are summed.")));
 			idmap_note(&out->users, &user_capacity, &user_seen, user,
 					   SPI_getbinval(row, desc, 4, &isnull), capacity, context);
 			idmap_note(&out->items, &item_capacity, &item_seen, item,

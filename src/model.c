@@ -95,7 +95,8 @@ model_target(const char *model, Oid source_relid, ModelTarget *target)
 		if (model[0] == '\0')
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("model name must not be empty")));
+					 errmsg("model name must not be empty"),
+					 errhint("Pass a name, like model => 'shop', or leave it out to name the model after the table.")));
 		names = stringToQualifiedNameList(model);
 		if (list_length(names) == 1)
 		{
@@ -375,7 +376,8 @@ model_lookup(const char *name, ModelInfo *info)
 	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model name must not be NULL")));
+				 errmsg("model name must not be NULL"),
+				 errhint("Pass the name of a trained model; SELECT name FROM irec_models lists them.")));
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT name, source, users_table, items_table, user_column, item_column, "

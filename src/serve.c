@@ -80,7 +80,8 @@ offer(ItemScorer *scorer, Datum id, const Embedding *e)
 	if (e->dims != scorer->dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("an item embedding has %d dimensions, not %d", e->dims, scorer->dims)));
+				 errmsg("an item embedding has %d dimensions, not %d", e->dims, scorer->dims),
+				 errhint("Retrain the model: its items table was changed after training.")));
 	score = vec_dot(scorer->query, e->x, scorer->dims);
 	if (scorer->cosine)
 	{
@@ -218,7 +219,8 @@ score_items(const ModelInfo *model, ItemScorer *scorer)
 		if (emb_att == InvalidAttrNumber)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("table %s has no embedding column", model->items_table)));
+					 errmsg("table %s has no embedding column", model->items_table),
+					 errhint("Pass a table with a column named embedding of type embedding.")));
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
 			bool		isnull;
@@ -269,7 +271,8 @@ n_arg(FunctionCallInfo fcinfo, int arg)
 	if (PG_ARGISNULL(arg))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("n must not be NULL")));
+				 errmsg("n must not be NULL"),
+				 errhint("Pass the number of recommendations wanted, like 20.")));
 	n = PG_GETARG_INT32(arg);
 	if (n < 1 || n > SERVE_MAX_N)
 		ereport(ERROR,
@@ -375,7 +378,8 @@ model_arg(FunctionCallInfo fcinfo)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
+				 errmsg("model must not be NULL"),
+				 errhint("Pass the name of a trained model; SELECT name FROM irec_models lists them.")));
 	return text_to_cstring(PG_GETARG_TEXT_PP(0));
 }
 
@@ -404,7 +408,8 @@ irec_recommend(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("exclude_seen must not be NULL")));
+				 errmsg("exclude_seen must not be NULL"),
+				 errhint("Pass true to skip items the user has already interacted with, false to keep them.")));
 	exclude_seen = PG_GETARG_BOOL(3);
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
@@ -591,7 +596,8 @@ fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool
 		if (e->dims != d)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("an item embedding has %d dimensions, not %d", e->dims, d)));
+					 errmsg("an item embedding has %d dimensions, not %d", e->dims, d),
+					 errhint("Retrain the model: its items table was changed after training.")));
 		memcpy(gathered + (size_t) k * d, e->x, sizeof(float) * d);
 		col[k] = k;
 		/* the model's confidence, as irec_train computed it */
@@ -637,12 +643,14 @@ check_fold_in_args(FunctionCallInfo fcinfo, int items_arg, int weights_arg)
 	if (PG_ARGISNULL(items_arg))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("items must not be NULL")));
+				 errmsg("items must not be NULL"),
+				 errhint("Pass the items the new user interacted with, like ARRAY[3, 17, 42].")));
 	items = PG_GETARG_ARRAYTYPE_P(items_arg);
 	if (ARR_NDIM(items) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("items must be a one-dimensional array")));
+				 errmsg("items must be a one-dimensional array"),
+				 errhint("Pass the items as a flat array, like ARRAY[3, 17, 42].")));
 	if (array_contains_nulls(items))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

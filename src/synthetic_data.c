@@ -42,7 +42,8 @@ irec_synthetic(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(arg))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("arguments of irec_synthetic must not be NULL")));
+					 errmsg("arguments of irec_synthetic must not be NULL"),
+					 errhint("Pass numbers of users, items and interactions, like irec_synthetic(1000, 500, 20000).")));
 	check_arg(PG_GETARG_INT32(0) >= 1, "n_users must be at least 1", "Ask for at least one user.");
 	check_arg(PG_GETARG_INT32(1) >= 2, "n_items must be at least 2", "Ask for at least two items.");
 	check_arg(PG_GETARG_INT64(2) >= 1 && PG_GETARG_INT64(2) <= 1000000000,

@@ -326,7 +326,8 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 	if (result->n_interactions == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s has no interactions to train on", source)));
+				 errmsg("%s has no interactions to train on", source),
+				 errhint("Train from a table with at least one row whose user, item and weight are not NULL.")));
 	/* the in-memory engine's dense order: dense_rank over the ids */
 	runf("CREATE %s TABLE %s AS SELECT user_id, %s.irec_init_embedding(" INT64_FORMAT ", 1, "
 		 "(dense_rank() OVER (ORDER BY user_id) - 1)::bigint, %d, %s) AS embedding "

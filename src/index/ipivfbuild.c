@@ -91,7 +91,8 @@ note_dims(BuildState *state, Datum value)
 	if (e->dims > IPIVF_MAX_DIMS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, e->dims)));
+				 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, e->dims),
+				 errhint("Index a lower-dimensional embedding, or search it with a sequential scan.")));
 	state->dims = e->dims;
 }
 
@@ -366,7 +367,8 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 	if (typmod > IPIVF_MAX_DIMS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, typmod)));
+				 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, typmod),
+				 errhint("Index a lower-dimensional embedding, or search it with a sequential scan.")));
 
 	memset(&state, 0, sizeof(state));
 	state.index = index;

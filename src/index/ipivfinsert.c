@@ -272,7 +272,8 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		if (e->dims > IPIVF_MAX_DIMS)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, e->dims)));
+					 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, e->dims),
+					 errhint("Index a lower-dimensional embedding, or search it with a sequential scan.")));
 		meta.dims = e->dims;
 	}
 	buffer = palloc(sizeof(float) * meta.dims);
