@@ -129,6 +129,14 @@ SELECT * FROM irec_evaluate('ev_train', 'ev_test', user_column => 'nobody');
 SELECT * FROM irec_evaluate_popularity('ev_train', 'ev_text_ids');
 DROP TABLE ev_train_items;
 SELECT * FROM irec_evaluate('ev_train', 'ev_test');
+-- the memory bound is checked before the evaluation allocates its item matrix
+CREATE TABLE ev_big AS SELECT user_id, item_id FROM irec_synthetic(20000, 200000, 400000, seed => 3);
+SELECT irec_train('ev_big', dims => 16, epochs => 1, quiet => true);
+SET irec.max_training_memory = '16MB';
+SELECT * FROM irec_evaluate('ev_big', 'ev_big');
+RESET irec.max_training_memory;
+DELETE FROM irec_models WHERE name = 'ev_big';
+DROP TABLE ev_big, ev_big_users, ev_big_items;
 DROP TABLE ev, ev_train, ev_test, ev_again_train, ev_again_test, ev_other_train, ev_other_test,
   ev_last_train, ev_last_test, ev_users_train, ev_users_test, ev_users_fold_in, ev_scores, ev_ranks,
   ev_reference, ev_pop_ranks, planted, planted_train, planted_test, ev_text_ids CASCADE;
