@@ -4,7 +4,7 @@
 set -euo pipefail
 psql() { command psql -X -v ON_ERROR_STOP=1 -d postgres "$@"; }
 psql <<'SQL'
-\echo == split: 20% of each user's items held out (seeded)
+\echo == split: 20% of the items of each user held out (seeded)
 SELECT train_table, test_table, train_rows, test_rows, test_users FROM irec_split('plays', seed => 1);
 
 \echo == train iALS (64 dims, log confidence on the play counts)
@@ -31,6 +31,7 @@ SELECT l2_norm(irec_fold_in('plays_train', ARRAY[51, 52, 53])) AS new_user_embed
 SELECT item_id, round(score::numeric, 3) AS score
   FROM irec_recommend_for_items('plays_train', ARRAY[51, 52, 53], 5);
 
-\echo == items most similar to item 51 (cosine)
-SELECT item_id, round(score::numeric, 3) AS similarity FROM irec_similar_items('plays_train', 51, 5);
+SELECT item_id AS top_item FROM plays_train GROUP BY item_id ORDER BY count(*) DESC, item_id LIMIT 1 \gset
+\echo == items most similar to the most played item, :top_item (cosine)
+SELECT item_id, round(score::numeric, 3) AS similarity FROM irec_similar_items('plays_train', :top_item, 5);
 SQL
