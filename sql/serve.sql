@@ -123,6 +123,22 @@ SELECT * FROM irec_recommend('sv', 1, 1000000000);
 SELECT * FROM irec_recommend('sv', 1, NULL);
 SELECT * FROM irec_recommend('sv', 1, 5, NULL);
 SELECT * FROM irec_recommend('sv', 'abc'::text, 5);
+-- a table that is not a model, and ids of a type the model does not use
+SELECT * FROM irec_recommend('sv_items', 1);
+SELECT * FROM irec_recommend('sv', now());
+SELECT * FROM irec_recommend('sv', 1.5::numeric);
+SELECT * FROM irec_similar_items('sv', '2024-01-01'::date);
+SELECT * FROM irec_recommend_for_items('sv', ARRAY[true]);
+-- text ids work against any id type and come back as text
+SELECT (SELECT array_agg(item_id::text ORDER BY score DESC, item_id) FROM irec_recommend('sv', 1, 5)) =
+       (SELECT array_agg(item_id ORDER BY score DESC, item_id) FROM irec_recommend('sv', '1'::text, 5)) AS text_ids_agree;
+CREATE TABLE sv_mixed AS SELECT user_id, 'item-' || item_id AS item_id FROM irec_synthetic(50, 30, 600, seed => 5);
+SELECT irec_train('sv_mixed', dims => 4, epochs => 2, quiet => true);
+SELECT * FROM irec_recommend('sv_mixed', 1, 3);
+SELECT count(*) AS n, bool_and(item_id IN (SELECT item_id FROM sv_mixed_items)) AS known_items,
+       pg_typeof(min(item_id)) AS id_type FROM irec_recommend('sv_mixed', '1'::text, 3);
+DELETE FROM irec_models WHERE name = 'sv_mixed';
+DROP TABLE sv_mixed, sv_mixed_users, sv_mixed_items;
 SELECT irec_fold_in('sv', ARRAY[1, NULL]);
 SELECT irec_fold_in('sv', ARRAY[1, 2], ARRAY[1]::real[]);
 SELECT irec_fold_in('sv', ARRAY[1, 2], ARRAY[1, -1]::real[]);

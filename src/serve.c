@@ -282,6 +282,38 @@ n_arg(FunctionCallInfo fcinfo, int arg)
 	return n;
 }
 
+/*
+ * Ids are passed and returned as anyelement and converted to and from the
+ * model's id type through their text form.  That is exact for integers of
+ * any width against integer ids and for text against any ids; anything
+ * else (numeric 1.5 would become user 2, a date cannot name an integer id)
+ * is refused before it is used.
+ */
+static bool
+is_integer_type(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID;
+}
+
+static bool
+id_types_compatible(Oid arg_type, Oid id_type)
+{
+	return arg_type == id_type ||
+		(is_integer_type(arg_type) && is_integer_type(id_type)) ||
+		arg_type == TEXTOID || arg_type == VARCHAROID;
+}
+
+static void
+check_id_type(const char *model, const char *side, Oid arg_type, Oid id_type)
+{
+	if (!id_types_compatible(arg_type, id_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model \"%s\" has %s ids of type %s, not %s",
+						model, side, format_type_be(id_type), format_type_be(arg_type)),
+				 errhint("Pass the ids as %s, or as text.", format_type_be(id_type))));
+}
+
 /* Convert a datum between id types through their text forms (int4 ↔ int8 and the like). */
 static Datum
 convert_id(Datum value, Oid from, Oid to)
@@ -418,6 +450,15 @@ irec_recommend(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
+	check_id_type(name, "user", arg_type, model.user_type);
+	/* the items come back in the type of the user argument */
+	if (!id_types_compatible(arg_type, model.item_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model \"%s\" has item ids of type %s, which irec_recommend cannot return as %s",
+						name, format_type_be(model.item_type), format_type_be(arg_type)),
+				 errhint("irec_recommend returns item ids in the type of the user argument; "
+						 "pass the user id as text to get them as text.")));
 	user = lookup_embedding(model.users_table, "user_id", model.user_type, PG_GETARG_DATUM(1), arg_type);
 	if (user == NULL)
 	{
@@ -496,6 +537,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
+	check_id_type(name, "item", arg_type, model.item_type);
 	item = lookup_embedding(model.items_table, "item_id", model.item_type, PG_GETARG_DATUM(1), arg_type);
 	if (item == NULL)
 	{
@@ -695,6 +737,7 @@ irec_fold_in(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
+	check_id_type(name, "item", get_element_type(get_fn_expr_argtype(fcinfo->flinfo, 1)), model.item_type);
 	x = palloc0(sizeof(float) * model.dims);
 	known = fold_in(&model, PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1),
 					PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), !PG_ARGISNULL(2), x, NULL);
@@ -739,6 +782,7 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
+	check_id_type(name, "item", elem_type, model.item_type);
 	x = palloc0(sizeof(float) * model.dims);
 	exclusions_init(&ex, model.item_type);
 	if (!fold_in(&model, PG_GETARG_DATUM(1), array_type,
