@@ -18,7 +18,7 @@ OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 DATA = sql/irec--$(EXTVERSION).sql
 
 REGRESS = embedding_io embedding_ops embedding_agg aggregate_states embedding_casts embedding_errors \
-	embedding_binary coexistence train train_errors train_sgd distributed evaluate serve index index_options security timeouts
+	embedding_binary coexistence train train_errors train_sgd distributed evaluate serve index index_options null_arguments security timeouts
 REGRESS_OPTS = --load-extension=irec
 
 # Vectorizable float reductions (DESIGN: the kernels must vectorize).
