@@ -11,8 +11,9 @@
  * OFFSET and filters alike.
  *
  * The speed/recall knob irec.probes (or the index's probes option) relaxes
- * the certificate: after that many lists a candidate is returned even when
- * an unvisited list might, by its bound, hold something better; members of
+ * the certificate: after that many lists (more once the executor has taken
+ * more than 20 rows, see probe_budget) a candidate is returned even when an
+ * unvisited list might, by its bound, hold something better; members of
  * later lists that would beat an already returned row are dropped, so the
  * order stays exact and only recall can suffer.  probes = 0 is exact.
  */
@@ -62,6 +63,7 @@ typedef struct IpivfScanOpaqueData
 	size_t		heap_capacity;
 	float		last_returned;	/* score of the last returned row */
 	bool		returned_any;
+	int64		returned;		/* rows returned so far */
 	ItemPointerData *nulls;		/* rows with a NULL embedding, returned last */
 	int			n_nulls;
 	int			next_null;		/* -1 until the NULL chain is read */
@@ -150,6 +152,7 @@ ipivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->heap = NULL;
 	so->heap_count = 0;
 	so->returned_any = false;
+	so->returned = 0;
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	if (keys && scan->numberOfKeys > 0)
@@ -218,6 +221,25 @@ start_scan(IndexScanDesc scan)
 	qsort(so->by_bound, so->meta.n_lists, sizeof(ListOrder), compare_bounds);
 	so->have_query = true;
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Lists to visit before rows may be returned without a certificate: probes
+ * while the executor has taken up to PROBES_ROWS rows, then growing with
+ * the square root of the rows taken.  A query whose filter rejects most
+ * rows takes many more of them, which lie in more lists; without this its
+ * recall would fall below an unfiltered query's.  The square root keeps
+ * the cost of a query that takes a few rows more than LIMIT close to the
+ * plain one's.
+ */
+#define PROBES_ROWS 20.0
+
+static double
+probe_budget(IpivfScanOpaque so)
+{
+	double		taken = (double) so->returned / PROBES_ROWS;
+
+	return so->probes * (taken > 1.0 ? sqrt(taken) : 1.0);
 }
 
 /* Score every member of the next list into the candidate heap. */
@@ -321,7 +343,7 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		{
 			float		best = so->heap[0].score;
 			bool		certain;
-			bool		enough = so->probes > 0 && so->next >= so->probes;
+			bool		enough = so->probes > 0 && so->next >= probe_budget(so);
 
 			/* the best bound among unvisited lists */
 			while (so->bound_next < so->meta.n_lists &&
@@ -336,6 +358,7 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 
 				so->last_returned = c.score;
 				so->returned_any = true;
+				so->returned++;
 				scan->xs_heaptid = c.tid;
 				scan->xs_recheck = false;
 				scan->xs_recheckorderby = false;
