@@ -149,16 +149,6 @@ writable_state(FunctionCallInfo fcinfo, ArrayType *state, int n, int needed)
 }
 
 static void
-check_dims(int state_dims, int value_dims)
-{
-	if (state_dims != value_dims)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different embedding dimensions %d and %d", state_dims, value_dims),
-				 errhint("All embeddings aggregated together must have the same number of components.")));
-}
-
-static void
 check_finite(double value, const char *what)
 {
 	if (!isfinite(value))
@@ -184,7 +174,7 @@ irec_gramian_accum(PG_FUNCTION_ARGS)
 	check_finite(w, "weight");
 	check_state_size(d);
 	if (n > 0)
-		check_dims(state_dims(AGG_STATE_GRAMIAN, values, n), d);
+		embedding_check_aggregated_dims(state_dims(AGG_STATE_GRAMIAN, values, n), d);
 	state = writable_state(fcinfo, state, n, 1 + d * d);
 	g = (float8 *) ARR_DATA_PTR(state);
 	g[0] = d;
@@ -215,7 +205,7 @@ combine(FunctionCallInfo fcinfo, AggStateLayout layout)
 		PG_RETURN_ARRAYTYPE_P(a);
 	if (na == 0)
 		PG_RETURN_ARRAYTYPE_P(b);
-	check_dims(state_dims(layout, va, na), state_dims(layout, vb, nb));
+	embedding_check_aggregated_dims(state_dims(layout, va, na), state_dims(layout, vb, nb));
 	result = new_state(na);
 	memcpy(ARR_DATA_PTR(result), va, sizeof(float8) * na);
 	agg_state_add(layout, (double *) ARR_DATA_PTR(result), vb, na);
@@ -268,7 +258,7 @@ irec_ials_accum_transition(PG_FUNCTION_ARGS)
 	check_finite(alpha0, "unobserved_weight");
 	check_state_size(d);
 	if (n > 0)
-		check_dims(state_dims(AGG_STATE_IALS_ACCUM, values, n), d);
+		embedding_check_aggregated_dims(state_dims(AGG_STATE_IALS_ACCUM, values, n), d);
 	state = writable_state(fcinfo, state, n, 2 + d * d + d);
 	v = (float8 *) ARR_DATA_PTR(state);
 	v[0] = d;

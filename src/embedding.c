@@ -77,6 +77,17 @@ embedding_check_same_dims(const Embedding *a, const Embedding *b)
 				 errhint("Both operands must have the same number of components.")));
 }
 
+/* Every embedding an aggregate (sum, avg, irec_gramian, ...) sees has the same dims. */
+void
+embedding_check_aggregated_dims(int state_dims, int value_dims)
+{
+	if (state_dims != value_dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different embedding dimensions %d and %d", state_dims, value_dims),
+				 errhint("All embeddings aggregated together must have the same number of components.")));
+}
+
 void
 embedding_check_finite_components(const float *x, int dims)
 {

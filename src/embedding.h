@@ -32,6 +32,7 @@ extern Embedding *embedding_new(int dims);
 extern void embedding_check_dims(int dims);
 extern void embedding_check_typmod(const Embedding *e, int32 typmod);
 extern void embedding_check_same_dims(const Embedding *a, const Embedding *b);
+extern void embedding_check_aggregated_dims(int state_dims, int value_dims);
 extern void embedding_check_finite_components(const float *x, int dims);
 extern void embedding_overflow_error(void) pg_attribute_noreturn();
 

@@ -46,17 +46,6 @@ state_new(int dims)
 						   TYPALIGN_DOUBLE);
 }
 
-static void
-check_state_dims(int state_dims, int value_dims)
-{
-	if (state_dims != value_dims)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different embedding dimensions %d and %d",
-						state_dims, value_dims),
-				 errhint("All embeddings aggregated together must have the same number of components.")));
-}
-
 /*
  * embedding_accum: add one embedding to the state.  As an aggregate
  * transition function it updates the state in place (like PostgreSQL's
@@ -79,7 +68,7 @@ embedding_accum(PG_FUNCTION_ARGS)
 		MemoryContext old = NULL;
 
 		if (dims != 0)
-			check_state_dims(dims, value->dims);
+			embedding_check_aggregated_dims(dims, value->dims);
 		if (AggCheckCallContext(fcinfo, &aggcontext))
 			old = MemoryContextSwitchTo(aggcontext);
 		fresh = state_new(value->dims);
@@ -92,7 +81,7 @@ embedding_accum(PG_FUNCTION_ARGS)
 		sums = fresh_sums;
 		dims = value->dims;
 	}
-	check_state_dims(dims, value->dims);
+	embedding_check_aggregated_dims(dims, value->dims);
 	sums[0] += 1.0;
 	for (int k = 0; k < dims; k++)
 		sums[k + 1] += value->x[k];
@@ -117,7 +106,7 @@ embedding_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(left);
 	if (left_dims == 0)
 		PG_RETURN_ARRAYTYPE_P(right);
-	check_state_dims(left_dims, right_dims);
+	embedding_check_aggregated_dims(left_dims, right_dims);
 	result = state_new(left_dims);
 	sums = (float8 *) ARR_DATA_PTR(result);
 	memcpy(sums, left_sums, sizeof(float8) * (left_dims + 1));

@@ -516,14 +516,28 @@ run_evaluation(const EvalSources *src, Datum *values, bool *nulls)
 	MemoryContextDelete(eval_context);
 }
 
+/*
+ * evaluate_and_finish: run the evaluation, form the result row in the
+ * caller's memory context, and leave SPI and the pinned search_path.
+ */
 static Datum
-result_tuple(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+evaluate_and_finish(FunctionCallInfo fcinfo, const EvalSources *src, MemoryContext caller, int path_level)
 {
+	Datum		values[7];
+	bool		nulls[7];
 	TupleDesc	desc;
+	Datum		result;
+	MemoryContext old;
 
+	run_evaluation(src, values, nulls);
+	old = MemoryContextSwitchTo(caller);
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "irec: evaluation must return a row");
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+	result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	irec_restore_search_path(path_level);
+	return result;
 }
 
 static const char *
@@ -576,11 +590,8 @@ irec_evaluate(PG_FUNCTION_ARGS)
 {
 	ModelInfo	model;
 	EvalSources src;
-	Datum		values[7];
-	bool		nulls[7];
 	Oid			test_relid;
 	MemoryContext caller = CurrentMemoryContext;
-	Datum		result;
 	int			path_level;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -620,16 +631,7 @@ irec_evaluate(PG_FUNCTION_ARGS)
 		if (model.weight_column && get_attnum(fold_relid, model.weight_column) != InvalidAttrNumber)
 			src.fold_in_weight = psprintf("f.%s", quote_identifier(model.weight_column));
 	}
-	run_evaluation(&src, values, nulls);
-	{
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		result = result_tuple(fcinfo, values, nulls);
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	irec_restore_search_path(path_level);
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(evaluate_and_finish(fcinfo, &src, caller, path_level));
 }
 
 /*
@@ -642,13 +644,10 @@ Datum
 irec_evaluate_popularity(PG_FUNCTION_ARGS)
 {
 	EvalSources src;
-	Datum		values[7];
-	bool		nulls[7];
 	Oid			user_type;
 	Oid			item_type;
 	InteractionSource train;
 	MemoryContext caller = CurrentMemoryContext;
-	Datum		result;
 	int			path_level;
 	const char *schema;
 
@@ -695,14 +694,5 @@ irec_evaluate_popularity(PG_FUNCTION_ARGS)
 							 "FROM (SELECT DISTINCT t.%s AS uid FROM %s t) d",
 							 schema, quote_identifier(src.test_user), src.test);
 	src.dims = 1;
-	run_evaluation(&src, values, nulls);
-	{
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		result = result_tuple(fcinfo, values, nulls);
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	irec_restore_search_path(path_level);
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(evaluate_and_finish(fcinfo, &src, caller, path_level));
 }

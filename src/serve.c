@@ -416,6 +416,31 @@ model_arg(FunctionCallInfo fcinfo)
 }
 
 /*
+ * rank_and_emit: score every model item against the query (inner product,
+ * or cosine), and return the best n not in `ex` as the caller's result
+ * rows, ids converted to result_type.
+ */
+static void
+rank_and_emit(FunctionCallInfo fcinfo, const ModelInfo *model, const float *query, int dims,
+			  bool cosine, const Exclusions *ex, int n, Oid result_type, MemoryContext caller)
+{
+	Candidates	candidates;
+	ItemScorer	scorer;
+	MemoryContext old;
+
+	candidates_init(&candidates, model->item_type, (size_t) n + ex->count);
+	scorer.query = query;
+	scorer.dims = dims;
+	scorer.cosine = cosine;
+	scorer.query_norm = cosine ? sqrtf(vec_norm_squared(query, dims)) : 0;
+	scorer.out = &candidates;
+	score_items(model, &scorer);
+	old = MemoryContextSwitchTo(caller);
+	emit(fcinfo, &candidates, ex, n, model->item_type, result_type);
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * irec_recommend(model, user, n, exclude_seen): the n items with the largest
  * inner product with the user's embedding, best first; with exclude_seen,
  * items the user has in the model's source table are skipped.  An unknown
@@ -431,8 +456,6 @@ irec_recommend(PG_FUNCTION_ARGS)
 	bool		exclude_seen;
 	Embedding  *user;
 	Exclusions	ex;
-	Candidates	candidates;
-	ItemScorer	scorer;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
 	int			path_level;
@@ -492,19 +515,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 								  typbyval, typlen);
 		}
 	}
-	candidates_init(&candidates, model.item_type, (size_t) n + ex.count);
-	scorer.query = user->x;
-	scorer.dims = user->dims;
-	scorer.cosine = false;
-	scorer.query_norm = 0;
-	scorer.out = &candidates;
-	score_items(&model, &scorer);
-	{
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		emit(fcinfo, &candidates, &ex, n, model.item_type, arg_type);
-		MemoryContextSwitchTo(old);
-	}
+	rank_and_emit(fcinfo, &model, user->x, user->dims, false, &ex, n, arg_type, caller);
 	SPI_finish();
 	irec_restore_search_path(path_level);
 	return (Datum) 0;
@@ -524,8 +535,6 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	int			n = n_arg(fcinfo, 2);
 	Embedding  *item;
 	Exclusions	ex;
-	Candidates	candidates;
-	ItemScorer	scorer;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
 	int			path_level;
@@ -549,19 +558,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	ex.count = 1;
 	ex.ids = palloc(sizeof(Datum));
 	ex.ids[0] = convert_id(PG_GETARG_DATUM(1), arg_type, model.item_type);
-	candidates_init(&candidates, model.item_type, (size_t) n + 1);
-	scorer.query = item->x;
-	scorer.dims = item->dims;
-	scorer.cosine = true;
-	scorer.query_norm = sqrtf(vec_norm_squared(item->x, item->dims));
-	scorer.out = &candidates;
-	score_items(&model, &scorer);
-	{
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		emit(fcinfo, &candidates, &ex, n, model.item_type, arg_type);
-		MemoryContextSwitchTo(old);
-	}
+	rank_and_emit(fcinfo, &model, item->x, item->dims, true, &ex, n, arg_type, caller);
 	SPI_finish();
 	irec_restore_search_path(path_level);
 	return (Datum) 0;
@@ -770,8 +767,6 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 	int			n = n_arg(fcinfo, 2);
 	float	   *x;
 	Exclusions	ex;
-	Candidates	candidates;
-	ItemScorer	scorer;
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
 	int			path_level;
@@ -792,19 +787,7 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 		irec_restore_search_path(path_level);
 		return (Datum) 0;
 	}
-	candidates_init(&candidates, model.item_type, (size_t) n + ex.count);
-	scorer.query = x;
-	scorer.dims = model.dims;
-	scorer.cosine = false;
-	scorer.query_norm = 0;
-	scorer.out = &candidates;
-	score_items(&model, &scorer);
-	{
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		emit(fcinfo, &candidates, &ex, n, model.item_type, elem_type);
-		MemoryContextSwitchTo(old);
-	}
+	rank_and_emit(fcinfo, &model, x, model.dims, false, &ex, n, elem_type, caller);
 	SPI_finish();
 	irec_restore_search_path(path_level);
 	return (Datum) 0;

@@ -9,23 +9,13 @@
 # minutes, mostly generating the data).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. test/deps.sh
-. test/cluster.sh
-irec_install_deps
-make -s >/dev/null && make -s install >/dev/null
+. test/bench/common.sh
 
 echo "== core (no server)"
 bash test/bench/run_core.sh "$@"
 
-trap irec_cluster_stop EXIT
-irec_cluster_start
-psql() { command psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
-psql -c "CREATE EXTENSION irec"
-
-lastfm=../shared/data/lastfm-2k/user_artists.dat
-if [ -f "$lastfm" ]; then
-	psql -c "CREATE TABLE lastfm (user_id int, item_id int, weight real)" \
-	     -c "\\copy lastfm FROM '$lastfm' WITH (FORMAT text, HEADER true)"
+bench_start
+if load_lastfm; then
 	echo "== lastfm-2k, seeded 80/20 per-user split, d = 64"
 	psql <<'SQL'
 SET client_min_messages = warning;

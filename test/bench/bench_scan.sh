@@ -5,15 +5,10 @@
 # written in SQL, in one run.  Starts its own throwaway cluster.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. test/deps.sh
-. test/cluster.sh
-irec_install_deps
-make -s >/dev/null && make -s install >/dev/null
-trap irec_cluster_stop EXIT
-irec_cluster_start
-command psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+. test/bench/common.sh
+bench_start
+psql <<'SQL'
 SET client_min_messages = warning;
-CREATE EXTENSION irec;
 \echo generating 1,000,000 x 64 ...
 CREATE TABLE vecs AS
   SELECT i AS id, a AS arr, a::embedding(64) AS e

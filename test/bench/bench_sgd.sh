@@ -6,19 +6,9 @@
 # each there, to bound the run).  About 6 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. test/deps.sh
-. test/cluster.sh
-irec_install_deps
-make -s >/dev/null && make -s install >/dev/null
-trap irec_cluster_stop EXIT
-irec_cluster_start
-psql() { command psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
-psql -c "CREATE EXTENSION irec"
-lastfm=../shared/data/lastfm-2k/user_artists.dat
-if [ -f "$lastfm" ]; then
-	psql -c "CREATE TABLE lastfm (user_id int, item_id int, weight real)" \
-	     -c "\\copy lastfm FROM '$lastfm' WITH (FORMAT text, HEADER true)"
-fi
+. test/bench/common.sh
+bench_start
+load_lastfm || true
 psql <<'SQL'
 SET client_min_messages = warning;
 CREATE TABLE gowalla AS SELECT user_id, item_id FROM irec_synthetic(29858, 40981, 1027370, seed => 11);

@@ -1,0 +1,25 @@
+# Sourced by the benchmark scripts (from the repository root): install what
+# is missing, build and install irec, and define
+#   bench_start      start a throwaway cluster (stopped on exit) with irec
+#   psql             psql against it, stopping at the first error
+#   load_lastfm      load ../shared's lastfm-2k into table lastfm when present
+#                    (returns non-zero when the file is absent)
+. test/deps.sh
+. test/cluster.sh
+irec_install_deps
+make -s >/dev/null && make -s install >/dev/null
+
+psql() { command psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+
+bench_start() {
+	trap irec_cluster_stop EXIT
+	irec_cluster_start
+	psql -c "SET client_min_messages = warning" -c "CREATE EXTENSION irec"
+}
+
+load_lastfm() {
+	local file=../shared/data/lastfm-2k/user_artists.dat
+	[ -f "$file" ] || return 1
+	psql -c "CREATE TABLE lastfm (user_id int, item_id int, weight real)" \
+	     -c "\\copy lastfm FROM '$file' WITH (FORMAT text, HEADER true)"
+}
