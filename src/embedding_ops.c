@@ -3,7 +3,9 @@
  *		Distances, norms and arithmetic on embeddings: the functions behind
  *		<#>, <->, <=>, + and -.
  *
- * All arithmetic is done by the shared kernels of core/vecmath.c.
+ * All arithmetic is done by the shared kernels of core/vecmath.c; the index
+ * scans call the same distance kernels, so ORDER BY through an ipivf index
+ * and through a sort see the same value for every row.
  */
 #include "postgres.h"
 
@@ -23,7 +25,7 @@ embedding_inner_product(PG_FUNCTION_ARGS)
 	Embedding  *b = PG_GETARG_EMBEDDING(1);
 
 	embedding_check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) vec_dot(a->x, b->x, a->dims));
+	PG_RETURN_FLOAT8(vec_inner_product(a->x, b->x, a->dims));
 }
 
 /* <#>: negative inner product, so that ascending order ranks best first */
@@ -35,7 +37,7 @@ embedding_negative_inner_product(PG_FUNCTION_ARGS)
 	Embedding  *b = PG_GETARG_EMBEDDING(1);
 
 	embedding_check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-(double) vec_dot(a->x, b->x, a->dims));
+	PG_RETURN_FLOAT8(-vec_inner_product(a->x, b->x, a->dims));
 }
 
 PG_FUNCTION_INFO_V1(embedding_l2_distance);
@@ -46,7 +48,7 @@ embedding_l2_distance(PG_FUNCTION_ARGS)
 	Embedding  *b = PG_GETARG_EMBEDDING(1);
 
 	embedding_check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) vec_l2_squared(a->x, b->x, a->dims)));
+	PG_RETURN_FLOAT8(vec_l2_distance(a->x, b->x, a->dims));
 }
 
 /*

@@ -4,7 +4,9 @@
  *
  * Distances to all centroids come from one sgemm per block of points, on
  * every thread: ‖x̃ − c̃‖² = ‖x̃‖² − 2·x̃·c̃ + ‖c̃‖², and ‖x̃‖² does not change
- * the argmin.
+ * the argmin.  The sgemm sees points and centroids multiplied by a power of
+ * two s with s·M in [0.5, 1): exact for normal floats, and no product can
+ * overflow or vanish, whatever the magnitude of the data.
  */
 #include "ivf.h"
 
@@ -20,30 +22,43 @@
 /* Points per sgemm block of the assignment. */
 #define IVF_BLOCK 256
 
-/* The augmented coordinate: √(M² − ‖x‖²) for inner product, else 0. */
-static float
-augment(IvfMetric metric, const float *x, int dims, float max_norm)
+/* The power of two that brings the largest norm M into [0.5, 1). */
+static double
+scale_for(float max_norm)
 {
-	float		extra;
+	int			exponent;
+
+	if (!(max_norm > 0.0f) || !isfinite(max_norm))
+		return 1.0;
+	frexp((double) max_norm, &exponent);
+	return ldexp(1.0, -exponent);
+}
+
+/* The augmented coordinate √(M² − ‖x‖²) for inner product (else 0), scaled by s. */
+static float
+augment(IvfMetric metric, const float *x, int dims, float max_norm, double scale)
+{
+	double		extra;
 
 	if (metric != IVF_METRIC_IP)
 		return 0.0f;
-	extra = max_norm * max_norm - vec_norm_squared(x, dims);
-	return extra > 0.0f ? sqrtf(extra) : 0.0f;
+	extra = (double) max_norm * max_norm - vec_norm_squared_double(x, dims);
+	return extra > 0.0 ? (float) (sqrt(extra) * scale) : 0.0f;
 }
 
 typedef struct AssignJob
 {
-	const float *centroids;		/* k × (dims + 1) */
+	const float *centroids;		/* k × (dims + 1), scaled by scale */
 	const float *centroid_sq;	/* k: ‖c̃‖² */
 	int			k;
 	int			dims;
 	IvfMetric	metric;
 	float		max_norm;
+	double		scale;			/* applied to the points as they are packed */
 	const float *x;
 	size_t		n;
 	int32_t    *out;
-	float	   *distance;		/* n: ‖x̃ − c̃‖² − ‖x̃‖² of the chosen list, or NULL */
+	float	   *distance;		/* n: ‖x̃ − c̃‖² − ‖x̃‖² (scaled) of the chosen list, or NULL */
 	char	   *scratch;
 	size_t		scratch_per_thread;
 } AssignJob;
@@ -58,8 +73,9 @@ block_bytes(int k, int dims)
 size_t
 ivf_assign_scratch_bytes(int k, int dims, int threads)
 {
-	/* the thread blocks, then the k centroid norms */
-	return (size_t) threads * block_bytes(k, dims) + sizeof(float) * k;
+	/* the thread blocks, the k centroid norms, the k scaled centroids */
+	return (size_t) threads * block_bytes(k, dims) + sizeof(float) * k +
+		sizeof(float) * (size_t) k * IVF_CENTROID_FLOATS(dims);
 }
 
 static int
@@ -80,8 +96,9 @@ assign_block(void *context, size_t begin, size_t end, int thread)
 		{
 			const float *x = job->x + (first + p) * d;
 
-			memcpy(points + p * dd, x, sizeof(float) * d);
-			points[p * dd + d] = augment(job->metric, x, d, job->max_norm);
+			for (int j = 0; j < d; j++)
+				points[p * dd + j] = (float) (x[j] * job->scale);
+			points[p * dd + d] = augment(job->metric, x, d, job->max_norm, job->scale);
 		}
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int) count, job->k, dd,
 					1.0f, points, dd, job->centroids, dd, 0.0f, dots, job->k);
@@ -111,7 +128,7 @@ assign_block(void *context, size_t begin, size_t end, int thread)
 
 static void
 assign_with_distance(const float *centroids, const float *centroid_sq, int k, int dims,
-					 IvfMetric metric, float max_norm, const float *x, size_t n,
+					 IvfMetric metric, float max_norm, double scale, const float *x, size_t n,
 					 int32_t *out, float *distance, int threads, void *scratch)
 {
 	AssignJob	job;
@@ -122,6 +139,7 @@ assign_with_distance(const float *centroids, const float *centroid_sq, int k, in
 	job.dims = dims;
 	job.metric = metric;
 	job.max_norm = max_norm;
+	job.scale = scale;
 	job.x = x;
 	job.n = n;
 	job.out = out;
@@ -144,11 +162,16 @@ ivf_assign(const float *centroids, int k, int dims, IvfMetric metric,
 		   float max_norm, const float *x, size_t n, int32_t *out,
 		   int threads, void *scratch)
 {
-	/* the k norms live after the per-thread blocks in the caller's scratch */
+	/* the k norms and scaled centroids live after the per-thread blocks */
+	size_t		dd = IVF_CENTROID_FLOATS(dims);
 	float	   *centroid_sq = (float *) ((char *) scratch + (size_t) threads * block_bytes(k, dims));
+	float	   *scaled = centroid_sq + k;
+	double		scale = scale_for(max_norm);
 
-	centroid_norms(centroids, k, dims, centroid_sq);
-	assign_with_distance(centroids, centroid_sq, k, dims, metric, max_norm, x, n, out,
+	for (size_t i = 0; i < (size_t) k * dd; i++)
+		scaled[i] = (float) (centroids[i] * scale);
+	centroid_norms(scaled, k, dims, centroid_sq);
+	assign_with_distance(scaled, centroid_sq, k, dims, metric, max_norm, scale, x, n, out,
 						 NULL, threads, scratch);
 }
 
@@ -157,7 +180,7 @@ ivf_kmeans_scratch_bytes(size_t n, int dims, int k, int threads)
 {
 	size_t		dd = IVF_CENTROID_FLOATS(dims);
 
-	return ivf_assign_scratch_bytes(k, dims, threads) +	/* blocks, centroid norms */
+	return ivf_assign_scratch_bytes(k, dims, threads) +	/* blocks, norms, scaled centroids */
 		sizeof(int32_t) * n +	/* assignment */
 		sizeof(float) * n +		/* distance to the assigned centroid */
 		sizeof(double) * (size_t) k * dd +	/* sums */
@@ -172,21 +195,27 @@ ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 	size_t		dd = IVF_CENTROID_FLOATS(dims);
 	char	   *p = (char *) scratch + (size_t) threads * block_bytes(k, dims);
 	float	   *centroid_sq = (float *) p;
-	int32_t    *assignment = (int32_t *) (p += sizeof(float) * k);
+	int32_t    *assignment = (int32_t *) (p += sizeof(float) * k + sizeof(float) * (size_t) k * dd);
 	float	   *distance = (float *) (p += sizeof(int32_t) * n);
 	double	   *sums = (double *) (p += sizeof(float) * n);
 	size_t	   *counts = (size_t *) (p + sizeof(double) * (size_t) k * dd);
-	float		m = 0.0f;
+	double		largest = 0.0;
+	float		m;
+	double		scale;
 	Rng			rng;
 
 	for (size_t i = 0; i < n; i++)
 	{
-		float		norm = sqrtf(vec_norm_squared(x + i * dims, dims));
+		double		norm = sqrt(vec_norm_squared_double(x + i * dims, dims));
 
-		if (norm > m)
-			m = norm;
+		if (norm > largest)
+			largest = norm;
 	}
+	m = ivf_round_up(largest);
+	if (m > FLT_MAX)
+		m = FLT_MAX;
 	*max_norm = m;
+	scale = scale_for(m);
 
 	/* seeds: k distinct points by a seeded partial shuffle of the indices */
 	rng_seed(&rng, seed, 77);
@@ -195,14 +224,15 @@ ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 		size_t		pick = n > 0 ? (size_t) (rng_uniform(&rng) * n) : 0;
 
 		/* a collision only makes a duplicate seed, which the empty-cluster rule fixes */
-		memcpy(centroids + c * dd, x + pick * dims, sizeof(float) * dims);
-		centroids[c * dd + dims] = augment(metric, x + pick * dims, dims, m);
+		for (int j = 0; j < dims; j++)
+			centroids[c * dd + j] = (float) (x[pick * dims + j] * scale);
+		centroids[c * dd + dims] = augment(metric, x + pick * dims, dims, m, scale);
 	}
 
 	for (int iteration = 0; iteration < iterations && n > 0; iteration++)
 	{
 		centroid_norms(centroids, k, dims, centroid_sq);
-		assign_with_distance(centroids, centroid_sq, k, dims, metric, m, x, n,
+		assign_with_distance(centroids, centroid_sq, k, dims, metric, m, scale, x, n,
 							 assignment, distance, threads, scratch);
 		memset(sums, 0, sizeof(double) * (size_t) k * dd);
 		memset(counts, 0, sizeof(size_t) * k);
@@ -212,8 +242,8 @@ ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 			const float *xi = x + i * dims;
 
 			for (int j = 0; j < dims; j++)
-				s[j] += xi[j];
-			s[dims] += augment(metric, xi, dims, m);
+				s[j] += xi[j] * scale;
+			s[dims] += augment(metric, xi, dims, m, scale);
 			counts[assignment[i]]++;
 		}
 		for (int c = 0; c < k; c++)
@@ -226,7 +256,8 @@ ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 
 				for (size_t i = 0; i < n; i++)
 				{
-					float		full = distance[i] + vec_norm_squared(x + i * dims, dims);
+					float		full = distance[i] +
+						(float) (vec_norm_squared_double(x + i * dims, dims) * scale * scale);
 
 					if (full > worst_distance)
 					{
@@ -234,8 +265,9 @@ ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 						worst = i;
 					}
 				}
-				memcpy(centroids + c * dd, x + worst * dims, sizeof(float) * dims);
-				centroids[c * dd + dims] = augment(metric, x + worst * dims, dims, m);
+				for (int j = 0; j < dims; j++)
+					centroids[c * dd + j] = (float) (x[worst * dims + j] * scale);
+				centroids[c * dd + dims] = augment(metric, x + worst * dims, dims, m, scale);
 				distance[worst] = -FLT_MAX; /* not chosen twice */
 				continue;
 			}
@@ -243,47 +275,175 @@ ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 				centroids[c * dd + j] = (float) (sums[c * dd + j] / counts[c]);
 		}
 	}
+	/* back to the data's scale: exact, and no component exceeds the data's */
+	for (size_t i = 0; i < (size_t) k * dd; i++)
+	{
+		double		v = centroids[i] / scale;
+
+		centroids[i] = (float) (v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v);
+	}
 	return 0;
 }
 
 float
-ivf_list_bound(IvfMetric metric, const float *q, float q_norm,
-			   const float *centroid, int dims, float radius, float max_norm)
+ivf_round_up(double v)
 {
-	if (metric == IVF_METRIC_L2)
-	{
-		float		gap = sqrtf(vec_l2_squared(q, centroid, dims)) - radius;
+	float		f = (float) v;
 
-		return gap > 0.0f ? -gap : 0.0f;
+	if ((double) f < v)
+		f = nextafterf(f, INFINITY);
+	return f;
+}
+
+void
+ivf_list_geometry(IvfMetric metric, const float *x, int dims, float *out)
+{
+	double		norm;
+
+	if (metric != IVF_METRIC_COSINE)
+	{
+		memcpy(out, x, sizeof(float) * dims);
+		return;
+	}
+	norm = sqrt(vec_norm_squared_double(x, dims));
+	for (int k = 0; k < dims; k++)
+		out[k] = norm > 0.0 ? (float) (x[k] / norm) : 0.0f;
+}
+
+double
+ivf_member_radius(const float *geometry, const float *centroid, int dims)
+{
+	double		sum = 0.0;
+
+	for (int k = 0; k < dims; k++)
+	{
+		double		diff = (double) geometry[k] - centroid[k];
+
+		sum += diff * diff;
+	}
+	return sqrt(sum);
+}
+
+double
+ivf_member_norm(const float *geometry, int dims)
+{
+	return sqrt(vec_norm_squared_double(geometry, dims));
+}
+
+void
+ivf_query_init(IvfQuery *query, IvfMetric metric, const float *q, int dims, float *unit_buffer)
+{
+	query->metric = metric;
+	query->dims = dims;
+	query->q = q;
+	query->norm_squared = vec_norm_squared_double(q, dims);
+	query->norm = sqrt(query->norm_squared);
+	query->unordered = metric == IVF_METRIC_COSINE && query->norm_squared == 0.0;
+	query->unit = q;
+	if (metric == IVF_METRIC_COSINE)
+	{
+		ivf_list_geometry(metric, q, dims, unit_buffer);
+		query->unit = unit_buffer;
+	}
+}
+
+double
+ivf_score(const IvfQuery *query, const float *x)
+{
+	switch (query->metric)
+	{
+		case IVF_METRIC_L2:
+			return -vec_l2_distance(x, query->q, query->dims);
+		case IVF_METRIC_COSINE:
+			return -vec_cosine_from_sums(vec_dot_double(x, query->q, query->dims),
+										 vec_norm_squared_double(x, query->dims),
+										 query->norm_squared);
+		default:
+			return vec_inner_product(x, query->q, query->dims);
+	}
+}
+
+/*
+ * Rounding slack of the bounds.  A float sum of d products is within
+ * d·2⁻²⁴·Σ|a_k·b_k| of the exact value (Higham's γ_d), so a float inner
+ * product is within d·2⁻²⁴·‖q‖·‖x‖ of q·x and a float squared distance within
+ * (d + 2)·2⁻²⁴ relative of its value; we allow twice that.  The double sums
+ * of the bounds themselves are off by d·2⁻⁵³, which SLACK_DOUBLE covers.  For
+ * cosine the score is taken in double and the list geometry is normalized in
+ * float: two roundings of 2⁻²⁴ per side, SLACK_COSINE.
+ */
+#define SLACK_FLOAT(d) (((double) (d) + 4.0) * 0x1p-23)
+#define SLACK_DOUBLE(d) (((double) (d) + 4.0) * 0x1p-50)
+#define SLACK_COSINE 0x1p-19
+
+double
+ivf_list_bound(const IvfQuery *query, const float *centroid, float radius, float max_norm)
+{
+	int			d = query->dims;
+
+	if (query->unordered)
+		return 0.0;
+	if (query->metric == IVF_METRIC_L2)
+	{
+		double		gap = ivf_member_radius(query->q, centroid, d) * (1.0 - SLACK_DOUBLE(d)) - radius;
+
+		return gap > 0.0 ? -gap * (1.0 - SLACK_FLOAT(d)) : 0.0;
+	}
+	else if (query->metric == IVF_METRIC_COSINE)
+	{
+		double		bound = vec_dot_double(query->unit, centroid, d) +
+			radius * (1.0 + SLACK_DOUBLE(d)) + SLACK_COSINE - 1.0;
+
+		return bound < 0.0 ? bound : 0.0;
 	}
 	else
 	{
-		float		by_radius = vec_dot(q, centroid, dims) + q_norm * radius;
-		float		by_norm = q_norm * max_norm;
+		double		q_norm = query->norm;
+		double		by_radius;
+		double		by_norm;
 
-		return by_radius < by_norm ? by_radius : by_norm;
+		/* a zero query scores exactly 0 against everything */
+		if (q_norm == 0.0)
+			return 0.0;
+		by_radius = vec_dot_double(query->q, centroid, d) + q_norm * radius * (1.0 + SLACK_DOUBLE(d)) +
+			SLACK_DOUBLE(d) * q_norm * sqrt(vec_norm_squared_double(centroid, d));
+		by_norm = q_norm * max_norm * (1.0 + SLACK_DOUBLE(d));
+		return (by_radius < by_norm ? by_radius : by_norm) + SLACK_FLOAT(d) * q_norm * max_norm;
 	}
 }
 
-float
-ivf_list_priority(IvfMetric metric, const float *q, float q_norm,
-				  const float *centroid, int dims, float max_norm)
+double
+ivf_list_priority(const IvfQuery *query, const float *centroid, float max_norm)
 {
-	if (metric == IVF_METRIC_IP)
+	int			d = query->dims;
+
+	if (query->unordered)
+		return 0.0;
+	if (query->metric == IVF_METRIC_IP)
 	{
-		float		scale = q_norm > 0 ? max_norm / q_norm : 0.0f;
+		double		scale = query->norm > 0 ? max_norm / query->norm : 0.0;
 
 		/* −‖q̂ − c̃‖² up to a constant: 2·q̂·c − ‖c̃‖² */
-		return 2.0f * scale * vec_dot(q, centroid, dims) -
-			vec_norm_squared(centroid, IVF_CENTROID_FLOATS(dims));
+		return 2.0 * scale * vec_dot_double(query->q, centroid, d) -
+			vec_norm_squared_double(centroid, (size_t) IVF_CENTROID_FLOATS(d));
 	}
-	return ivf_score(metric, q, centroid, dims);
+	if (query->metric == IVF_METRIC_COSINE)
+		return vec_dot_double(query->unit, centroid, d);
+	return -ivf_member_radius(query->q, centroid, d);
 }
 
-float
-ivf_score(IvfMetric metric, const float *q, const float *x, int dims)
+double
+ivf_assign_distance(IvfMetric metric, const float *geometry, const float *centroid,
+					int dims, float max_norm)
 {
-	if (metric == IVF_METRIC_L2)
-		return -sqrtf(vec_l2_squared(q, x, dims));
-	return vec_dot(q, x, dims);
+	double		distance = ivf_member_radius(geometry, centroid, dims);
+	double		extra = 0.0;
+
+	if (metric == IVF_METRIC_IP)
+	{
+		double		gap = (double) max_norm * max_norm - vec_norm_squared_double(geometry, dims);
+
+		extra = gap > 0.0 ? sqrt(gap) : 0.0;
+	}
+	return distance * distance + (extra - centroid[dims]) * (extra - centroid[dims]);
 }

@@ -38,9 +38,13 @@ size_t		ivf_kmeans_scratch_bytes(size_t n, int dims, int k, int threads);
 /*
  * ivf_kmeans: k centroids (k × IVF_CENTROID_FLOATS(dims), row-major) from n
  * vectors (cosine: already normalized), Lloyd iterations seeded
- * deterministically.  *max_norm receives M, the largest norm seen, which
- * ivf_assign needs for the inner-product augmentation.  Empty clusters are
- * re-seeded with the point farthest from its centroid.  Returns 0.
+ * deterministically.  *max_norm receives M, the largest norm seen (rounded
+ * up, at most FLT_MAX), which ivf_assign needs for the inner-product
+ * augmentation.  The iterations run on the vectors scaled by a power of two
+ * that brings M near 1, so that no float product of the sgemm overflows or
+ * underflows whatever the data's magnitude; the centroids come back in the
+ * data's own scale.  Empty clusters are re-seeded with the point farthest
+ * from its centroid.  Returns 0.
  */
 int			ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 					   IvfMetric metric, uint64_t seed, int threads,
@@ -57,20 +61,69 @@ void		ivf_assign(const float *centroids, int k, int dims, IvfMetric metric,
 					   float max_norm, const float *x, size_t n, int32_t *out,
 					   int threads, void *scratch);
 
-/* Upper bound on the score of any member of a list, for query q with norm ‖q‖. */
-float		ivf_list_bound(IvfMetric metric, const float *q, float q_norm,
-						   const float *centroid, int dims, float radius,
+/*
+ * Everything below is computed so that it holds for any finite float input:
+ * sums in double where float could overflow or underflow, stored bounds
+ * rounded up, and slack for the float rounding of the scores they bound.
+ */
+
+/* v rounded up to a float (+Inf above FLT_MAX): a stored bound stays a bound. */
+float		ivf_round_up(double v);
+
+/*
+ * ivf_list_geometry: the vector lists are clustered and bounded in: x
+ * itself, or x/‖x‖ for cosine (the norm taken in double; zero stays zero).
+ */
+void		ivf_list_geometry(IvfMetric metric, const float *x, int dims, float *out);
+
+/* A member's contribution to its list's radius and largest norm, in double. */
+double		ivf_member_radius(const float *geometry, const float *centroid, int dims);
+double		ivf_member_norm(const float *geometry, int dims);
+
+/* A query, with what every score and bound reuses. */
+typedef struct IvfQuery
+{
+	IvfMetric	metric;
+	int			dims;
+	const float *q;				/* as given */
+	const float *unit;			/* q/‖q‖ (cosine), else q */
+	double		norm;			/* ‖q‖, in double */
+	double		norm_squared;	/* ‖q‖², in double */
+	int			unordered;		/* every score is NaN: cosine with a zero query */
+} IvfQuery;
+
+/* unit_buffer: dims floats, used for cosine. */
+void		ivf_query_init(IvfQuery *query, IvfMetric metric, const float *q, int dims,
+						   float *unit_buffer);
+
+/*
+ * ivf_score: minus the value of the SQL operator (<#>, <->, <=>) for stored
+ * vector x, computed by the operator's own kernel, so the index orders rows
+ * bit for bit as ORDER BY does.  Higher is better; NaN for cosine against a
+ * zero vector (ORDER BY puts NaN after every number).
+ */
+double		ivf_score(const IvfQuery *query, const float *x);
+
+/*
+ * ivf_list_bound: no member of a list (centroid c, radius r, largest norm m
+ * in the list geometry) has ivf_score above this:
+ *	 inner product	min(q·c + ‖q‖·r, ‖q‖·m)
+ *	 L2				−max(0, ‖q − c‖ − r)
+ *	 cosine			q̂·c + r − 1
+ * each widened by the largest rounding error of the score it bounds.
+ */
+double		ivf_list_bound(const IvfQuery *query, const float *centroid, float radius,
 						   float max_norm);
 
 /*
- * ivf_list_priority: how promising a list is for query q (higher first), by
- * the geometry the lists were clustered in: for inner product, closeness of
- * the query scaled to norm M, [q·M/‖q‖, 0], to the augmented centroid.
+ * ivf_list_priority: how promising a list is (higher first), by the
+ * geometry the lists were clustered in: for inner product, closeness of the
+ * query scaled to norm M, [q·M/‖q‖, 0], to the augmented centroid.
  */
-float		ivf_list_priority(IvfMetric metric, const float *q, float q_norm,
-							  const float *centroid, int dims, float max_norm);
+double		ivf_list_priority(const IvfQuery *query, const float *centroid, float max_norm);
 
-/* The score the index orders by: q·x, or −‖q − x‖ for L2. */
-float		ivf_score(IvfMetric metric, const float *q, const float *x, int dims);
+/* The squared (augmented) distance an insert minimizes over the lists. */
+double		ivf_assign_distance(IvfMetric metric, const float *geometry, const float *centroid,
+								int dims, float max_norm);
 
 #endif							/* IREC_IVF_H */

@@ -46,19 +46,60 @@ vec_norm_squared(const float *a, size_t dims)
 }
 
 double
-vec_cosine_distance(const float *a, const float *b, size_t dims)
+vec_dot_double(const float *a, const float *b, size_t dims)
 {
-	double		ab = 0.0;
-	double		aa = 0.0;
-	double		bb = 0.0;
-	double		similarity;
+	double		sum = 0.0;
 
 	for (size_t k = 0; k < dims; k++)
+		sum += (double) a[k] * b[k];
+	return sum;
+}
+
+double
+vec_norm_squared_double(const float *a, size_t dims)
+{
+	double		sum = 0.0;
+
+	for (size_t k = 0; k < dims; k++)
+		sum += (double) a[k] * a[k];
+	return sum;
+}
+
+/* A float sum is kept when it is finite and at least this large. */
+#define FLOAT_SUM_SAFE 1e-30f
+
+double
+vec_inner_product(const float *a, const float *b, size_t dims)
+{
+	float		sum = vec_dot(a, b, dims);
+
+	if (isfinite(sum) && fabsf(sum) >= FLOAT_SUM_SAFE)
+		return sum;
+	return vec_dot_double(a, b, dims);
+}
+
+double
+vec_l2_distance(const float *a, const float *b, size_t dims)
+{
+	float		sum = vec_l2_squared(a, b, dims);
+	double		exact = 0.0;
+
+	if (isfinite(sum) && sum >= FLOAT_SUM_SAFE)
+		return sqrt((double) sum);
+	for (size_t k = 0; k < dims; k++)
 	{
-		ab += (double) a[k] * b[k];
-		aa += (double) a[k] * a[k];
-		bb += (double) b[k] * b[k];
+		double		diff = (double) a[k] - b[k];
+
+		exact += diff * diff;
 	}
+	return sqrt(exact);
+}
+
+double
+vec_cosine_from_sums(double ab, double aa, double bb)
+{
+	double		similarity;
+
 	if (aa == 0.0 || bb == 0.0)
 		return NAN;
 	similarity = ab / sqrt(aa * bb);
@@ -67,6 +108,13 @@ vec_cosine_distance(const float *a, const float *b, size_t dims)
 	else if (similarity < -1.0)
 		similarity = -1.0;
 	return 1.0 - similarity;
+}
+
+double
+vec_cosine_distance(const float *a, const float *b, size_t dims)
+{
+	return vec_cosine_from_sums(vec_dot_double(a, b, dims), vec_norm_squared_double(a, dims),
+								vec_norm_squared_double(b, dims));
 }
 
 void

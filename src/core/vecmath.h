@@ -22,13 +22,30 @@ float		vec_l2_squared(const float *a, const float *b, size_t dims);
 /* Σ a[k]² over dims components. */
 float		vec_norm_squared(const float *a, size_t dims);
 
+/* The same sums accumulated in double: exact products, no overflow or
+ * underflow for any float input (‖x‖² of float vectors spans 1e-90..1e82). */
+double		vec_dot_double(const float *a, const float *b, size_t dims);
+double		vec_norm_squared_double(const float *a, size_t dims);
+
 /*
- * vec_cosine_distance: 1 − a·b/(‖a‖‖b‖), computed with double accumulation
- * of the three sums so that near-parallel vectors do not lose all digits.
- * Returns NaN when either vector is zero (the angle is undefined), clamps
- * rounding excursions into [0, 2].
+ * The distances behind the SQL operators, for any finite input.  The float
+ * kernel runs first; when its sum overflowed (±Inf or NaN) or fell below
+ * 1e-30, where float products may have underflowed, the sum is taken again
+ * in double.  Every caller that must agree with ORDER BY (the index scans,
+ * serving) calls these, so a row gets the same value on every path.
+ */
+double		vec_inner_product(const float *a, const float *b, size_t dims);
+double		vec_l2_distance(const float *a, const float *b, size_t dims);
+
+/*
+ * vec_cosine_distance: 1 − a·b/(‖a‖‖b‖) from double sums, so that
+ * near-parallel vectors keep their digits and no norm overflows.  NaN when
+ * either vector is zero (the angle is undefined), clamped into [0, 2].
+ * vec_cosine_from_sums is the same from precomputed sums (ab, ‖a‖², ‖b‖²),
+ * bit for bit, for callers that reuse one side's norm.
  */
 double		vec_cosine_distance(const float *a, const float *b, size_t dims);
+double		vec_cosine_from_sums(double ab, double aa, double bb);
 
 /* out[k] = a[k] + b[k]; out may alias a or b. */
 void		vec_add(float *out, const float *a, const float *b, size_t dims);

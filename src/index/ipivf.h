@@ -10,7 +10,8 @@
  *	 blocks 1..E	list directory: an array of IpivfList entries per page,
  *					each with its centroid, bounds and chain of data pages
  *	 other blocks	data pages of the lists, chained through the special
- *					space; one IpivfTuple (heap TID + full vector) per item;
+ *					space; one IpivfTuple (heap TID + full vector, as given)
+ *					per item;
  *					and one more chain, from the metapage, of the rows whose
  *					embedding is NULL (TID only), which scans return last,
  *					where ORDER BY puts NULL distances
@@ -37,7 +38,14 @@
 #include "core/ivf.h"
 
 #define IPIVF_MAGIC 0x69766649	/* "Ifvi" */
-#define IPIVF_VERSION 1
+/*
+ * Version 2: cosine lists store the vectors as given (version 1 stored them
+ * normalized, losing vectors whose float norm overflowed or underflowed), and
+ * all bounds are taken in double and rounded up.  Version 1 indexes are read
+ * and scanned; irec_index_check asks for a REINDEX, which the 0.2.0 update
+ * script runs.
+ */
+#define IPIVF_VERSION 2
 #define IPIVF_METAPAGE_BLKNO 0
 #define IPIVF_DIRECTORY_START 1
 
@@ -142,7 +150,7 @@ extern IpivfList *ipivf_list_in_page(Page page, int slot, int dims);
 extern BlockNumber ipivf_directory_block(const IpivfMetaPageData *meta, int list);
 extern int	ipivf_directory_slot(const IpivfMetaPageData *meta, int list);
 extern int	ipivf_lists_per_page(int dims);
-extern const float *ipivf_prepare_vector(Datum value, IvfMetric metric, int dims, float *buffer);
+extern const float *ipivf_vector(Datum value, int dims);
 extern IpivfList *ipivf_load_directory(Relation index, const IpivfMetaPageData *meta);
 extern void ipivf_insert_null(Relation index, ItemPointer heap_tid);
 

@@ -62,7 +62,7 @@ typedef struct BuildState
 	size_t		sample_capacity;
 	size_t		sample_count;
 	Rng			rng;
-	float	   *prepared;		/* one normalized vector (cosine) */
+	float	   *geometry;		/* one vector in the list geometry */
 
 	/* clustering */
 	int			n_lists;
@@ -73,7 +73,8 @@ typedef struct BuildState
 
 	/* pass 2: batch waiting for assignment */
 	ItemPointerData *batch_tids;
-	float	   *batch;
+	float	   *batch;			/* in the list geometry, for assignment */
+	float	   *batch_raw;		/* as stored: the same array unless cosine */
 	size_t		batch_count;
 	int32	   *batch_list;
 	void	   *assign_scratch;
@@ -105,7 +106,7 @@ allocate_sample(BuildState *state)
 	state->sample_capacity = Min(Max(by_memory, 64), MAX_SAMPLE);
 	state->sample = MemoryContextAllocHuge(state->context,
 										   sizeof(float) * state->sample_capacity * state->dims);
-	state->prepared = MemoryContextAlloc(state->context, sizeof(float) * state->dims);
+	state->geometry = MemoryContextAlloc(state->context, sizeof(float) * state->dims);
 }
 
 /* Pass 1 callback: reservoir sampling (Vitter's algorithm R). */
@@ -126,9 +127,11 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	note_dims(state, values[0]);
 	if (state->sample == NULL)
 		allocate_sample(state);
-	x = ipivf_prepare_vector(values[0], state->metric, state->dims, state->prepared);
+	x = ipivf_vector(values[0], state->dims);
 	if (!vec_all_finite(x, state->dims))
 		elog(ERROR, "ipivf: non-finite vector");
+	ivf_list_geometry(state->metric, x, state->dims, state->geometry);
+	x = state->geometry;
 	if (state->sample_count < state->sample_capacity)
 		slot = state->sample_count;
 	else
@@ -282,14 +285,14 @@ flush_batch(BuildState *state)
 		ListState  *ls = &state->lists[l];
 		const float *x = state->batch + i * d;
 		const float *c = state->centroids + (size_t) l * IVF_CENTROID_FLOATS(d);
-		float		r = sqrtf(vec_l2_squared(x, c, d));
-		float		norm = sqrtf(vec_norm_squared(x, d));
+		float		r = ivf_round_up(ivf_member_radius(x, c, d));
+		float		norm = ivf_round_up(ivf_member_norm(x, d));
 
 		ls->radius = Max(ls->radius, r);
 		ls->max_norm = Max(ls->max_norm, norm);
 		ls->count++;
 		state->tuple->heap_tid = state->batch_tids[i];
-		memcpy(state->tuple->x, x, sizeof(float) * d);
+		memcpy(state->tuple->x, state->batch_raw + i * d, sizeof(float) * d);
 		append_to_list(state, ls, state->tuple, size);
 	}
 	pfree(starts);
@@ -316,10 +319,10 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		state->index_tuples++;
 		return;
 	}
-	x = ipivf_prepare_vector(values[0], state->metric, state->dims,
-							 state->batch + state->batch_count * state->dims);
-	if (x != state->batch + state->batch_count * state->dims)
-		memcpy(state->batch + state->batch_count * state->dims, x, sizeof(float) * state->dims);
+	x = ipivf_vector(values[0], state->dims);
+	memcpy(state->batch_raw + state->batch_count * state->dims, x, sizeof(float) * state->dims);
+	if (state->batch != state->batch_raw)
+		ivf_list_geometry(state->metric, x, state->dims, state->batch + state->batch_count * state->dims);
 	state->batch_tids[state->batch_count++] = *tid;
 	if (state->batch_count == ASSIGN_BATCH)
 	{
@@ -437,6 +440,9 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 		if (state.n_lists > 0)
 		{
 			state.batch = MemoryContextAllocHuge(state.context, sizeof(float) * ASSIGN_BATCH * state.dims);
+			state.batch_raw = state.metric == IVF_METRIC_COSINE
+				? MemoryContextAllocHuge(state.context, sizeof(float) * ASSIGN_BATCH * state.dims)
+				: state.batch;
 			state.batch_tids = palloc(sizeof(ItemPointerData) * ASSIGN_BATCH);
 			state.batch_list = palloc(sizeof(int32) * ASSIGN_BATCH);
 			state.assign_scratch = MemoryContextAllocHuge(state.context,

@@ -48,6 +48,7 @@ typedef struct CheckState
 	size_t		n_tids;
 	size_t		capacity;
 	int64		pages;
+	float	   *geometry;		/* one entry in its list geometry */
 } CheckState;
 
 static void
@@ -96,11 +97,11 @@ check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
 				corrupt(state->index, "an entry has the wrong size", block);
 			if (list)
 			{
-				float		r = sqrtf(vec_l2_squared(tuple->x, list->centroid, meta->dims));
-				float		norm = sqrtf(vec_norm_squared(tuple->x, meta->dims));
-
+				/* the bounds are rounded up from these very sums: no tolerance */
+				ivf_list_geometry((IvfMetric) meta->metric, tuple->x, meta->dims, state->geometry);
 				if (!vec_all_finite(tuple->x, meta->dims) ||
-					r > list->radius * 1.0001f + 1e-6f || norm > list->max_norm * 1.0001f + 1e-6f)
+					ivf_member_radius(state->geometry, list->centroid, meta->dims) > list->radius ||
+					ivf_member_norm(state->geometry, meta->dims) > list->max_norm)
 					corrupt(state->index, "an entry lies outside its list's bounds", block);
 			}
 			if (state->n_tids == state->capacity)
@@ -157,6 +158,13 @@ irec_index_check(PG_FUNCTION_ARGS)
 		elog(ERROR, "irec_index_check must return a row");
 
 	ipivf_read_meta(index, &meta);
+	if (meta.version < IPIVF_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" was built by an earlier version of irec", RelationGetRelationName(index)),
+				 errdetail("Its bounds were computed in float and may be too tight for extreme norms."),
+				 errhint("REINDEX it (ALTER EXTENSION irec UPDATE does this for every ipivf index).")));
+	state.geometry = palloc(sizeof(float) * Max(meta.dims, 1));
 	state.index = index;
 	state.nblocks = RelationGetNumberOfBlocks(index);
 	state.seen_block = palloc0(Max(state.nblocks, 1));

@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "miscadmin.h"
@@ -23,27 +24,19 @@
 #include "embedding.h"
 #include "index/ipivf.h"
 
-/* The list a vector belongs to: nearest augmented centroid. */
+/* The list a vector (in the list geometry) belongs to: nearest augmented centroid. */
 static int
 nearest_list(const IpivfMetaPageData *meta, const IpivfList *lists, const float *x)
 {
-	int			d = meta->dims;
-	Size		entry = IPIVF_LIST_SIZE(d);
-	float		extra = 0.0f;
+	Size		entry = IPIVF_LIST_SIZE(meta->dims);
 	int			best = 0;
-	float		best_distance = INFINITY;
+	double		best_distance = INFINITY;
 
-	if (meta->metric == IVF_METRIC_IP)
-	{
-		float		gap = meta->max_norm * meta->max_norm - vec_norm_squared(x, d);
-
-		extra = gap > 0 ? sqrtf(gap) : 0.0f;
-	}
 	for (int l = 0; l < meta->n_lists; l++)
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
-		float		distance = vec_l2_squared(x, list->centroid, d) +
-			(extra - list->centroid[d]) * (extra - list->centroid[d]);
+		double		distance = ivf_assign_distance((IvfMetric) meta->metric, x, list->centroid,
+												   meta->dims, meta->max_norm);
 
 		if (distance < best_distance)
 		{
@@ -84,7 +77,7 @@ create_first_list(Relation index, const float *x, int dims)
 		meta = IpivfPageGetMeta(meta_page);
 		meta->dims = dims;
 		meta->lists_per_page = ipivf_lists_per_page(dims);
-		meta->max_norm = sqrtf(vec_norm_squared(x, dims));
+		meta->max_norm = Min(ivf_round_up(ivf_member_norm(x, dims)), FLT_MAX);
 		meta->n_lists = 1;
 		ipivf_init_page(directory_page, IPIVF_DIRECTORY);
 		list = ipivf_list_in_page(directory_page, 0, dims);
@@ -248,6 +241,7 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	IpivfMetaPageData meta;
 	IvfMetric	metric;
 	Embedding  *e;
+	const float *raw;
 	const float *x;
 	float	   *buffer;
 	IpivfTuple *tuple;
@@ -277,7 +271,9 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		meta.dims = e->dims;
 	}
 	buffer = palloc(sizeof(float) * meta.dims);
-	x = ipivf_prepare_vector(values[0], metric, meta.dims, buffer);
+	raw = ipivf_vector(values[0], meta.dims);
+	ivf_list_geometry(metric, raw, meta.dims, buffer);
+	x = buffer;
 	if (meta.n_lists == 0)
 	{
 		create_first_list(index, x, meta.dims);
@@ -289,13 +285,13 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	entry = IPIVF_LIST_SIZE(meta.dims);
 	tuple = palloc0(IPIVF_TUPLE_SIZE(meta.dims));
 	tuple->heap_tid = *heap_tid;
-	memcpy(tuple->x, x, sizeof(float) * meta.dims);
+	memcpy(tuple->x, raw, sizeof(float) * meta.dims);
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
 
 		add_to_list(index, &meta, l, tuple, IPIVF_TUPLE_SIZE(meta.dims),
-					sqrtf(vec_l2_squared(x, list->centroid, meta.dims)),
-					sqrtf(vec_norm_squared(x, meta.dims)));
+					ivf_round_up(ivf_member_radius(x, list->centroid, meta.dims)),
+					ivf_round_up(ivf_member_norm(x, meta.dims)));
 	}
 
 	MemoryContextSwitchTo(old);

@@ -33,13 +33,13 @@
 
 typedef struct Candidate
 {
-	float		score;
+	double		score;			/* minus the operator's value, as ORDER BY sees it */
 	ItemPointerData tid;
 } Candidate;
 
 typedef struct ListOrder
 {
-	float		key;			/* visiting order, best first */
+	double		key;			/* visiting order, best first */
 	int32		list;
 } ListOrder;
 
@@ -48,9 +48,8 @@ typedef struct IpivfScanOpaqueData
 	MemoryContext context;		/* reset at each rescan */
 	IpivfMetaPageData meta;
 	bool		have_query;
-	bool		null_query;		/* ORDER BY e <#> NULL: every row, any order */
-	float	   *query;			/* prepared (normalized for cosine) */
-	float		query_norm;
+	bool		unordered;		/* every distance is NULL or NaN: every row, any order */
+	IvfQuery	query;
 	IpivfList  *lists;
 	ListOrder  *order;			/* lists in visiting order */
 	int			next;			/* next list to visit (position in order) */
@@ -61,9 +60,13 @@ typedef struct IpivfScanOpaqueData
 	Candidate  *heap;			/* max-heap by score */
 	size_t		heap_count;
 	size_t		heap_capacity;
-	float		last_returned;	/* score of the last returned row */
+	double		last_returned;	/* score of the last returned row */
 	bool		returned_any;
 	int64		returned;		/* rows returned so far */
+	ItemPointerData *nans;		/* rows at NaN distance (cosine, zero vector): after all others */
+	int			n_nans;
+	int			nan_capacity;
+	int			next_nan;
 	ItemPointerData *nulls;		/* rows with a NULL embedding, returned last */
 	int			n_nulls;
 	int			next_null;		/* -1 until the NULL chain is read */
@@ -83,7 +86,7 @@ compare_bounds(const void *a, const void *b)
 }
 
 static void
-heap_push(IpivfScanOpaque so, float score, ItemPointer tid)
+heap_push(IpivfScanOpaque so, double score, ItemPointer tid)
 {
 	size_t		at;
 
@@ -153,6 +156,10 @@ ipivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->heap_count = 0;
 	so->returned_any = false;
 	so->returned = 0;
+	so->nans = NULL;
+	so->n_nans = 0;
+	so->nan_capacity = 0;
+	so->next_nan = 0;
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	if (keys && scan->numberOfKeys > 0)
@@ -178,16 +185,17 @@ start_scan(IndexScanDesc scan)
 	so->heap = palloc(sizeof(Candidate) * so->heap_capacity);
 	so->next = 0;
 	so->next_null = -1;
-	so->null_query = scan->orderByData[0].sk_flags & SK_ISNULL;
-	if (!so->null_query && so->meta.n_lists > 0)
+	so->unordered = scan->orderByData[0].sk_flags & SK_ISNULL;
+	if (!so->unordered && so->meta.n_lists > 0)
 	{
-		float	   *buffer = palloc(sizeof(float) * so->meta.dims);
-		const float *q = ipivf_prepare_vector(scan->orderByData[0].sk_argument,
-											  (IvfMetric) so->meta.metric, so->meta.dims, buffer);
+		const float *q = ipivf_vector(scan->orderByData[0].sk_argument, so->meta.dims);
+		float	   *copy = palloc(sizeof(float) * so->meta.dims);
 
-		so->query = palloc(sizeof(float) * so->meta.dims);
-		memcpy(so->query, q, sizeof(float) * so->meta.dims);
-		so->query_norm = sqrtf(vec_norm_squared(so->query, so->meta.dims));
+		memcpy(copy, q, sizeof(float) * so->meta.dims);
+		ivf_query_init(&so->query, (IvfMetric) so->meta.metric, copy, so->meta.dims,
+					   palloc(sizeof(float) * so->meta.dims));
+		/* a zero query has no cosine with anything: every distance is NaN */
+		so->unordered = so->query.unordered;
 	}
 	so->lists = ipivf_load_directory(scan->indexRelation, &so->meta);
 	so->order = palloc(sizeof(ListOrder) * Max(so->meta.n_lists, 1));
@@ -198,12 +206,10 @@ start_scan(IndexScanDesc scan)
 	for (int l = 0; l < so->meta.n_lists; l++)
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) so->lists + entry * l);
-		IvfMetric	metric = (IvfMetric) so->meta.metric;
 
 		so->by_bound[l].list = l;
-		so->by_bound[l].key = so->null_query ? 0.0f
-			: ivf_list_bound(metric, so->query, so->query_norm, list->centroid, so->meta.dims,
-							 list->radius, list->max_norm);
+		so->by_bound[l].key = so->unordered ? 0.0
+			: ivf_list_bound(&so->query, list->centroid, list->radius, list->max_norm);
 
 		/*
 		 * Visiting order: exact scans go by bound, which lowers the best
@@ -211,11 +217,10 @@ start_scan(IndexScanDesc scan)
 		 * own score, which finds the best rows soonest.
 		 */
 		so->order[l].list = l;
-		if (so->probes == 0 || so->null_query)
+		if (so->probes == 0 || so->unordered)
 			so->order[l].key = so->by_bound[l].key;
 		else
-			so->order[l].key = ivf_list_priority(metric, so->query, so->query_norm, list->centroid,
-												 so->meta.dims, so->meta.max_norm);
+			so->order[l].key = ivf_list_priority(&so->query, list->centroid, so->meta.max_norm);
 	}
 	qsort(so->order, so->meta.n_lists, sizeof(ListOrder), compare_bounds);
 	qsort(so->by_bound, so->meta.n_lists, sizeof(ListOrder), compare_bounds);
@@ -268,13 +273,24 @@ visit_next_list(IndexScanDesc scan)
 		{
 			ItemId		id = PageGetItemId(page, off);
 			IpivfTuple *tuple;
-			float		score;
+			double		score;
 
 			if (!ItemIdIsUsed(id))
 				continue;
 			tuple = (IpivfTuple *) PageGetItem(page, id);
-			score = so->null_query ? 0.0f
-				: ivf_score((IvfMetric) so->meta.metric, so->query, tuple->x, so->meta.dims);
+			score = so->unordered ? 0.0 : ivf_score(&so->query, tuple->x);
+			if (isnan(score))
+			{
+				/* cosine with a zero vector: NaN sorts after every number */
+				if (so->n_nans == so->nan_capacity)
+				{
+					so->nan_capacity = Max(64, so->nan_capacity * 2);
+					so->nans = so->nans ? repalloc_huge(so->nans, sizeof(ItemPointerData) * so->nan_capacity)
+						: palloc(sizeof(ItemPointerData) * so->nan_capacity);
+				}
+				so->nans[so->n_nans++] = tuple->heap_tid;
+				continue;
+			}
 			/* past the certificate, a better row than one returned would break the order */
 			if (relaxed && so->returned_any && score > so->last_returned)
 				continue;
@@ -341,7 +357,7 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		if (so->heap_count > 0)
 		{
-			float		best = so->heap[0].score;
+			double		best = so->heap[0].score;
 			bool		certain;
 			bool		enough = so->probes > 0 && so->next >= probe_budget(so);
 
@@ -364,6 +380,14 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 				scan->xs_recheckorderby = false;
 				return true;
 			}
+		}
+		if (so->next >= so->meta.n_lists && so->next_nan < so->n_nans)
+		{
+			/* NaN distances sort after every number */
+			scan->xs_heaptid = so->nans[so->next_nan++];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			return true;
 		}
 		if (so->next >= so->meta.n_lists)
 		{

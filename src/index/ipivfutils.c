@@ -98,7 +98,7 @@ ipivf_read_meta(Relation index, IpivfMetaPageData *meta)
 	page = BufferGetPage(buffer);
 	*meta = *IpivfPageGetMeta(page);
 	UnlockReleaseBuffer(buffer);
-	if (meta->magic != IPIVF_MAGIC || meta->version != IPIVF_VERSION)
+	if (meta->magic != IPIVF_MAGIC || meta->version < 1 || meta->version > IPIVF_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a valid ipivf index", RelationGetRelationName(index)),
@@ -132,12 +132,12 @@ ipivf_list_in_page(Page page, int slot, int dims)
 }
 
 /*
- * ipivf_prepare_vector: the floats of an embedding as the index stores
- * them: checked against the index's dimensions, normalized for cosine
- * (into buffer).  ERRORs on a dimension mismatch.
+ * ipivf_vector: the floats of an embedding, checked against the index's
+ * dimensions (ERROR on a mismatch).  Lists store them as they are; for
+ * cosine, clustering and bounds work on ipivf_list_geometry's x/‖x‖.
  */
 const float *
-ipivf_prepare_vector(Datum value, IvfMetric metric, int dims, float *buffer)
+ipivf_vector(Datum value, int dims)
 {
 	Embedding  *e = DatumGetEmbedding(value);
 
@@ -146,14 +146,6 @@ ipivf_prepare_vector(Datum value, IvfMetric metric, int dims, float *buffer)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %d dimensions, not %d", dims, e->dims),
 				 errhint("Every embedding in an ipivf index must have the index's dimensions.")));
-	if (metric == IVF_METRIC_COSINE)
-	{
-		float		norm = sqrtf(vec_norm_squared(e->x, dims));
-
-		for (int k = 0; k < dims; k++)
-			buffer[k] = norm > 0 ? e->x[k] / norm : 0.0f;
-		return buffer;
-	}
 	return e->x;
 }
 

@@ -1,7 +1,9 @@
 /*
  * test_ivf.c
  *		Index clustering: assignment against brute force, k-means objective
- *		decreasing, and list bounds never below a member's true score.
+ *		decreasing, and list bounds never below a member's score (the score
+ *		as the SQL operator computes it, no tolerance), for data and queries
+ *		of every magnitude float can hold.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +31,18 @@ make_points(float *x, unsigned long long seed)
 	}
 }
 
-static float
+static double
 augmented_distance(const float *x, const float *c, float m, IvfMetric metric)
 {
-	float		extra = metric == IVF_METRIC_IP ? sqrtf(fmaxf(0.0f, m * m - vec_norm_squared(x, D))) : 0.0f;
-	float		s = (extra - c[D]) * (extra - c[D]);
-
-	for (int j = 0; j < D; j++)
-		s += (x[j] - c[j]) * (x[j] - c[j]);
-	return s;
+	return ivf_assign_distance(metric, x, c, D, m);
 }
 
+/* points scaled by data_scale; cosine points normalized (the list geometry) */
 static void
-check_metric(IvfMetric metric)
+check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 {
 	float	   *x = malloc(sizeof(float) * N * D);
+	float	   *geometry = malloc(sizeof(float) * N * D);
 	float		centroids[K * (D + 1)];
 	float		again[K * (D + 1)];
 	int32_t    *assignment = malloc(sizeof(int32_t) * N);
@@ -54,36 +53,36 @@ check_metric(IvfMetric metric)
 	double		objective_10 = 0;
 
 	make_points(x, 3);
-	if (metric == IVF_METRIC_COSINE)
-		for (int i = 0; i < N; i++)
-		{
-			float		norm = sqrtf(vec_norm_squared(x + i * D, D));
-
-			for (int j = 0; j < D; j++)
-				x[i * D + j] /= norm;
-		}
+	for (int i = 0; i < N * D; i++)
+		x[i] = (float) (x[i] * data_scale);
+	for (int i = 0; i < N; i++)
+		ivf_list_geometry(metric, x + i * D, D, geometry + i * D);
 	/* more iterations never worsen the k-means objective */
-	ivf_kmeans(x, N, D, K, 1, metric, 5, 2, centroids, &m, scratch);
-	ivf_assign(centroids, K, D, metric, m, x, N, assignment, 2, scratch);
+	ivf_kmeans(geometry, N, D, K, 1, metric, 5, 2, centroids, &m, scratch);
+	ivf_assign(centroids, K, D, metric, m, geometry, N, assignment, 2, scratch);
 	for (int i = 0; i < N; i++)
-		objective_1 += augmented_distance(x + i * D, centroids + assignment[i] * (D + 1), m, metric);
-	ivf_kmeans(x, N, D, K, 10, metric, 5, 2, centroids, &m, scratch);
-	ivf_assign(centroids, K, D, metric, m, x, N, assignment, 2, scratch);
+		objective_1 += augmented_distance(geometry + i * D, centroids + assignment[i] * (D + 1), m, metric);
+	ivf_kmeans(geometry, N, D, K, 10, metric, 5, 2, centroids, &m, scratch);
+	ivf_assign(centroids, K, D, metric, m, geometry, N, assignment, 2, scratch);
 	for (int i = 0; i < N; i++)
-		objective_10 += augmented_distance(x + i * D, centroids + assignment[i] * (D + 1), m, metric);
+		objective_10 += augmented_distance(geometry + i * D, centroids + assignment[i] * (D + 1), m, metric);
+	CHECK(isfinite(objective_10) && objective_10 > 0);
 	CHECK(objective_10 <= objective_1 * (1 + 1e-5));
+	for (int i = 0; i < K * (D + 1); i++)
+		CHECK(isfinite(centroids[i]));
 
 	/* deterministic for a seed, whatever the thread count */
-	ivf_kmeans(x, N, D, K, 10, metric, 5, 1, again, &m2, scratch);
+	ivf_kmeans(geometry, N, D, K, 10, metric, 5, 1, again, &m2, scratch);
 	CHECK(memcmp(centroids, again, sizeof(centroids)) == 0 && m == m2);
 
-	/* assignment is the nearest augmented centroid */
+	/* assignment is the nearest augmented centroid (the sgemm works in float) */
 	for (int i = 0; i < N; i++)
 	{
-		float		mine = augmented_distance(x + i * D, centroids + assignment[i] * (D + 1), m, metric);
+		double		mine = augmented_distance(geometry + i * D, centroids + assignment[i] * (D + 1), m, metric);
 
 		for (int c = 0; c < K; c++)
-			CHECK(mine <= augmented_distance(x + i * D, centroids + c * (D + 1), m, metric) + 1e-4f);
+			CHECK(mine <= augmented_distance(geometry + i * D, centroids + c * (D + 1), m, metric) * (1 + 1e-4) +
+				  1e-6 * (double) m * m);
 	}
 
 	/* bounds: no member of a list scores above its bound, for random queries */
@@ -91,37 +90,79 @@ check_metric(IvfMetric metric)
 		float		radius[K] = {0};
 		float		max_norm[K] = {0};
 		unsigned long long state = 99;
+		int			tight = 0;
 
 		for (int i = 0; i < N; i++)
 		{
 			int			c = assignment[i];
-			float		r = sqrtf(vec_l2_squared(x + i * D, centroids + c * (D + 1), D));
-			float		norm = sqrtf(vec_norm_squared(x + i * D, D));
 
-			radius[c] = fmaxf(radius[c], r);
-			max_norm[c] = fmaxf(max_norm[c], norm);
+			radius[c] = fmaxf(radius[c], ivf_round_up(ivf_member_radius(geometry + i * D, centroids + c * (D + 1), D)));
+			max_norm[c] = fmaxf(max_norm[c], ivf_round_up(ivf_member_norm(geometry + i * D, D)));
 		}
 		for (int t = 0; t < 50; t++)
 		{
 			float		q[D];
-			float		q_norm;
+			float		unit[D];
+			IvfQuery	query;
+			double		best[K];
 
 			for (int j = 0; j < D; j++)
-				q[j] = (float) (unit_rand_uniform(&state) * 4 - 2);
-			q_norm = sqrtf(vec_norm_squared(q, D));
+				q[j] = (float) ((unit_rand_uniform(&state) * 4 - 2) * query_scale);
+			/* some queries are members themselves: the bound is then nearly tight */
+			if (t % 5 == 0)
+				for (int j = 0; j < D; j++)
+					q[j] = x[t * D + j];
+			ivf_query_init(&query, metric, q, D, unit);
+			for (int c = 0; c < K; c++)
+				best[c] = -INFINITY;
 			for (int i = 0; i < N; i++)
 			{
 				int			c = assignment[i];
-				float		bound = ivf_list_bound(metric, q, q_norm, centroids + c * (D + 1), D,
-												   radius[c], max_norm[c]);
+				double		score = ivf_score(&query, x + i * D);
+				double		bound = ivf_list_bound(&query, centroids + c * (D + 1), radius[c], max_norm[c]);
 
-				CHECK(ivf_score(metric, q, x + i * D, D) <= bound + 1e-4f);
+				CHECK(score <= bound);
+				if (score > best[c])
+					best[c] = score;
+				/* the score is minus the SQL operator's value, bit for bit */
+				if (metric == IVF_METRIC_IP)
+					CHECK(score == vec_inner_product(x + i * D, q, D));
+				else if (metric == IVF_METRIC_L2)
+					CHECK(score == -vec_l2_distance(x + i * D, q, D));
+				else
+					CHECK(score == -vec_cosine_distance(x + i * D, q, D));
+			}
+			/*
+			 * and the bounds are useful: finite, within the plain norm bound
+			 * for inner product, near the best member somewhere for the others
+			 */
+			for (int c = 0; c < K; c++)
+			{
+				double		bound = ivf_list_bound(&query, centroids + c * (D + 1), radius[c], max_norm[c]);
+
+				CHECK(isfinite(bound));
+				if (metric == IVF_METRIC_IP)
+					CHECK(bound <= query.norm * max_norm[c] * (1 + 1e-5));
+				if (fabs(bound - best[c]) <= 1e-3 * (fabs(bound) + fabs(best[c])) + 1e-3)
+					tight++;
 			}
 		}
+		CHECK(metric == IVF_METRIC_IP || tight > 0);
 	}
 	free(x);
+	free(geometry);
 	free(assignment);
 	free(scratch);
+}
+
+static const double scales[] = {1.0, 1e-30, 1e-22, 1e19, 1e30, 1e37};
+
+static void
+check_metric(IvfMetric metric)
+{
+	for (int a = 0; a < 6; a++)
+		for (int b = 0; b < 6; b += 2)
+			check_metric_at(metric, scales[a], scales[b]);
 }
 
 static void
@@ -142,11 +183,38 @@ test_cosine(void)
 	check_metric(IVF_METRIC_COSINE);
 }
 
+/* A zero query: cosine scores are NaN and the query says so; others score 0. */
+static void
+test_zero_query(void)
+{
+	float		zero[D] = {0};
+	float		x[D] = {1, 2, 3, 4, 5, 6, 7, 8};
+	float		unit[D];
+	float		centroid[D + 1] = {1, 1, 1, 1, 1, 1, 1, 1, 0};
+	IvfQuery	query;
+
+	ivf_query_init(&query, IVF_METRIC_COSINE, zero, D, unit);
+	CHECK(query.unordered);
+	CHECK(isnan(ivf_score(&query, x)));
+	ivf_query_init(&query, IVF_METRIC_COSINE, x, D, unit);
+	CHECK(!query.unordered);
+	CHECK(isnan(ivf_score(&query, zero)));
+	ivf_query_init(&query, IVF_METRIC_IP, zero, D, unit);
+	CHECK(ivf_score(&query, x) == 0.0);
+	CHECK(ivf_list_bound(&query, centroid, INFINITY, INFINITY) == 0.0);
+	/* infinite stored bounds (norms past FLT_MAX) give infinite, never NaN, bounds */
+	ivf_query_init(&query, IVF_METRIC_IP, x, D, unit);
+	CHECK(ivf_list_bound(&query, centroid, INFINITY, INFINITY) == INFINITY);
+	ivf_query_init(&query, IVF_METRIC_L2, x, D, unit);
+	CHECK(ivf_list_bound(&query, centroid, INFINITY, 1.0f) == 0.0);
+}
+
 int
 main(void)
 {
 	RUN_TEST(test_inner_product);
 	RUN_TEST(test_l2);
 	RUN_TEST(test_cosine);
+	RUN_TEST(test_zero_query);
 	return unit_tests_failed != 0;
 }

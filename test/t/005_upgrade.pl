@@ -1,0 +1,95 @@
+# ALTER EXTENSION irec UPDATE from 0.1.0: a database with a trained model and
+# ipivf indexes answers exactly as before the update, the new objects work,
+# and the updated extension has the same objects as a fresh install.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION irec VERSION '0.1.0';
+	CREATE TABLE clicks AS SELECT user_id, item_id, weight FROM irec_synthetic(400, 300, 8000, seed => 21);
+	SELECT irec_train('clicks', dims => 8, epochs => 3, quiet => true);
+	CREATE INDEX clicks_items_ip ON clicks_items USING ipivf (embedding) WITH (lists = 12);
+	CREATE TABLE docs (id int, e embedding(3));
+	INSERT INTO docs SELECT i, ARRAY[sin(i), cos(i), i % 3]::real[]::embedding FROM generate_series(1, 400) i;
+	CREATE INDEX docs_cos ON docs USING ipivf (e embedding_cosine_ops) WITH (lists = 6);
+	CREATE INDEX docs_l2 ON docs USING ipivf (e embedding_l2_ops) WITH (lists = 6);
+	SELECT * FROM irec_split('clicks', method => 'random', test_fraction => 0.2, seed => 1);
+	SELECT irec_train('clicks_train', dims => 8, epochs => 3, quiet => true);
+});
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.1.0', 'installed 0.1.0');
+
+my @answers = (
+	"SELECT string_agg(item_id || ':' || round(score::numeric, 6), ',') FROM irec_recommend('clicks', 5, n => 10)",
+	"SELECT string_agg(item_id || ':' || round(score::numeric, 6), ',') FROM irec_recommend('clicks', 9, n => 10, exclude_seen => true)",
+	"SELECT string_agg(item_id || ':' || round(score::numeric, 6), ',') FROM irec_similar_items('clicks', 3, n => 10)",
+	"SELECT string_agg(round(x::numeric, 6)::text, ',') FROM unnest(irec_fold_in('clicks', ARRAY[1, 2, 3])::real[]) x",
+	"SELECT round(recall::numeric, 6), round(ndcg::numeric, 6), users_evaluated FROM irec_evaluate('clicks_train', 'clicks_test', k => 10)",
+	"SET irec.probes = 0; SET enable_seqscan = off; SELECT string_agg(item_id::text, ',') FROM (SELECT item_id FROM clicks_items ORDER BY embedding <#> (SELECT embedding FROM clicks_users WHERE user_id = 4) LIMIT 20) t",
+	"SET enable_seqscan = off; SELECT string_agg(item_id::text, ',') FROM (SELECT item_id FROM clicks_items ORDER BY embedding <#> (SELECT embedding FROM clicks_users WHERE user_id = 4) LIMIT 20) t",
+	"SET irec.probes = 0; SET enable_seqscan = off; SELECT string_agg(id::text, ',') FROM (SELECT id FROM docs ORDER BY e <=> '[1,2,0.5]' LIMIT 25) t",
+	"SET irec.probes = 0; SET enable_seqscan = off; SELECT string_agg(id::text, ',') FROM (SELECT id FROM docs ORDER BY e <-> '[1,2,0.5]' LIMIT 25) t",
+	"SELECT name, dims, epochs, n_users, n_items FROM irec_models ORDER BY name",
+	"SELECT name, md5(item_gramian::text) FROM irec_model_gramians ORDER BY name",
+	"SELECT '[1,2,3]'::embedding <#> '[4,5,6]', '[1,2,3]'::embedding <-> '[4,5,6]', '[1,2,3]'::embedding <=> '[4,5,6]'",
+);
+my %before;
+$before{$_} = $node->safe_psql('postgres', $_) for @answers;
+
+$node->safe_psql('postgres', 'ALTER EXTENSION irec UPDATE');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.2.0', 'updated to 0.2.0');
+for my $q (@answers)
+{
+	is($node->safe_psql('postgres', $q), $before{$q}, "unchanged by the update: $q");
+}
+
+# the update rebuilt the ipivf indexes in the new format
+for my $index ('clicks_items_ip', 'docs_cos', 'docs_l2')
+{
+	is($node->safe_psql('postgres', "SELECT missing + duplicated + abs(heap_rows - index_entries) FROM irec_index_check('$index')"),
+		'0', "irec_index_check('$index') passes after the update");
+}
+# an extreme-norm row is found by the rebuilt cosine index
+is($node->safe_psql('postgres', q{
+	INSERT INTO docs VALUES (1000, '[2e19,4e19,1e19]'), (1001, '[0,0,0]');
+	SET irec.probes = 0; SET enable_seqscan = off;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM docs ORDER BY e <=> '[1,2,0.5]' LIMIT 1) t}),
+	'1000', 'the updated cosine index answers at extreme norms');
+# Gramians follow their model without a foreign key
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM pg_constraint WHERE conrelid = 'irec_model_gramians'::regclass AND contype = 'f'}),
+	'0', 'no foreign key between the registry tables');
+is($node->safe_psql('postgres', q{
+	UPDATE irec_models SET name = 'renamed' WHERE name = 'clicks_train';
+	SELECT string_agg(name || '/' || owner, ',' ORDER BY name) FROM irec_model_gramians}),
+	'clicks/' . $node->safe_psql('postgres', 'SELECT current_user') . ',renamed/' . $node->safe_psql('postgres', 'SELECT current_user'),
+	'a renamed model keeps its Gramian, and Gramians carry their owner');
+is($node->safe_psql('postgres', q{
+	DELETE FROM irec_models WHERE name = 'renamed';
+	SELECT count(*) FROM irec_model_gramians WHERE name = 'renamed'}), '0', 'a deleted model takes its Gramian along');
+is($node->safe_psql('postgres', q{
+	SELECT FROM irec_train('clicks', dims => 8, epochs => 3, quiet => true);
+	SELECT dims(irec_fold_in('clicks', ARRAY[1, 2]))}), '8', 'retraining and fold-in work after the update');
+
+# the updated extension has exactly the objects of a fresh install
+$node->safe_psql('fresh', 'CREATE EXTENSION irec');
+my $objects = q{
+	SELECT string_agg(pg_describe_object(classid, objid, objsubid), E'\n' ORDER BY 1)
+	  FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+	   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'irec')};
+is($node->safe_psql('postgres', $objects), $node->safe_psql('fresh', $objects),
+	'the same extension objects as a fresh install');
+my $columns = q{
+	SELECT string_agg(c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY 1)
+	  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+	 WHERE c.relname IN ('irec_models', 'irec_model_gramians') AND a.attnum > 0 AND NOT a.attisdropped};
+is($node->safe_psql('postgres', $columns), $node->safe_psql('fresh', $columns), 'the same registry columns');
+
+$node->stop;
+done_testing();
