@@ -62,3 +62,282 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+------------------------------------------------------------------------------
+-- Early stopping: irec_train(..., validation => table) scores a held-out
+-- table after every epoch, keeps the best epoch's embeddings and stops after
+-- `patience` epochs without improvement; the registry records the scores.
+------------------------------------------------------------------------------
+ALTER TABLE @extschema@.irec_models ADD COLUMN validation double precision[];
+ALTER TABLE @extschema@.irec_models ADD COLUMN best_epoch integer;
+DROP FUNCTION @extschema@.irec_train(regclass, text, text, text, text, text, integer, integer,
+	double precision, double precision, double precision, text, double precision, double precision,
+	double precision, text, integer, bigint, integer, boolean, integer, text, double precision,
+	boolean, double precision, double precision, integer, integer, double precision, text);
+CREATE FUNCTION @extschema@.irec_train(
+	source regclass,
+	user_column text DEFAULT 'user_id',
+	item_column text DEFAULT 'item_id',
+	weight_column text DEFAULT NULL,
+	model text DEFAULT NULL,
+	algorithm text DEFAULT 'ials',
+	dims integer DEFAULT 64,
+	epochs integer DEFAULT NULL,
+	regularization double precision DEFAULT NULL,
+	regularization_exponent double precision DEFAULT 1.0,
+	unobserved_weight double precision DEFAULT 0.1,
+	confidence text DEFAULT 'linear',
+	alpha double precision DEFAULT 1.0,
+	epsilon double precision DEFAULT 1.0,
+	init_std double precision DEFAULT NULL,
+	solver text DEFAULT 'cg',
+	cg_steps integer DEFAULT 3,
+	seed bigint DEFAULT 42,
+	threads integer DEFAULT 0,
+	quiet boolean DEFAULT false,
+	negatives integer DEFAULT NULL,
+	sampler text DEFAULT NULL,
+	popularity_exponent double precision DEFAULT 0.75,
+	logq boolean DEFAULT true,
+	temperature double precision DEFAULT 1.0,
+	learning_rate double precision DEFAULT NULL,
+	batch_size integer DEFAULT 256,
+	max_trials integer DEFAULT 100,
+	rank_scale double precision DEFAULT NULL,
+	engine text DEFAULT 'memory',
+	validation regclass DEFAULT NULL,
+	validation_k integer DEFAULT 20,
+	validation_metric text DEFAULT 'ndcg',
+	patience integer DEFAULT 3
+) RETURNS text
+	AS 'MODULE_PATHNAME', 'irec_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+------------------------------------------------------------------------------
+-- irec_tune: hyper-parameter search inside the database.  A seeded per-user
+-- validation split of the source (temporary tables), successive halving over
+-- log-spaced candidates (every candidate for a quarter of the epochs, the
+-- best third for half, the best third of those for all, each stopping early
+-- on the validation metric), within max_seconds; every trial is a row of
+-- <model>_trials; the best setting then trains <model> on the whole source.
+-- One transaction: a cancelled or failed tuning leaves the previous model
+-- and trials table as they were.
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.irec_tune(
+	source regclass,
+	user_column text DEFAULT 'user_id',
+	item_column text DEFAULT 'item_id',
+	weight_column text DEFAULT NULL,
+	model text DEFAULT NULL,
+	algorithm text DEFAULT 'ials',
+	dims integer DEFAULT 64,
+	metric text DEFAULT 'ndcg',
+	k integer DEFAULT 20,
+	max_seconds double precision DEFAULT 600,
+	seed bigint DEFAULT 42,
+	validation_fraction double precision DEFAULT 0.2,
+	threads integer DEFAULT 0,
+	quiet boolean DEFAULT false,
+	OUT model_name text,
+	OUT params jsonb,
+	OUT validation_score double precision,
+	OUT epochs integer,
+	OUT trials integer,
+	OUT seconds double precision
+) LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	started timestamptz := clock_timestamp();
+	u text := quote_ident(user_column);
+	i text := quote_ident(item_column);
+	src_schema name;
+	src_name name;
+	target text;
+	trials_table text;
+	full_epochs integer;
+	grid jsonb[];
+	candidate jsonb;
+	defaults jsonb;
+	rung_epochs integer[];
+	survivors jsonb[];
+	scored record;
+	rung integer;
+	trial_started timestamptz;
+	trial_model text;
+	result record;
+	per_epoch double precision := NULL;	-- seconds per epoch of a trial so far
+	best_params jsonb;
+	best_score double precision := -1;
+	best_epochs integer;
+	train_sql text;
+BEGIN
+	IF source IS NULL OR user_column IS NULL OR item_column IS NULL OR algorithm IS NULL OR dims IS NULL
+	   OR metric IS NULL OR k IS NULL OR max_seconds IS NULL OR seed IS NULL OR validation_fraction IS NULL
+	   OR threads IS NULL OR quiet IS NULL THEN
+		RAISE EXCEPTION 'arguments of irec_tune must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Leave an argument out to use its default; only weight_column and model may be NULL.';
+	END IF;
+	IF NOT (max_seconds > 0 AND max_seconds <= 1e7) THEN
+		RAISE EXCEPTION 'max_seconds must be positive and at most 1e7, not %', max_seconds
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'The search stops starting trials when its budget is spent; 600 is the default.';
+	END IF;
+	IF metric NOT IN ('ndcg', 'recall') THEN
+		RAISE EXCEPTION 'unknown metric "%"', metric
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''ndcg'' or ''recall''.';
+	END IF;
+	IF NOT (validation_fraction > 0 AND validation_fraction < 1) THEN
+		RAISE EXCEPTION 'validation_fraction must be between 0 and 1 (exclusive), not %', validation_fraction
+			USING ERRCODE = 'invalid_parameter_value', HINT = '0.2 holds out a fifth of each user''s items for validation.';
+	END IF;
+	IF algorithm NOT IN ('ials', 'softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd') THEN
+		RAISE EXCEPTION 'unknown algorithm "%"', algorithm
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Available algorithms: ''ials'', ''softmax'', ''bpr'', ''warp'', ''pointwise'', ''gramian_sgd''.';
+	END IF;
+	FOREACH target IN ARRAY ARRAY[user_column, item_column] || CASE WHEN weight_column IS NULL THEN '{}'::text[] ELSE ARRAY[weight_column] END LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = source AND attname = target AND attnum > 0 AND NOT attisdropped) THEN
+			RAISE EXCEPTION 'column "%" of relation % does not exist', target, source
+				USING ERRCODE = 'undefined_column', HINT = 'Name the columns with user_column, item_column and weight_column.';
+		END IF;
+	END LOOP;
+
+	SELECT n.nspname, c.relname INTO src_schema, src_name
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source;
+	-- the model as irec_train names it; trials beside its tables
+	target := model;
+	IF model IS NULL THEN
+		trials_table := format('%I.%I', src_schema, src_name || '_trials');
+	ELSIF array_length(parse_ident(model), 1) = 2 THEN
+		trials_table := format('%I.%I', (parse_ident(model))[1], (parse_ident(model))[2] || '_trials');
+	ELSE
+		trials_table := format('%I.%I', src_schema, (parse_ident(model))[1] || '_trials');
+	END IF;
+
+	-- the validation split: each user's pairs ordered by a seeded hash, the
+	-- first validation_fraction of them held out (users with one item stay)
+	FOREACH train_sql IN ARRAY ARRAY['irec_tune_pairs', 'irec_tune_train', 'irec_tune_validation'] LOOP
+		IF to_regclass('pg_temp.' || train_sql) IS NOT NULL THEN
+			EXECUTE format('DROP TABLE pg_temp.%I', train_sql);
+		END IF;
+	END LOOP;
+	EXECUTE format(
+		'CREATE TEMP TABLE irec_tune_pairs AS SELECT d_u, d_i, n >= 2 AND r <= greatest(1, least(n - 1, round(%s * n))) AS held '
+		'FROM (SELECT s.%s AS d_u, s.%s AS d_i, row_number() OVER (PARTITION BY s.%s '
+		'ORDER BY hashtextextended(s.%s::text || chr(31) || s.%s::text, %s), s.%s::text) AS r, '
+		'count(*) OVER (PARTITION BY s.%s) AS n FROM %s s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL GROUP BY s.%s, s.%s) ranked',
+		validation_fraction, u, i, u, u, i, seed, i, u, source, u, i, u, i);
+	EXECUTE format('CREATE TEMP TABLE irec_tune_train AS SELECT s.* FROM %s s LEFT JOIN irec_tune_pairs p '
+	               'ON p.d_u = s.%s AND p.d_i = s.%s WHERE NOT coalesce(p.held, false)', source, u, i);
+	EXECUTE format('CREATE TEMP TABLE irec_tune_validation AS SELECT s.* FROM %s s JOIN irec_tune_pairs p '
+	               'ON p.d_u = s.%s AND p.d_i = s.%s WHERE p.held', source, u, i);
+	DROP TABLE pg_temp.irec_tune_pairs;
+	EXECUTE format('CREATE INDEX ON pg_temp.irec_tune_train (%s)', u);
+	ANALYZE pg_temp.irec_tune_train;
+	ANALYZE pg_temp.irec_tune_validation;
+
+	-- candidates: log-spaced around the defaults, the parameters that matter
+	IF algorithm = 'ials' THEN
+		full_epochs := 16;
+		SELECT array_agg(jsonb_build_object('unobserved_weight', a, 'regularization', l) ORDER BY a, l) INTO grid
+		  FROM unnest(ARRAY[0.01, 0.03, 0.1, 0.3, 1.0]) a, unnest(ARRAY[0.001, 0.003, 0.01, 0.03]) l;
+	ELSIF algorithm = 'softmax' THEN
+		full_epochs := 60;
+		SELECT array_agg(jsonb_build_object('learning_rate', r, 'regularization', l, 'temperature', t) ORDER BY r, l, t) INTO grid
+		  FROM unnest(ARRAY[0.03, 0.1, 0.3]) r, unnest(ARRAY[0.02, 0.07, 0.2, 0.5]) l, unnest(ARRAY[0.5, 1.0]) t;
+	ELSE
+		full_epochs := 30;
+		SELECT array_agg(jsonb_build_object('learning_rate', r, 'regularization', l) ORDER BY r, l) INTO grid
+		  FROM unnest(ARRAY[0.01, 0.03, 0.1, 0.3]) r, unnest(ARRAY[0.00001, 0.0001, 0.001, 0.01]) l;
+	END IF;
+	rung_epochs := ARRAY[greatest(2, full_epochs / 4), greatest(3, full_epochs / 2), full_epochs];
+	defaults := CASE algorithm
+		WHEN 'ials' THEN '{"unobserved_weight": 0.1, "regularization": 0.01}'
+		WHEN 'softmax' THEN '{"learning_rate": 0.1, "regularization": 0.2, "temperature": 1.0}'
+		WHEN 'bpr' THEN '{"learning_rate": 0.05, "regularization": 0.01}'
+		ELSE '{"learning_rate": 0.05, "regularization": 0.0001}' END;
+
+	IF to_regclass(trials_table) IS NOT NULL THEN
+		EXECUTE format('DROP TABLE %s', trials_table);
+	END IF;
+	EXECUTE format('CREATE TABLE %s (trial integer PRIMARY KEY, rung integer NOT NULL, params jsonb NOT NULL, '
+	               'max_epochs integer NOT NULL, best_epoch integer, %I double precision, seconds double precision NOT NULL)',
+	               trials_table, metric || '@' || k);
+	trials := 0;
+	survivors := grid;
+	FOR rung IN 1 .. 3 LOOP
+		IF to_regclass('pg_temp.irec_tune_rung') IS NOT NULL THEN
+			DROP TABLE pg_temp.irec_tune_rung;
+		END IF;
+		CREATE TEMP TABLE irec_tune_rung (params jsonb, score double precision, best_epoch integer);
+		FOREACH candidate IN ARRAY survivors LOOP
+			-- stop starting trials once the rest of the budget would not cover one and the final training
+			IF per_epoch IS NOT NULL AND extract(epoch FROM clock_timestamp() - started)
+			   + per_epoch * (rung_epochs[rung] + full_epochs) > max_seconds THEN
+				EXIT;
+			END IF;
+			trial_started := clock_timestamp();
+			train_sql := format('SELECT @extschema@.irec_train(%L, user_column => %L, item_column => %L, weight_column => %L, '
+			                    'model => %L, algorithm => %L, dims => %s, epochs => %s, seed => %s, threads => %s, quiet => true, '
+			                    'validation => %L, validation_k => %s, validation_metric => %L, patience => 2',
+			                    'pg_temp.irec_tune_train', user_column, item_column, weight_column,
+			                    'irec_tune_trial', algorithm, dims, rung_epochs[rung], seed, threads,
+			                    'pg_temp.irec_tune_validation', k, metric)
+			             || (SELECT string_agg(format(', %I => %s', key, value), '') FROM jsonb_each_text(candidate)) || ')';
+			EXECUTE train_sql INTO trial_model;
+			SELECT (SELECT max(v) FROM unnest(m.validation) v) AS score, m.best_epoch, m.epochs INTO result
+			  FROM @extschema@.irec_models m WHERE m.name = trial_model;
+			trials := trials + 1;
+			per_epoch := greatest(coalesce(per_epoch, 0),
+			                      extract(epoch FROM clock_timestamp() - trial_started) / greatest(result.epochs, 1));
+			INSERT INTO irec_tune_rung VALUES (candidate, result.score, result.best_epoch);
+			EXECUTE format('INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6, $7)', trials_table)
+			  USING trials, rung, candidate, rung_epochs[rung], result.best_epoch, result.score,
+			        extract(epoch FROM clock_timestamp() - trial_started)::double precision;
+			IF result.score > best_score OR (result.score = best_score AND rung > 1) THEN
+				best_score := result.score;
+				best_params := candidate;
+				best_epochs := result.best_epoch;
+			END IF;
+			IF NOT quiet THEN
+				RAISE NOTICE 'trial % (rung %, % epochs): % %@% = %, best epoch %', trials, rung, rung_epochs[rung],
+					candidate, metric, k, round(result.score::numeric, 4), result.best_epoch;
+			END IF;
+		END LOOP;
+		-- the best third goes on to the next rung, with more epochs
+		SELECT array_agg(r.params ORDER BY r.score DESC) INTO survivors
+		  FROM (SELECT * FROM irec_tune_rung ORDER BY score DESC
+		         LIMIT greatest(1, ceil((SELECT count(*) FROM irec_tune_rung) / 3.0)::int)) r;
+		EXIT WHEN survivors IS NULL OR rung = 3;
+		-- irec_train's own defaults (train.c) always reach the last rung, so
+		-- the search never ends below them
+		IF rung = 2 AND NOT (defaults = ANY (survivors)) THEN
+			survivors := survivors || defaults;
+		END IF;
+	END LOOP;
+	-- the trials' model and the split are temporary
+	DELETE FROM @extschema@.irec_models WHERE name = trial_model;
+	DROP TABLE pg_temp.irec_tune_rung, pg_temp.irec_tune_train, pg_temp.irec_tune_validation,
+		pg_temp.irec_tune_trial_users, pg_temp.irec_tune_trial_items;
+	IF best_params IS NULL THEN
+		RAISE EXCEPTION 'max_seconds % did not allow a single trial', max_seconds
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the search a larger budget.';
+	END IF;
+
+	-- the final model: the best setting on the whole source, for the epochs it peaked at
+	train_sql := format('SELECT @extschema@.irec_train(%L, user_column => %L, item_column => %L, weight_column => %L, '
+	                    'model => %L, algorithm => %L, dims => %s, epochs => %s, seed => %s, threads => %s, quiet => true',
+	                    source::text, user_column, item_column, weight_column, target, algorithm, dims,
+	                    greatest(best_epochs, 1), seed, threads)
+	             || (SELECT string_agg(format(', %I => %s', key, value), '') FROM jsonb_each_text(best_params)) || ')';
+	EXECUTE train_sql INTO model_name;
+	params := best_params;
+	validation_score := best_score;
+	epochs := best_epochs;
+	seconds := extract(epoch FROM clock_timestamp() - started);
+	IF NOT quiet THEN
+		RAISE NOTICE 'tuned % in % trials, % s: % (validation %@% = %)', model_name, trials,
+			round(seconds::numeric, 1), best_params, metric, k, round(best_score::numeric, 4);
+	END IF;
+END
+$$;

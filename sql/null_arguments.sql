@@ -29,7 +29,7 @@ BEGIN
   FOR r IN SELECT p.proname, p.proargnames, p.pronargs FROM pg_proc p
             WHERE p.proname IN ('irec_train', 'irec_evaluate', 'irec_evaluate_popularity', 'irec_split',
                                 'irec_synthetic', 'irec_recommend', 'irec_similar_items', 'irec_fold_in',
-                                'irec_recommend_for_items')
+                                'irec_recommend_for_items', 'irec_tune')
               AND p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'irec')
   LOOP
     FOREACH a IN ARRAY r.proargnames[1:r.pronargs] LOOP
@@ -43,6 +43,7 @@ BEGIN
         WHEN 'irec_similar_items' THEN 'SELECT * FROM irec_similar_items(model => ''na_train'', item => 1'
         WHEN 'irec_fold_in' THEN 'SELECT irec_fold_in(model => ''na_train'', items => ARRAY[1, 2]'
         WHEN 'irec_recommend_for_items' THEN 'SELECT * FROM irec_recommend_for_items(model => ''na_train'', items => ARRAY[1, 2]'
+        WHEN 'irec_tune' THEN 'SELECT * FROM irec_tune(source => ''na_train'', model => ''na_null'', dims => 4, max_seconds => 0.001, quiet => true'
       END;
       -- replace the argument if the base sets it, else add it
       IF position(quote_ident(a) || ' => ' IN base) > 0 THEN
@@ -52,7 +53,7 @@ BEGIN
         base := base || ', ' || quote_ident(a) || ' => NULL)';
       END IF;
       PERFORM na_try(r.proname, a, base);
-      EXECUTE 'DROP TABLE IF EXISTS na_s_train, na_s_test, na_s_fold_in, na2_train, na2_test, na2_fold_in, na_null_users, na_null_items';
+      EXECUTE 'DROP TABLE IF EXISTS na_s_train, na_s_test, na_s_fold_in, na2_train, na2_test, na2_fold_in, na_null_users, na_null_items, na_null_trials, na_train_trials';
       DELETE FROM irec_models WHERE name = 'na_null';
     END LOOP;
   END LOOP;

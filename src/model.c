@@ -347,6 +347,40 @@ model_register(const ModelTarget *target, const ModelSummary *summary)
 		if (SPI_execute_with_args(sql.data, 2, gram_types, gram_values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not store the Gramian of model %s", target->name);
 	}
+
+	/*
+	 * The validation scores per epoch (NULL without validation), in the
+	 * columns 0.2.0 added; a server still on 0.1.0's objects has none.
+	 */
+	{
+		Oid			registry = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(registry_table())),
+												AccessShareLock, false);
+
+		if (get_attnum(registry, "validation") != InvalidAttrNumber)
+		{
+			Oid			val_types[3] = {TEXTOID, FLOAT8ARRAYOID, INT4OID};
+			Datum		val_values[3];
+			char		val_nulls[3] = {' ', 'n', 'n'};
+
+			val_values[0] = CStringGetTextDatum(target->name);
+			if (summary->validation)
+			{
+				Datum	   *scores = palloc(sizeof(Datum) * Max(summary->epochs, 1));
+
+				for (int e = 0; e < summary->epochs; e++)
+					scores[e] = Float8GetDatum(summary->validation[e]);
+				val_values[1] = PointerGetDatum(construct_array(scores, summary->epochs, FLOAT8OID, 8,
+																FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+				val_values[2] = Int32GetDatum(summary->best_epoch);
+				val_nulls[1] = val_nulls[2] = ' ';
+			}
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "UPDATE %s SET validation = $2, best_epoch = $3 WHERE name = $1",
+							 registry_table());
+			if (SPI_execute_with_args(sql.data, 3, val_types, val_values, val_nulls, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not record the validation scores of model %s", target->name);
+		}
+	}
 }
 
 static Oid

@@ -61,6 +61,8 @@ typedef struct ModelSummary
 	double		write_seconds;	/* writing the tables */
 	const double *loss;			/* epochs values */
 	const float *item_gramian;	/* dims × dims: fold-in needs it (DESIGN §6.3) */
+	const double *validation;	/* epochs validation scores, or NULL */
+	int			best_epoch;		/* 1-based epoch kept, with validation */
 } ModelSummary;
 
 extern void model_register(const ModelTarget *target, const ModelSummary *summary);

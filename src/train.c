@@ -33,6 +33,7 @@
 #include "irec.h"
 #include "model.h"
 #include "train_sql.h"
+#include "validation.h"
 
 /* Work between two interrupt checks, in floating-point operations. */
 #define FLOPS_PER_CHUNK 8e9
@@ -78,6 +79,11 @@ typedef struct TrainOptions
 	int			max_trials;
 	double		rank_scale;		/* 0: n_items / 100 */
 	bool		sql_engine;		/* engine => 'sql' (train_sql.c) */
+	/* early stopping (validation.c) */
+	Oid			validation;		/* InvalidOid: none */
+	int			validation_k;
+	const char *validation_metric;
+	int			patience;
 } TrainOptions;
 
 static double
@@ -241,6 +247,37 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 					 errhint("Use algorithm => 'ials' with engine => 'sql'.")));
 	}
 
+	/* 0.1.0's SQL declaration has no validation arguments */
+	options->validation = InvalidOid;
+	options->validation_k = 20;
+	options->validation_metric = "ndcg";
+	options->patience = 3;
+	if (PG_NARGS() > 33)
+	{
+		if (!PG_ARGISNULL(30))
+			options->validation = PG_GETARG_OID(30);
+		require_not_null(fcinfo, 31, "validation_k");
+		require_not_null(fcinfo, 32, "validation_metric");
+		require_not_null(fcinfo, 33, "patience");
+		options->validation_k = PG_GETARG_INT32(31);
+		options->validation_metric = text_arg(fcinfo, 32);
+		options->patience = PG_GETARG_INT32(33);
+	}
+	if (strcmp(options->validation_metric, "ndcg") != 0 && strcmp(options->validation_metric, "recall") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown validation metric \"%s\"", options->validation_metric),
+				 errhint("Use 'ndcg' or 'recall'.")));
+	require_range(options->validation_k, 1, 100000, true, "validation_k",
+				  "The cut-off k of the validation metric; 10 to 100 are typical.");
+	require_range(options->patience, 1, 10000, true, "patience",
+				  "Training stops after this many epochs without a better validation score; 2 to 5 are typical.");
+	if (OidIsValid(options->validation) && options->sql_engine)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("engine 'sql' does not stop early on a validation table"),
+				 errhint("Use engine => 'memory' with validation, or leave validation out.")));
+
 	require_range(options->dims, 1, 4096, true, "dims",
 				  "Choose between 1 and 4096 dimensions; 64 to 256 are typical.");
 	require_range(options->epochs, 1, 10000, true, "epochs",
@@ -386,6 +423,9 @@ params_json(const TrainOptions *options, int threads)
 		if (options->sampler == SAMPLER_RANK_ADAPTIVE)
 			appendStringInfo(&json, ", \"rank_scale\": %s", float8out_internal(options->rank_scale));
 	}
+	if (OidIsValid(options->validation))
+		appendStringInfo(&json, ", \"validation_metric\": \"%s\", \"validation_k\": %d, \"patience\": %d",
+						 options->validation_metric, options->validation_k, options->patience);
 	appendStringInfoChar(&json, '}');
 	return json.data;
 }
@@ -457,10 +497,23 @@ report_epoch(const TrainOptions *options, int epoch, double loss, const struct t
 }
 
 /* iALS epochs: a user half-step, an item half-step, the loss (DESIGN §5.1). */
-static void
+/*
+ * end_of_epoch: the validation score after an epoch, when there is a
+ * validation table; true when training should stop early.
+ */
+static bool
+end_of_epoch(const TrainOptions *options, Validation *validation, int epoch,
+			 const float *users, size_t n_users, const float *items, size_t n_items)
+{
+	if (validation == NULL)
+		return false;
+	return validation_epoch(validation, epoch, users, n_users, items, n_items, options->quiet);
+}
+
+static int
 train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 		   const CsrMatrix *by_item, float *users, float *items, double *loss,
-		   MemoryContext context)
+		   Validation *validation, MemoryContext context)
 {
 	IalsConfig	config;
 	int			d = options->dims;
@@ -494,7 +547,10 @@ train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 		ials_gramian(items, by_item->n_rows, d, threads, gram, partials);
 		loss[epoch] = ials_loss(&config, by_user, by_item, users, items, user_gram, gram, row_loss);
 		report_epoch(options, epoch, loss[epoch], &epoch_start);
+		if (end_of_epoch(options, validation, epoch, users, by_user->n_rows, items, by_item->n_rows))
+			return epoch + 1;
 	}
+	return options->epochs;
 }
 
 static SgdConfig
@@ -524,10 +580,10 @@ sgd_config(const TrainOptions *options, int threads, size_t n_items)
 #define SGD_BATCHES_PER_CALL 32
 
 /* Sampling-based epochs (DESIGN §4, §5.1.3): Hogwild batches on every core. */
-static void
+static int
 train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
 		  const CsrMatrix *by_item, float *users, float *items, double *loss,
-		  MemoryContext context)
+		  Validation *validation, MemoryContext context)
 {
 	SgdConfig	config = sgd_config(options, threads, by_item->n_rows);
 	SgdData		data = {by_user, by_item};
@@ -567,7 +623,10 @@ train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
 			!vec_all_finite(users, model.n_users * options->dims))
 			loss[epoch] = NAN;
 		report_epoch(options, epoch, loss[epoch], &epoch_start);
+		if (end_of_epoch(options, validation, epoch, users, by_user->n_rows, items, by_item->n_rows))
+			return epoch + 1;
 	}
+	return options->epochs;
 }
 
 /* engine => 'sql': the epochs as SQL statements (train_sql.c), then the registry row. */
@@ -623,6 +682,8 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 	summary.seconds = seconds_since(start);
 	summary.loss = loss;
 	summary.item_gramian = result.item_gram;
+	summary.validation = NULL;
+	summary.best_epoch = 0;
 	model_register(target, &summary);
 	old = MemoryContextSwitchTo(caller);
 	name = cstring_to_text(target->name);
@@ -649,6 +710,8 @@ irec_train(PG_FUNCTION_ARGS)
 	double	   *loss;
 	double		bytes;
 	int			threads;
+	int			epochs_run;
+	Validation	validation;
 	struct timespec start;
 	struct timespec train_start;
 	struct timespec write_start;
@@ -697,6 +760,9 @@ irec_train(PG_FUNCTION_ARGS)
 
 		bytes += sgd_scratch_bytes(&probe, &shape);
 	}
+	/* early stopping keeps a copy of the best epoch's embeddings */
+	if (OidIsValid(options.validation))
+		bytes += (double) (data.users.count + data.items.count) * options.dims * sizeof(float);
 	irec_check_memory(bytes + (double) data.nnz * 40.0, "training this model");
 
 	old = MemoryContextSwitchTo(train_context);
@@ -712,6 +778,14 @@ irec_train(PG_FUNCTION_ARGS)
 	pfree(data.item_index);
 	pfree(confidence);
 	pfree(data.weight);
+	if (OidIsValid(options.validation))
+	{
+		validation.metric = strcmp(options.validation_metric, "recall") == 0 ? EVAL_RECALL : EVAL_NDCG;
+		validation.metric_name = options.validation_metric;
+		validation.patience = options.patience;
+		validation_load(&validation, options.validation, &options.source, &data, &by_user,
+						options.dims, options.validation_k, threads, options.epochs, train_context);
+	}
 	users = MemoryContextAllocHuge(train_context, sizeof(float) * data.users.count * options.dims);
 	items = MemoryContextAllocHuge(train_context, sizeof(float) * data.items.count * options.dims);
 	gram = palloc(sizeof(float) * options.dims * options.dims);
@@ -724,9 +798,13 @@ irec_train(PG_FUNCTION_ARGS)
 
 	clock_gettime(CLOCK_MONOTONIC, &train_start);
 	if (options.is_ials)
-		train_ials(&options, threads, &by_user, &by_item, users, items, loss, train_context);
+		epochs_run = train_ials(&options, threads, &by_user, &by_item, users, items, loss,
+								OidIsValid(options.validation) ? &validation : NULL, train_context);
 	else
-		train_sgd(&options, threads, &by_user, &by_item, users, items, loss, train_context);
+		epochs_run = train_sgd(&options, threads, &by_user, &by_item, users, items, loss,
+							   OidIsValid(options.validation) ? &validation : NULL, train_context);
+	if (OidIsValid(options.validation))
+		validation_restore(&validation, users, data.users.count, items, data.items.count);
 	/* the final items' Gramian, which fold-in solves against */
 	ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
 	summary.train_seconds = seconds_since(&train_start);
@@ -738,8 +816,15 @@ irec_train(PG_FUNCTION_ARGS)
 	summary.weight_column = options.source.weight_column;
 	summary.algorithm = options.algorithm;
 	summary.dims = options.dims;
-	summary.epochs = options.epochs;
+	summary.epochs = epochs_run;
 	summary.params_json = params_json(&options, threads);
+	summary.validation = NULL;
+	summary.best_epoch = 0;
+	if (OidIsValid(options.validation))
+	{
+		summary.validation = validation.scores;
+		summary.best_epoch = validation.best_epoch + 1;
+	}
 	summary.n_users = data.users.count;
 	summary.n_items = data.items.count;
 	summary.n_interactions = data.nnz;

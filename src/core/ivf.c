@@ -22,6 +22,14 @@
 /* Points per sgemm block of the assignment. */
 #define IVF_BLOCK 256
 
+static void (*iteration_hook) (void) = NULL;
+
+void
+ivf_set_iteration_hook(void (*hook) (void))
+{
+	iteration_hook = hook;
+}
+
 /* The power of two that brings the largest norm M into [0.5, 1). */
 static double
 scale_for(float max_norm)
@@ -231,6 +239,8 @@ ivf_kmeans(const float *x, size_t n, int dims, int k, int iterations,
 
 	for (int iteration = 0; iteration < iterations && n > 0; iteration++)
 	{
+		if (iteration_hook)
+			iteration_hook();
 		centroid_norms(centroids, k, dims, centroid_sq);
 		assign_with_distance(centroids, centroid_sq, k, dims, metric, m, scale, x, n,
 							 assignment, distance, threads, scratch);

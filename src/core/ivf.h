@@ -32,6 +32,14 @@ typedef enum IvfMetric
 /* Floats per centroid: dims, plus the augmented coordinate. */
 #define IVF_CENTROID_FLOATS(dims) ((size_t) (dims) + 1)
 
+/*
+ * ivf_set_iteration_hook: a function ivf_kmeans calls between its Lloyd
+ * iterations, on the calling thread with no other thread running (the
+ * backend checks for interrupts there, so cancelling a build never waits
+ * for the whole clustering).  NULL: none.
+ */
+void		ivf_set_iteration_hook(void (*hook) (void));
+
 /* Bytes of scratch ivf_kmeans needs. */
 size_t		ivf_kmeans_scratch_bytes(size_t n, int dims, int k, int threads);
 

@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -34,12 +35,20 @@ int			irec_probes = -1;
 
 static relopt_kind ipivf_relopt_kind;
 
+/* Between k-means iterations of a build: cancel and statement_timeout act. */
+static void
+ipivf_check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
 /*
  * ipivf_init: reloptions and the probes GUC, from _PG_init.
  */
 void
 ipivf_init(void)
 {
+	ivf_set_iteration_hook(ipivf_check_interrupts);
 	ipivf_relopt_kind = add_reloption_kind();
 	add_int_reloption(ipivf_relopt_kind, "lists",
 					  "Number of inverted lists (0: the square root of the rows at build)",

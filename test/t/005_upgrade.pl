@@ -77,16 +77,26 @@ is($node->safe_psql('postgres', q{
 	SELECT FROM irec_train('clicks', dims => 8, epochs => 3, quiet => true);
 	SELECT dims(irec_fold_in('clicks', ARRAY[1, 2]))}), '8', 'retraining and fold-in work after the update');
 
+# the functions 0.2.0 adds: early stopping and irec_tune
+is($node->safe_psql('postgres', q{
+	SELECT FROM irec_train('clicks_train', model => 'stopped', dims => 8, epochs => 30, quiet => true,
+	                       validation => 'clicks_test', patience => 2);
+	SELECT best_epoch >= 1 AND array_length(validation, 1) = epochs FROM irec_models WHERE name = 'stopped'}),
+	't', 'early stopping on a validation table after the update');
+is($node->safe_psql('postgres', q{
+	SELECT trials > 0 AND validation_score > 0 FROM irec_tune('clicks_train', model => 'tuned', dims => 8, max_seconds => 20, quiet => true)}),
+	't', 'irec_tune after the update');
+
 # the updated extension has exactly the objects of a fresh install
 $node->safe_psql('fresh', 'CREATE EXTENSION irec');
 my $objects = q{
-	SELECT string_agg(pg_describe_object(classid, objid, objsubid), E'\n' ORDER BY 1)
+	SELECT string_agg(pg_describe_object(classid, objid, objsubid), E'\n' ORDER BY pg_describe_object(classid, objid, objsubid))
 	  FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
 	   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'irec')};
 is($node->safe_psql('postgres', $objects), $node->safe_psql('fresh', $objects),
 	'the same extension objects as a fresh install');
 my $columns = q{
-	SELECT string_agg(c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY 1)
+	SELECT string_agg(c.relname || '.' || a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY c.relname, a.attnum)
 	  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 	 WHERE c.relname IN ('irec_models', 'irec_model_gramians') AND a.attnum > 0 AND NOT a.attisdropped};
 is($node->safe_psql('postgres', $columns), $node->safe_psql('fresh', $columns), 'the same registry columns');

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# iALS (d = 64, 16 epochs) on several data sets: the shipped defaults, a
+# 5 × 5 grid over α0 × λ, and irec_tune with its default budget, each scored
+# by Recall@20 / NDCG@20 on a seeded 80/20 per-user split (irec_tune tunes
+# on a split of the training part only).  Data: lastfm-2k (binary and
+# play-count weighted) and ml-latest-small (ratings >= 4; all ratings
+# weighted by stars) from ../shared/data when present, and generated data of
+# three shapes.  Prints one table; about 40 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/bench/common.sh
+bench_start
+load_lastfm || true
+ml=../shared/data/ml-latest-small/ratings.csv
+psql <<SQL
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS lastfm (user_id int, item_id int, weight real);
+CREATE TABLE ml_raw (user_id int, item_id int, rating real, ts bigint);
+\\if $( [ -f "$ml" ] && echo true || echo false )
+\\copy ml_raw FROM '$ml' WITH (FORMAT csv, HEADER true)
+\\endif
+CREATE TABLE lastfm_w AS SELECT * FROM lastfm;
+CREATE TABLE ml4 AS SELECT user_id, item_id FROM ml_raw WHERE rating >= 4;
+CREATE TABLE mlw AS SELECT user_id, item_id, rating AS weight FROM ml_raw;
+CREATE TABLE dense AS SELECT user_id, item_id FROM irec_synthetic(600, 400, 60000, seed => 3);
+CREATE TABLE gowalla AS SELECT user_id, item_id FROM irec_synthetic(29858, 40981, 1027370, seed => 11);
+CREATE TABLE sparse AS SELECT user_id, item_id FROM irec_synthetic(120000, 60000, 2000000,
+    item_popularity_exponent => 1.0, seed => 5);
+CREATE TABLE results (data text, kind text, a0 float8, lambda float8, recall float8, ndcg float8, seconds float8);
+CREATE FUNCTION run(data text, weighted boolean) RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE a float8; l float8; e record; t record; started timestamptz; w text := CASE WHEN weighted THEN 'weight' END;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM %I', data) INTO a;
+  IF a = 0 THEN RETURN; END IF;
+  PERFORM irec_split(data, seed => 1);
+  PERFORM irec_train(data || '_train', weight_column => w, quiet => true, model => 'b');
+  SELECT * INTO e FROM irec_evaluate('b', data || '_test');
+  INSERT INTO results VALUES (data, 'defaults', 0.1, 0.01, e.recall, e.ndcg, NULL);
+  FOREACH a IN ARRAY ARRAY[0.01, 0.03, 0.1, 0.3, 1.0] LOOP
+    FOREACH l IN ARRAY ARRAY[0.001, 0.003, 0.01, 0.03, 0.1] LOOP
+      PERFORM irec_train(data || '_train', weight_column => w, unobserved_weight => a, regularization => l,
+                         quiet => true, model => 'b');
+      SELECT * INTO e FROM irec_evaluate('b', data || '_test');
+      INSERT INTO results VALUES (data, 'grid', a, l, e.recall, e.ndcg, NULL);
+    END LOOP;
+  END LOOP;
+  started := clock_timestamp();
+  SELECT * INTO t FROM irec_tune(data || '_train', weight_column => w, model => 't', quiet => true);
+  SELECT * INTO e FROM irec_evaluate('t', data || '_test');
+  INSERT INTO results VALUES (data, 'tuned', (t.params->>'unobserved_weight')::float8,
+                              (t.params->>'regularization')::float8, e.recall, e.ndcg,
+                              extract(epoch FROM clock_timestamp() - started));
+  EXECUTE format('DROP TABLE %I, %I, t_trials', data || '_train', data || '_test');
+END \$\$;
+SELECT run('lastfm', false); SELECT run('lastfm_w', true); SELECT run('ml4', false); SELECT run('mlw', true);
+SELECT run('dense', false); SELECT run('gowalla', false); SELECT run('sparse', false);
+\\echo == Recall@20 / NDCG@20 on the test split: shipped defaults, irec_tune, best of the 5 x 5 grid
+SELECT r.data,
+       round(d.recall::numeric, 4) || ' / ' || round(d.ndcg::numeric, 4) AS defaults,
+       round((d.recall / g.recall)::numeric, 3) AS "defaults/best",
+       round(t.recall::numeric, 4) || ' / ' || round(t.ndcg::numeric, 4) || ' (α0 ' || t.a0 || ', λ ' || t.lambda || ')' AS tuned,
+       round((t.recall / g.recall)::numeric, 3) AS "tuned/best",
+       round(t.seconds::numeric) AS "tune s",
+       round(g.recall::numeric, 4) || ' / ' || round(g.ndcg::numeric, 4) || ' (α0 ' || g.a0 || ', λ ' || g.lambda || ')' AS grid_best
+  FROM (SELECT DISTINCT data FROM results) r
+  JOIN results d ON d.data = r.data AND d.kind = 'defaults'
+  JOIN results t ON t.data = r.data AND t.kind = 'tuned'
+  JOIN LATERAL (SELECT * FROM results g WHERE g.data = r.data AND g.kind = 'grid' ORDER BY recall DESC LIMIT 1) g ON true
+ ORDER BY r.data;
+SQL
