@@ -38,3 +38,21 @@ SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel
    AND p.prokind = 'f' AND (p.provolatile <> 'i' OR NOT p.proisstrict OR p.proparallel <> 's')
    AND p.proname IN ('inner_product', 'l2_distance', 'cosine_distance', 'l2_norm', 'dims',
                      'normalize', 'l2_normalize', 'embedding_add', 'embedding_sub', 'embedding_negative_inner_product');
+
+-- elementwise product: overflow and underflow refused, as for real
+SELECT '[1,2,3]'::embedding * '[4,5,-6]';
+SELECT '[1,0,-2]'::embedding * '[0,7,0.5]';
+SELECT '[1e37]'::embedding * '[1e37]';
+SELECT '[1e-37]'::embedding * '[1e-37]';
+SELECT '[1,2]'::embedding * '[3]';
+
+-- L1 distance and <+>: exact sums, double where float would overflow
+SELECT l1_distance('[0,0]', '[3,4]'), '[0,0]'::embedding <+> '[3,4]', '[3,4]'::embedding <+> '[0,0]';
+SELECT l1_distance('[1,2,3,4,5,6,7,8,9]', '[0,3,2,5,4,7,6,9,8]');
+SELECT l1_distance('[3e38]', '[-3e38]') = 2 * 3e38::real::float8 AS no_overflow,
+       l1_distance('[3e38,3e38]', '[-3e38,-3e38]') > 1.2e39 AS sums_in_double;
+SELECT l1_distance('[1e-45,0]', '[0,0]') > 0 AS denormal_kept;
+SELECT l1_distance('[1,2]', '[3]');
+-- pgvector's names for dims and the norm
+SELECT vector_dims('[1,2,3]'::embedding), vector_norm('[3,4]'::embedding),
+       vector_norm('[3e37,4e37]'::embedding)::real, vector_norm('[0,0]'::embedding);

@@ -161,6 +161,22 @@ RESET enable_seqscan;
 CREATE TABLE ix_mixed (e embedding);
 INSERT INTO ix_mixed VALUES ('[1,2]'), ('[1,2,3]');
 CREATE INDEX ON ix_mixed USING ipivf (e);
-CREATE TABLE ix_wide (e embedding(2000));
-CREATE INDEX ON ix_wide USING ipivf (e);
+-- 2,000 dimensions, as pgvector's indexes: a centroid and a row fill a page each
+CREATE TABLE ix_wide (id int, e embedding(2000));
+INSERT INTO ix_wide SELECT i, array_agg(sin(i * k) ORDER BY k)::real[]::embedding
+  FROM generate_series(1, 30) i, generate_series(1, 2000) k GROUP BY i;
+CREATE INDEX ix_wide_ip ON ix_wide USING ipivf (e) WITH (lists = 3);
+CREATE INDEX ix_wide_l1 ON ix_wide USING ipivf (e embedding_l1_ops) WITH (lists = 3);
+INSERT INTO ix_wide SELECT 31, e FROM ix_wide WHERE id = 7;
+SET enable_seqscan = off;
+SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM ix_wide ORDER BY e <#> (SELECT e FROM ix_wide WHERE id = 7) LIMIT 2) s;
+SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM ix_wide ORDER BY e <+> (SELECT e FROM ix_wide WHERE id = 7) LIMIT 2) s;
+RESET enable_seqscan;
+SELECT missing, duplicated, heap_rows = index_entries AS complete FROM irec_index_check('ix_wide_l1');
+CREATE TABLE ix_wider (e embedding(2001));
+CREATE INDEX ON ix_wider USING ipivf (e);
+CREATE TABLE ix_wider_untyped (e embedding);
+INSERT INTO ix_wider_untyped SELECT array_fill(1, ARRAY[2001])::real[]::embedding;
+CREATE INDEX ON ix_wider_untyped USING ipivf (e);
+DROP TABLE ix_wider, ix_wider_untyped;
 DROP TABLE ix, qs, ix_empty, ix_unlogged, ix_mixed, ix_wide, ix_deleted;

@@ -1,6 +1,6 @@
 -- ipivf answers equal sequential-scan answers at the extremes of float:
 -- norms from denormal to 1e38, zero vectors (NaN cosine) and NULLs, for
--- all three operator classes, after the build and after inserts.  Answers
+-- all four operator classes, after the build and after inserts.  Answers
 -- are compared as the sequence of distances in returned order, which
 -- checks order and completeness and lets equal distances tie either way.
 SET extra_float_digits = 1;
@@ -47,6 +47,7 @@ INSERT INTO small VALUES (1, '[1,1]'), (2, '[1,0]'), (3, '[2e19,2e19]'), (4, '[-
 CREATE INDEX small_cos ON small USING ipivf (e embedding_cosine_ops) WITH (lists = 2);
 CREATE INDEX small_ip ON small USING ipivf (e embedding_ip_ops) WITH (lists = 2);
 CREATE INDEX small_l2 ON small USING ipivf (e embedding_l2_ops) WITH (lists = 2);
+CREATE INDEX small_l1 ON small USING ipivf (e embedding_l1_ops) WITH (lists = 2);
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM small ORDER BY e <=> '[1,1]' LIMIT 2;
 -- ids 1, 3 and 8 tie at distance 0; then the rest, the zero vector (NaN) and NULL last
@@ -55,12 +56,13 @@ SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM small ORDER BY e <=> '[1,1
 SELECT id FROM small ORDER BY e <=> '[1,1]' OFFSET 7;
 SELECT id, e <#> '[1,1]' AS distance FROM small ORDER BY e <#> '[1,1]' LIMIT 3;
 SELECT id, e <-> '[1,1]' AS distance FROM small ORDER BY e <-> '[1,1]' LIMIT 2;
+SELECT id, e <+> '[1,1]' AS distance FROM small ORDER BY e <+> '[1,1]' LIMIT 2;
 -- a zero query: every cosine is NaN, every row comes back, NULL last
 SELECT count(*), count(e) FROM (SELECT e FROM small ORDER BY e <=> '[0,0]' LIMIT 8) s;
 SELECT id FROM small ORDER BY e <=> '[0,0]' OFFSET 8;
 RESET enable_seqscan;
 SELECT op, pg_temp.agrees('small', op, q, n)
-  FROM unnest(ARRAY['<=>', '<#>', '<->']) op,
+  FROM unnest(ARRAY['<=>', '<#>', '<->', '<+>']) op,
        unnest(ARRAY['[1,1]', '[0,0]', '[-3e38,3e38]', '[1e-45,0]', '[1e-20,-1e-20]']::embedding[]) q,
        unnest(ARRAY[1, 2, 5, 100]) n
  GROUP BY op, pg_temp.agrees('small', op, q, n) ORDER BY 1, 2;
@@ -92,6 +94,7 @@ SELECT 600 + i, array_agg((random() + 0.1) * sign(random() - 0.5) * 10 ^ (i % 83
 CREATE INDEX wide_cos ON wide USING ipivf (e embedding_cosine_ops) WITH (lists = 12);
 CREATE INDEX wide_ip ON wide USING ipivf (e embedding_ip_ops) WITH (lists = 12);
 CREATE INDEX wide_l2 ON wide USING ipivf (e embedding_l2_ops) WITH (lists = 12);
+CREATE INDEX wide_l1 ON wide USING ipivf (e embedding_l1_ops) WITH (lists = 12);
 CREATE TABLE queries AS
 SELECT q, array_agg((random() + 0.1) * sign(random() - 0.5) * 10 ^ floor(random() * 83 - 44) ORDER BY k)::real[]::embedding AS e
   FROM generate_series(1, 20) q, generate_series(1, 4) k GROUP BY q;
@@ -100,10 +103,10 @@ SELECT 20 + q, array_agg((random() + 0.1) * sign(random() - 0.5) * 10 ^ (q * 4 -
   FROM generate_series(1, 20) q, generate_series(1, 4) k GROUP BY q;
 INSERT INTO queries SELECT 40 + id, e FROM wide WHERE id % 50 = 1 AND e IS NOT NULL;
 INSERT INTO queries VALUES (100, '[0,0,0,0]');
-SELECT op, pg_temp.uses_index('wide', op) FROM unnest(ARRAY['<=>', '<#>', '<->']) op;
+SELECT op, pg_temp.uses_index('wide', op) FROM unnest(ARRAY['<=>', '<#>', '<->', '<+>']) op;
 -- every query, every operator, several LIMITs: how many answers differ
 SELECT op, count(*) AS compared, count(*) FILTER (WHERE NOT pg_temp.agrees('wide', op, e, n)) AS differ
-  FROM queries, unnest(ARRAY['<=>', '<#>', '<->']) op, unnest(ARRAY[1, 10, 1000, 2000]) n
+  FROM queries, unnest(ARRAY['<=>', '<#>', '<->', '<+>']) op, unnest(ARRAY[1, 10, 1000, 2000]) n
  GROUP BY op ORDER BY op;
 
 -- inserts after the build, extreme ones included, keep the answers exact
@@ -113,19 +116,21 @@ SELECT 1000 + i, array_agg((random() + 0.1) * sign(random() - 0.5) * 10 ^ floor(
 INSERT INTO wide VALUES (2000, '[3e38,3e38,3e38,3e38]'), (2001, '[-3e38,3e38,-3e38,3e38]'),
 	(2002, '[1e-45,0,0,0]'), (2003, '[0,0,0,0]'), (2004, NULL);
 SELECT op, count(*) AS compared, count(*) FILTER (WHERE NOT pg_temp.agrees('wide', op, e, n)) AS differ
-  FROM queries, unnest(ARRAY['<=>', '<#>', '<->']) op, unnest(ARRAY[1, 10, 2000]) n
+  FROM queries, unnest(ARRAY['<=>', '<#>', '<->', '<+>']) op, unnest(ARRAY[1, 10, 2000]) n
  GROUP BY op ORDER BY op;
 SELECT missing, duplicated, heap_rows = index_entries AS complete FROM irec_index_check('wide_cos');
 SELECT missing, duplicated, heap_rows = index_entries AS complete FROM irec_index_check('wide_ip');
 SELECT missing, duplicated, heap_rows = index_entries AS complete FROM irec_index_check('wide_l2');
+SELECT missing, duplicated, heap_rows = index_entries AS complete FROM irec_index_check('wide_l1');
 
 -- an index built empty: its first list forms from an extreme vector
 CREATE TABLE grown (id int, e embedding(2));
 CREATE INDEX grown_cos ON grown USING ipivf (e embedding_cosine_ops);
 CREATE INDEX grown_ip ON grown USING ipivf (e embedding_ip_ops);
+CREATE INDEX grown_l1 ON grown USING ipivf (e embedding_l1_ops);
 INSERT INTO grown VALUES (1, '[3e38,-3e38]'), (2, '[1e-44,1e-44]'), (3, '[0,0]'), (4, '[1,2]'), (5, '[-2e30,1]');
 SELECT op, pg_temp.agrees('grown', op, q, 5)
-  FROM unnest(ARRAY['<=>', '<#>']) op, unnest(ARRAY['[1,-1]', '[1e-40,1]', '[0,0]']::embedding[]) q ORDER BY 1, 2;
+  FROM unnest(ARRAY['<=>', '<#>', '<+>']) op, unnest(ARRAY['[1,-1]', '[1e-40,1]', '[0,0]']::embedding[]) q ORDER BY 1, 2;
 
 -- approximate scans (probes 1) may miss rows but never misorder them
 SET irec.probes = 1;
@@ -133,5 +138,5 @@ SET enable_seqscan = off;
 SELECT op, count(*) AS queries,
        count(*) FILTER (WHERE a::text = (SELECT array_agg(d ORDER BY d) FROM unnest(a) d)::text) AS ordered
   FROM (SELECT op, pg_temp.answer('wide', op, e, 200, true) AS a
-          FROM queries, unnest(ARRAY['<=>', '<#>', '<->']) op) t
+          FROM queries, unnest(ARRAY['<=>', '<#>', '<->', '<+>']) op) t
  GROUP BY op ORDER BY op;

@@ -141,3 +141,38 @@ embedding_sub(PG_FUNCTION_ARGS)
 		embedding_overflow_error();
 	PG_RETURN_EMBEDDING(result);
 }
+
+/* *: elementwise product; overflow and underflow refused as float4 * does */
+PG_FUNCTION_INFO_V1(embedding_mul);
+Datum
+embedding_mul(PG_FUNCTION_ARGS)
+{
+	Embedding  *a = PG_GETARG_EMBEDDING(0);
+	Embedding  *b = PG_GETARG_EMBEDDING(1);
+	Embedding  *result;
+	int			range;
+
+	embedding_check_same_dims(a, b);
+	result = embedding_new(a->dims);
+	range = vec_mul(result->x, a->x, b->x, a->dims);
+	if (range > 0)
+		embedding_overflow_error();
+	if (range < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: underflow"),
+				 errhint("A product of two nonzero components is below the smallest real (about 1.4e-45); rescale the embeddings.")));
+	PG_RETURN_EMBEDDING(result);
+}
+
+/* <+>: L1 (taxicab) distance, as pgvector's l1_distance */
+PG_FUNCTION_INFO_V1(embedding_l1_distance);
+Datum
+embedding_l1_distance(PG_FUNCTION_ARGS)
+{
+	Embedding  *a = PG_GETARG_EMBEDDING(0);
+	Embedding  *b = PG_GETARG_EMBEDDING(1);
+
+	embedding_check_same_dims(a, b);
+	PG_RETURN_FLOAT8(vec_l1_distance(a->x, b->x, a->dims));
+}

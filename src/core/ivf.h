@@ -7,12 +7,16 @@
  * x̃ = [x, √(M² − ‖x‖²)] (M the largest norm), which turns maximum inner
  * product into nearest neighbour in L2 (Bachrach et al. 2014), so lists group
  * vectors that win for similar queries.  Cosine: vectors are normalized first
- * and clustered plainly.  L2: plain k-means.
+ * and clustered plainly.  L2 and L1: plain k-means.
  *
  * Every list keeps its centroid c, radius r = max ‖x − c‖ and largest norm
  * over its members; they give, for any query q, a bound on what any member
  * can score (score = q·x for inner product and cosine, −‖q − x‖ for L2):
  *	 q·x ≤ min(q·c + ‖q‖·r, ‖q‖·max‖x‖),	−‖q − x‖ ≤ −max(0, ‖q − c‖ − r).
+ * L1 keeps the same L2 radius: ‖x − c‖₁ ≤ √d·‖x − c‖₂ and ‖·‖₁ ≥ ‖·‖₂ give
+ *	 −‖q − x‖₁ ≤ −max(0, ‖q − c‖₁ − √d·r, ‖q − c‖ − r),
+ * looser than a stored L1 radius would be (by at most √d) but with the list
+ * entries of the other metrics, so the index layout stays the same.
  * The scan visits lists by that bound and can prove when no unvisited list
  * can still beat a candidate.
  */
@@ -26,7 +30,8 @@ typedef enum IvfMetric
 {
 	IVF_METRIC_IP = 1,			/* <#> */
 	IVF_METRIC_L2 = 2,			/* <-> */
-	IVF_METRIC_COSINE = 3		/* <=>: stored normalized, scored by inner product */
+	IVF_METRIC_COSINE = 3,		/* <=>: clustered normalized */
+	IVF_METRIC_L1 = 4			/* <+>: clustered and bounded as L2 (below) */
 } IvfMetric;
 
 /* Floats per centroid: dims, plus the augmented coordinate. */
@@ -105,7 +110,7 @@ void		ivf_query_init(IvfQuery *query, IvfMetric metric, const float *q, int dims
 						   float *unit_buffer);
 
 /*
- * ivf_score: minus the value of the SQL operator (<#>, <->, <=>) for stored
+ * ivf_score: minus the value of the SQL operator (<#>, <->, <=>, <+>) for stored
  * vector x, computed by the operator's own kernel, so the index orders rows
  * bit for bit as ORDER BY does.  Higher is better; NaN for cosine against a
  * zero vector (ORDER BY puts NaN after every number).
@@ -118,6 +123,7 @@ double		ivf_score(const IvfQuery *query, const float *x);
  *	 inner product	min(q·c + ‖q‖·r, ‖q‖·m)
  *	 L2				−max(0, ‖q − c‖ − r)
  *	 cosine			q̂·c + r − 1
+ *	 L1				−max(0, ‖q − c‖₁ − √d·r, ‖q − c‖ − r)
  * each widened by the largest rounding error of the score it bounds.
  */
 double		ivf_list_bound(const IvfQuery *query, const float *centroid, float radius,

@@ -96,6 +96,21 @@ vec_l2_distance(const float *a, const float *b, size_t dims)
 }
 
 double
+vec_l1_distance(const float *a, const float *b, size_t dims)
+{
+	float		sum = 0.0f;
+	double		exact = 0.0;
+
+	for (size_t k = 0; k < dims; k++)
+		sum += fabsf(a[k] - b[k]);
+	if (isfinite(sum))
+		return sum;
+	for (size_t k = 0; k < dims; k++)
+		exact += fabs((double) a[k] - b[k]);
+	return exact;
+}
+
+double
 vec_cosine_from_sums(double ab, double aa, double bb)
 {
 	double		similarity;
@@ -129,6 +144,43 @@ vec_sub(float *out, const float *a, const float *b, size_t dims)
 {
 	for (size_t k = 0; k < dims; k++)
 		out[k] = a[k] - b[k];
+}
+
+int
+vec_mul(float *out, const float *a, const float *b, size_t dims)
+{
+	int			finite = 1;
+	int			vanished = 0;
+
+	/* the checks are branch-free so that the product loop still vectorizes */
+	for (size_t k = 0; k < dims; k++)
+	{
+		float		product = a[k] * b[k];
+
+		finite &= isfinite(product) != 0;
+		vanished |= (product == 0.0f) & (a[k] != 0.0f) & (b[k] != 0.0f);
+		out[k] = product;
+	}
+	if (!finite)
+		return 1;
+	return vanished ? -1 : 0;
+}
+
+int
+vec_compare(const float *a, size_t a_dims, const float *b, size_t b_dims)
+{
+	size_t		common = a_dims < b_dims ? a_dims : b_dims;
+
+	for (size_t k = 0; k < common; k++)
+	{
+		if (a[k] < b[k])
+			return -1;
+		if (a[k] > b[k])
+			return 1;
+	}
+	if (a_dims != b_dims)
+		return a_dims < b_dims ? -1 : 1;
+	return 0;
 }
 
 size_t

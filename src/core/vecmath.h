@@ -38,6 +38,14 @@ double		vec_inner_product(const float *a, const float *b, size_t dims);
 double		vec_l2_distance(const float *a, const float *b, size_t dims);
 
 /*
+ * vec_l1_distance: Σ |a[k] − b[k]| (<+>).  The float kernel runs first; a
+ * sum of absolute values cannot lose digits to underflow (no products, and
+ * float subtraction is exact near zero), so only an overflowed sum (±Inf)
+ * is taken again in double.
+ */
+double		vec_l1_distance(const float *a, const float *b, size_t dims);
+
+/*
  * vec_cosine_distance: 1 − a·b/(‖a‖‖b‖) from double sums, so that
  * near-parallel vectors keep their digits and no norm overflows.  NaN when
  * either vector is zero (the angle is undefined), clamped into [0, 2].
@@ -52,6 +60,22 @@ void		vec_add(float *out, const float *a, const float *b, size_t dims);
 
 /* out[k] = a[k] − b[k]; out may alias a or b. */
 void		vec_sub(float *out, const float *a, const float *b, size_t dims);
+
+/*
+ * out[k] = a[k]·b[k]; out may alias a or b.  Returns 0 when every product is
+ * finite and no product of two nonzero components rounded to zero (float4
+ * multiplication in PostgreSQL refuses both), else 1 for overflow and -1
+ * for underflow.
+ */
+int			vec_mul(float *out, const float *a, const float *b, size_t dims);
+
+/*
+ * vec_compare: the order of the comparison operators (as pgvector and
+ * PostgreSQL's arrays order): component by component, then a shorter vector
+ * before a longer one with the same leading components.  −0 equals +0.
+ * Components must not be NaN (embeddings never hold NaN).  Returns <0, 0, >0.
+ */
+int			vec_compare(const float *a, size_t a_dims, const float *b, size_t b_dims);
 
 /* Number of x[k] > threshold; the evaluation's rank counting. */
 size_t		vec_count_greater(const float *x, size_t n, float threshold);

@@ -125,7 +125,7 @@ ipivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
  * ipivfvalidate: an ipivf operator class has exactly one ordering operator
  * (strategy 1, embedding × embedding → float8, FOR ORDER BY a btree float
  * family) and one support function (1, the same distance), which must be
- * one of the three distances the index knows.
+ * one of the four distances the index knows.
  */
 static bool
 ipivfvalidate(Oid opclassoid)
@@ -165,13 +165,14 @@ ipivfvalidate(Oid opclassoid)
 			!check_amproc_signature(proc->amproc, FLOAT8OID, true, 2, 2, type, type) ||
 			name == NULL ||
 			(strcmp(name, "embedding_negative_inner_product") != 0 &&
-			 strcmp(name, "l2_distance") != 0 && strcmp(name, "cosine_distance") != 0))
+			 strcmp(name, "l2_distance") != 0 && strcmp(name, "cosine_distance") != 0 &&
+			 strcmp(name, "l1_distance") != 0))
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 					 errmsg("ipivf operator class \"%s\" has an invalid support function %s",
 							opclassname, format_procedure(proc->amproc)),
-					 errhint("Support function 1 must be embedding_negative_inner_product, l2_distance or cosine_distance.")));
+					 errhint("Support function 1 must be embedding_negative_inner_product, l2_distance, cosine_distance or l1_distance.")));
 			result = false;
 		}
 	}

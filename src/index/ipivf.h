@@ -1,7 +1,7 @@
 /*
  * ipivf.h
  *		The ipivf index access method: inverted lists over embeddings for
- *		top-n queries by <#>, <-> and <=> (DESIGN §6.2).
+ *		top-n queries by <#>, <->, <=> and <+> (DESIGN §6.2).
  *
  * Layout of an ipivf index:
  *
@@ -49,8 +49,14 @@
 #define IPIVF_METAPAGE_BLKNO 0
 #define IPIVF_DIRECTORY_START 1
 
-/* Largest dimension an index entry can hold: one centroid must fit a page. */
-#define IPIVF_MAX_DIMS 1900
+/*
+ * Largest dimension an index entry can hold, pgvector's 2,000: one list
+ * directory entry (20 bytes and a centroid of dims + 1 floats, 8,024 bytes at
+ * 2,000 dims) and one data tuple (8,008 bytes and its line pointer) must
+ * each fit the 8,160 bytes of a page; the layout allows 2,034.  Checked at
+ * compile time in ipivfutils.c.
+ */
+#define IPIVF_MAX_DIMS 2000
 
 /* Build phases shown in pg_stat_progress_create_index (2 and up: AM's own). */
 #define IPIVF_PHASE_SAMPLE 2

@@ -34,10 +34,12 @@ ipivf_metric(Relation index)
 		return IVF_METRIC_L2;
 	if (strcmp(name, "cosine_distance") == 0)
 		return IVF_METRIC_COSINE;
+	if (strcmp(name, "l1_distance") == 0)
+		return IVF_METRIC_L1;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("ipivf does not support distance function %s", name),
-			 errhint("Use the operator classes embedding_ip_ops, embedding_l2_ops or embedding_cosine_ops.")));
+			 errhint("Use the operator classes embedding_ip_ops, embedding_l2_ops, embedding_cosine_ops or embedding_l1_ops.")));
 	return IVF_METRIC_IP;		/* not reached */
 }
 
@@ -104,6 +106,14 @@ ipivf_read_meta(Relation index, IpivfMetaPageData *meta)
 				 errmsg("index \"%s\" is not a valid ipivf index", RelationGetRelationName(index)),
 				 errhint("REINDEX it.")));
 }
+
+/* The room IPIVF_MAX_DIMS promises: a directory entry and a data tuple fit a page. */
+StaticAssertDecl(IPIVF_LIST_SIZE(IPIVF_MAX_DIMS) <=
+				 BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData)),
+				 "an ipivf list directory entry must fit a page");
+StaticAssertDecl(MAXALIGN(IPIVF_TUPLE_SIZE(IPIVF_MAX_DIMS)) + sizeof(ItemIdData) <=
+				 BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData)),
+				 "an ipivf data tuple must fit a page");
 
 int
 ipivf_lists_per_page(int dims)

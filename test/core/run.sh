@@ -35,7 +35,7 @@ done
 # of vecmath.c it vectorized, with the flags the Makefile uses.
 report=$(gcc -O2 -march=native -ftree-vectorize -fassociative-math -fno-signed-zeros \
 	-fno-trapping-math -fopt-info-vec-optimized -c src/core/vecmath.c -o /dev/null 2>&1)
-for fn in vec_dot vec_l2_squared vec_norm_squared vec_add vec_sub vec_count_greater vec_count_greater_equal; do
+for fn in vec_dot vec_l2_squared vec_norm_squared vec_l1_distance vec_add vec_sub vec_mul vec_count_greater vec_count_greater_equal; do
 	first=$(grep -n "^$fn(" src/core/vecmath.c | cut -d: -f1)
 	last=$(awk -v start="$first" 'NR > start && /^}/ { print NR; exit }' src/core/vecmath.c)
 	if echo "$report" | awk -F: -v a="$first" -v b="$last" \

@@ -129,6 +129,8 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 					CHECK(score == vec_inner_product(x + i * D, q, D));
 				else if (metric == IVF_METRIC_L2)
 					CHECK(score == -vec_l2_distance(x + i * D, q, D));
+				else if (metric == IVF_METRIC_L1)
+					CHECK(score == -vec_l1_distance(x + i * D, q, D));
 				else
 					CHECK(score == -vec_cosine_distance(x + i * D, q, D));
 			}
@@ -183,6 +185,12 @@ test_cosine(void)
 	check_metric(IVF_METRIC_COSINE);
 }
 
+static void
+test_l1(void)
+{
+	check_metric(IVF_METRIC_L1);
+}
+
 /* A zero query: cosine scores are NaN and the query says so; others score 0. */
 static void
 test_zero_query(void)
@@ -207,6 +215,9 @@ test_zero_query(void)
 	CHECK(ivf_list_bound(&query, centroid, INFINITY, INFINITY) == INFINITY);
 	ivf_query_init(&query, IVF_METRIC_L2, x, D, unit);
 	CHECK(ivf_list_bound(&query, centroid, INFINITY, 1.0f) == 0.0);
+	ivf_query_init(&query, IVF_METRIC_L1, x, D, unit);
+	CHECK(ivf_list_bound(&query, centroid, INFINITY, 1.0f) == 0.0);
+	CHECK(ivf_score(&query, x) == 0.0);
 }
 
 int
@@ -215,6 +226,7 @@ main(void)
 	RUN_TEST(test_inner_product);
 	RUN_TEST(test_l2);
 	RUN_TEST(test_cosine);
+	RUN_TEST(test_l1);
 	RUN_TEST(test_zero_query);
 	return unit_tests_failed != 0;
 }

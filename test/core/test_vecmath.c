@@ -29,12 +29,13 @@ test_kernels_match_reference(void)
 		float	   *a = malloc(n * sizeof(float));
 		float	   *b = malloc(n * sizeof(float));
 		float	   *c = malloc(n * sizeof(float));
-		double		dot = 0, l2 = 0, aa = 0, bb = 0;
+		double		dot = 0, l2 = 0, l1 = 0, aa = 0, bb = 0;
 
 		fill(a, n, &state);
 		fill(b, n, &state);
 		for (size_t k = 0; k < n; k++)
 		{
+			l1 += fabs((double) a[k] - b[k]);
 			dot += (double) a[k] * b[k];
 			l2 += ((double) a[k] - b[k]) * ((double) a[k] - b[k]);
 			aa += (double) a[k] * a[k];
@@ -44,6 +45,12 @@ test_kernels_match_reference(void)
 		CHECK_NEAR(vec_l2_squared(a, b, n), l2, 1e-5 * (1 + l2));
 		CHECK_NEAR(vec_norm_squared(a, n), aa, 1e-5 * (1 + aa));
 		CHECK_NEAR(vec_cosine_distance(a, b, n), 1 - dot / sqrt(aa * bb), 1e-9);
+		CHECK_NEAR(vec_l1_distance(a, b, n), l1, 1e-5 * (1 + l1));
+		CHECK(vec_mul(c, a, b, n) == 0);
+		for (size_t k = 0; k < n; k++)
+			CHECK(c[k] == a[k] * b[k]);
+		CHECK(vec_compare(a, n, a, n) == 0);
+		CHECK(vec_compare(a, n, b, n) == -vec_compare(b, n, a, n));
 		vec_add(c, a, b, n);
 		for (size_t k = 0; k < n; k++)
 			CHECK(c[k] == a[k] + b[k]);
@@ -103,7 +110,7 @@ test_distances_any_magnitude(void)
 			{
 				float		a[67];
 				float		b[67];
-				double		dot = 0, l2 = 0, aa = 0, bb = 0, mag = 0;
+				double		dot = 0, l2 = 0, l1 = 0, aa = 0, bb = 0, mag = 0;
 
 				for (size_t k = 0; k < n; k++)
 				{
@@ -112,12 +119,16 @@ test_distances_any_magnitude(void)
 					dot += (double) a[k] * b[k];
 					mag += fabs((double) a[k] * b[k]);
 					l2 += ((double) a[k] - b[k]) * ((double) a[k] - b[k]);
+					l1 += fabs((double) a[k] - b[k]);
 					aa += (double) a[k] * a[k];
 					bb += (double) b[k] * b[k];
 				}
 				CHECK(isfinite(vec_inner_product(a, b, n)));
 				CHECK_NEAR(vec_inner_product(a, b, n), dot, 1e-5 * mag);
 				CHECK_NEAR(vec_l2_distance(a, b, n), sqrt(l2), 1e-5 * sqrt(l2));
+				CHECK(isfinite(vec_l1_distance(a, b, n)));
+				CHECK_NEAR(vec_l1_distance(a, b, n), l1, 1e-5 * l1);
+				CHECK(vec_l1_distance(a, b, n) == vec_l1_distance(b, a, n));
 				if (aa > 0 && bb > 0)
 					CHECK_NEAR(vec_cosine_distance(a, b, n), 1 - dot / sqrt(aa * bb), 1e-9);
 				{
@@ -137,7 +148,52 @@ test_distances_any_magnitude(void)
 		CHECK_NEAR(vec_l2_distance(big, minus, 2), 2 * sqrt(2.0) * FLT_MAX, 1e-6 * FLT_MAX);
 		CHECK_NEAR(vec_inner_product(big, big, 2), 2.0 * FLT_MAX * FLT_MAX, 1e-6 * FLT_MAX * FLT_MAX);
 		CHECK_NEAR(vec_cosine_distance(big, minus, 2), 2.0, 1e-12);
+		CHECK(vec_l1_distance(big, minus, 2) == 4.0 * FLT_MAX);
 	}
+	/* denormal differences keep their value: L1 has no products to underflow */
+	{
+		float		tiny[2] = {1e-45f, 0.0f};
+		float		zero[2] = {0.0f, 0.0f};
+
+		CHECK(vec_l1_distance(tiny, zero, 2) == (double) 1e-45f);
+	}
+}
+
+/* Products that leave float are reported, as PostgreSQL's float4 * does. */
+static void
+test_mul_range(void)
+{
+	float		a[3] = {1e37f, 2.0f, 0.0f};
+	float		b[3] = {1e37f, 3.0f, 5.0f};
+	float		small[3] = {1e-37f, 2.0f, 0.0f};
+	float		out[3];
+
+	CHECK(vec_mul(out, a, b, 3) == 1);
+	CHECK(vec_mul(out, small, small, 3) == -1);
+	/* a zero factor is no underflow */
+	a[0] = 4.0f;
+	CHECK(vec_mul(out, a, b, 3) == 0 && out[0] == 4e37f && out[1] == 6.0f && out[2] == 0.0f);
+	/* the result may overwrite an operand */
+	CHECK(vec_mul(a, a, b, 3) == 0 && a[1] == 6.0f);
+}
+
+/* The comparison order: components first, then length; −0 equals +0. */
+static void
+test_compare(void)
+{
+	float		x123[3] = {1, 2, 3};
+	float		x12[2] = {1, 2};
+	float		x234[3] = {2, 3, 4};
+	float		x13[2] = {1, 3};
+	float		zero[1] = {0.0f};
+	float		minus_zero[1] = {-0.0f};
+
+	CHECK(vec_compare(x12, 2, x123, 3) < 0);
+	CHECK(vec_compare(x123, 3, x12, 2) > 0);
+	CHECK(vec_compare(x12, 2, x234, 3) < 0);
+	CHECK(vec_compare(x13, 2, x123, 3) > 0);
+	CHECK(vec_compare(x123, 3, x123, 3) == 0);
+	CHECK(vec_compare(zero, 1, minus_zero, 1) == 0);
 }
 
 /*
@@ -156,7 +212,7 @@ test_same_bits_at_any_alignment(void)
 	{
 		float	   *a = malloc(sizeof(float) * n);
 		float	   *b = malloc(sizeof(float) * n);
-		double		ip, l2, cosine;
+		double		ip, l2, l1, cosine;
 		float		dot, squared;
 
 		fill(a, n, &state);
@@ -164,6 +220,7 @@ test_same_bits_at_any_alignment(void)
 		ip = vec_inner_product(a, b, n);
 		l2 = vec_l2_distance(a, b, n);
 		cosine = vec_cosine_distance(a, b, n);
+		l1 = vec_l1_distance(a, b, n);
 		dot = vec_dot(a, b, n);
 		squared = vec_l2_squared(a, b, n);
 		for (int shift_a = 0; shift_a < 16; shift_a++)
@@ -181,6 +238,8 @@ test_same_bits_at_any_alignment(void)
 				CHECK(vec_l2_distance(pa, pb, n) == l2);
 				CHECK(vec_l2_distance(pb, pa, n) == l2);
 				CHECK(vec_cosine_distance(pa, pb, n) == cosine);
+				CHECK(vec_l1_distance(pa, pb, n) == l1);
+				CHECK(vec_l1_distance(pb, pa, n) == l1);
 			}
 		free(a);
 		free(b);
@@ -197,5 +256,7 @@ main(void)
 	RUN_TEST(test_all_finite);
 	RUN_TEST(test_distances_any_magnitude);
 	RUN_TEST(test_same_bits_at_any_alignment);
+	RUN_TEST(test_mul_range);
+	RUN_TEST(test_compare);
 	return unit_tests_failed != 0;
 }

@@ -86,6 +86,32 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT trials > 0 AND validation_score > 0 FROM irec_tune('clicks_train', model => 'tuned', dims => 8, max_seconds => 20, quiet => true)}),
 	't', 'irec_tune after the update');
+# issue 19's objects work after the update: comparison operators with btree
+# and hash classes, *, ||, <+> with its ipivf class, subvector,
+# binary_quantize, pgvector's names, the implicit cast to real[], and the
+# pgvector casts function (refusing, as pgvector is not installed here)
+is($node->safe_psql('postgres', q{
+	SELECT concat_ws('|', '[1,2,3]'::embedding || '[4,5]', '[1,2]'::embedding * '[3,4]',
+	                 '[0,0]'::embedding <+> '[3,4]', subvector('[1,2,3]', 2, 2), binary_quantize('[1,-1,2]'),
+	                 vector_dims('[1,2]'::embedding), vector_norm('[3,4]'::embedding),
+	                 '[1,2]'::embedding < '[1,2,3]', '[-0]'::embedding = '[0]')}),
+	'[1,2,3,4,5]|[3,8]|7|[2,3]|101|2|5|t|t', 'the new operators and functions work after the update');
+is($node->safe_psql('postgres', q{
+	CREATE TABLE keyed (e embedding(3) PRIMARY KEY);
+	INSERT INTO keyed SELECT DISTINCT e FROM docs WHERE id <= 400;
+	CREATE INDEX keyed_hash ON keyed USING hash (e);
+	CREATE INDEX docs_l1 ON docs USING ipivf (e embedding_l1_ops) WITH (lists = 6);
+	SET enable_seqscan = off; SET irec.probes = 0;
+	SELECT concat_ws('|', (SELECT count(*) FROM keyed k JOIN docs d USING (e)) >= 400,
+	                 (SELECT count(*) FROM keyed WHERE e = (SELECT e FROM docs WHERE id = 5)),
+	                 (SELECT string_agg(id::text, ',') FROM (SELECT id FROM docs ORDER BY e <+> '[1,2,0.5]' LIMIT 5) t)
+	                   = (SELECT string_agg(id::text, ',') FROM (SELECT id, e <+> '[1,2,0.5]' d FROM docs ORDER BY 2, 1 LIMIT 5) t))}),
+	't|1|t', 'a primary key, a hash index and an L1 ipivf index on embeddings after the update');
+is($node->safe_psql('postgres', q{
+	SELECT castcontext FROM pg_cast WHERE castsource = 'embedding'::regtype AND casttarget = 'real[]'::regtype}),
+	'i', 'embedding -> real[] is implicit after the update');
+my ($rc, $out, $err) = $node->psql('postgres', 'SELECT irec_pgvector_casts()');
+like($err, qr/pgvector is not installed in this database/, 'irec_pgvector_casts refuses without pgvector');
 
 # the updated extension has exactly the objects of a fresh install
 $node->safe_psql('fresh', 'CREATE EXTENSION irec');
