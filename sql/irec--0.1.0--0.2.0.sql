@@ -85,10 +85,10 @@ CREATE FUNCTION @extschema@.irec_train(
 	epochs integer DEFAULT NULL,
 	regularization double precision DEFAULT NULL,
 	regularization_exponent double precision DEFAULT 1.0,
-	unobserved_weight double precision DEFAULT 0.1,
-	confidence text DEFAULT 'linear',
+	unobserved_weight double precision DEFAULT NULL,
+	confidence text DEFAULT NULL,
 	alpha double precision DEFAULT 1.0,
-	epsilon double precision DEFAULT 1.0,
+	epsilon double precision DEFAULT NULL,
 	init_std double precision DEFAULT NULL,
 	solver text DEFAULT 'cg',
 	cg_steps integer DEFAULT 3,
@@ -158,6 +158,11 @@ DECLARE
 	grid jsonb[];
 	candidate jsonb;
 	defaults jsonb;
+	keys text[];
+	n_items double precision;
+	mean_user double precision;
+	a0_rule double precision;
+	effective jsonb;
 	rung_epochs integer[];
 	survivors jsonb[];
 	scored record;
@@ -236,32 +241,44 @@ BEGIN
 	ANALYZE pg_temp.irec_tune_train;
 	ANALYZE pg_temp.irec_tune_validation;
 
-	-- candidates: log-spaced around the defaults, the parameters that matter
+	-- candidates: log-spaced around the defaults, the parameters that matter;
+	-- '{}' is irec_train's own defaults (for iALS, computed from the data's
+	-- shape by train.c), and always reaches the last rung, so the search
+	-- never ends below them
+	defaults := '{}';
 	IF algorithm = 'ials' THEN
 		full_epochs := 16;
-		SELECT array_agg(jsonb_build_object('unobserved_weight', a, 'regularization', l) ORDER BY a, l) INTO grid
-		  FROM unnest(ARRAY[0.01, 0.03, 0.1, 0.3, 1.0]) a, unnest(ARRAY[0.001, 0.003, 0.01, 0.03]) l;
+		keys := ARRAY['unobserved_weight', 'regularization'];
+		-- around the shape rule of ials.h: α0 = min(1, 500/|I|), λ a fraction
+		-- of 30/(n̄ + α0·|I|), the regularization at which the model collapses
+		EXECUTE format('SELECT count(DISTINCT %s)::float8, count(DISTINCT (%s, %s))::float8 / greatest(count(DISTINCT %s), 1) '
+		               'FROM pg_temp.irec_tune_train WHERE %s IS NOT NULL AND %s IS NOT NULL', i, u, i, u, u, i)
+		   INTO n_items, mean_user;
+		a0_rule := least(1.0, 500.0 / greatest(n_items, 1));
+		SELECT array_agg(CASE WHEN f = 1 AND c = 0.5 THEN defaults
+		                      ELSE jsonb_build_object('unobserved_weight', a0_rule * f,
+		                                              'regularization', c * 30 / (mean_user + a0_rule * f * n_items)) END
+		                 ORDER BY f, c) INTO grid
+		  FROM unnest(ARRAY[1 / 9.0, 1 / 3.0, 1, 3, 9]::float8[]) f, unnest(ARRAY[0.1, 0.2, 0.35, 0.5, 0.7]::float8[]) c;
 	ELSIF algorithm = 'softmax' THEN
 		full_epochs := 60;
+		keys := ARRAY['learning_rate', 'regularization', 'temperature'];
 		SELECT array_agg(jsonb_build_object('learning_rate', r, 'regularization', l, 'temperature', t) ORDER BY r, l, t) INTO grid
 		  FROM unnest(ARRAY[0.03, 0.1, 0.3]) r, unnest(ARRAY[0.02, 0.07, 0.2, 0.5]) l, unnest(ARRAY[0.5, 1.0]) t;
 	ELSE
 		full_epochs := 30;
+		keys := ARRAY['learning_rate', 'regularization'];
 		SELECT array_agg(jsonb_build_object('learning_rate', r, 'regularization', l) ORDER BY r, l) INTO grid
 		  FROM unnest(ARRAY[0.01, 0.03, 0.1, 0.3]) r, unnest(ARRAY[0.00001, 0.0001, 0.001, 0.01]) l;
 	END IF;
 	rung_epochs := ARRAY[greatest(2, full_epochs / 4), greatest(3, full_epochs / 2), full_epochs];
-	defaults := CASE algorithm
-		WHEN 'ials' THEN '{"unobserved_weight": 0.1, "regularization": 0.01}'
-		WHEN 'softmax' THEN '{"learning_rate": 0.1, "regularization": 0.2, "temperature": 1.0}'
-		WHEN 'bpr' THEN '{"learning_rate": 0.05, "regularization": 0.01}'
-		ELSE '{"learning_rate": 0.05, "regularization": 0.0001}' END;
 
 	IF to_regclass(trials_table) IS NOT NULL THEN
 		EXECUTE format('DROP TABLE %s', trials_table);
 	END IF;
 	EXECUTE format('CREATE TABLE %s (trial integer PRIMARY KEY, rung integer NOT NULL, params jsonb NOT NULL, '
-	               'max_epochs integer NOT NULL, best_epoch integer, %I double precision, seconds double precision NOT NULL)',
+	               'defaults boolean NOT NULL, max_epochs integer NOT NULL, best_epoch integer, %I double precision, '
+	               'seconds double precision NOT NULL)',
 	               trials_table, metric || '@' || k);
 	trials := 0;
 	survivors := grid;
@@ -283,16 +300,18 @@ BEGIN
 			                    'pg_temp.irec_tune_train', user_column, item_column, weight_column,
 			                    'irec_tune_trial', algorithm, dims, rung_epochs[rung], seed, threads,
 			                    'pg_temp.irec_tune_validation', k, metric)
-			             || (SELECT string_agg(format(', %I => %s', key, value), '') FROM jsonb_each_text(candidate)) || ')';
+			             || coalesce((SELECT string_agg(format(', %I => %s', key, value), '') FROM jsonb_each_text(candidate)), '')
+			             || ')';
 			EXECUTE train_sql INTO trial_model;
-			SELECT (SELECT max(v) FROM unnest(m.validation) v) AS score, m.best_epoch, m.epochs INTO result
+			SELECT (SELECT max(v) FROM unnest(m.validation) v) AS score, m.best_epoch, m.epochs,
+			       (SELECT jsonb_object_agg(key, m.params -> key) FROM unnest(keys) key) AS effective INTO result
 			  FROM @extschema@.irec_models m WHERE m.name = trial_model;
 			trials := trials + 1;
 			per_epoch := greatest(coalesce(per_epoch, 0),
 			                      extract(epoch FROM clock_timestamp() - trial_started) / greatest(result.epochs, 1));
 			INSERT INTO irec_tune_rung VALUES (candidate, result.score, result.best_epoch);
-			EXECUTE format('INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6, $7)', trials_table)
-			  USING trials, rung, candidate, rung_epochs[rung], result.best_epoch, result.score,
+			EXECUTE format('INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', trials_table)
+			  USING trials, rung, result.effective, candidate = defaults, rung_epochs[rung], result.best_epoch, result.score,
 			        extract(epoch FROM clock_timestamp() - trial_started)::double precision;
 			IF result.score > best_score OR (result.score = best_score AND rung > 1) THEN
 				best_score := result.score;
@@ -300,8 +319,9 @@ BEGIN
 				best_epochs := result.best_epoch;
 			END IF;
 			IF NOT quiet THEN
-				RAISE NOTICE 'trial % (rung %, % epochs): % %@% = %, best epoch %', trials, rung, rung_epochs[rung],
-					candidate, metric, k, round(result.score::numeric, 4), result.best_epoch;
+				RAISE NOTICE 'trial % (rung %, % epochs): % % %@% = %, best epoch %', trials, rung, rung_epochs[rung],
+					result.effective, CASE WHEN candidate = defaults THEN ' (defaults)' ELSE '' END,
+					metric, k, round(result.score::numeric, 4), result.best_epoch;
 			END IF;
 		END LOOP;
 		-- the best third goes on to the next rung, with more epochs
@@ -309,8 +329,7 @@ BEGIN
 		  FROM (SELECT * FROM irec_tune_rung ORDER BY score DESC
 		         LIMIT greatest(1, ceil((SELECT count(*) FROM irec_tune_rung) / 3.0)::int)) r;
 		EXIT WHEN survivors IS NULL OR rung = 3;
-		-- irec_train's own defaults (train.c) always reach the last rung, so
-		-- the search never ends below them
+		-- the defaults always reach the last rung
 		IF rung = 2 AND NOT (defaults = ANY (survivors)) THEN
 			survivors := survivors || defaults;
 		END IF;
@@ -329,15 +348,17 @@ BEGIN
 	                    'model => %L, algorithm => %L, dims => %s, epochs => %s, seed => %s, threads => %s, quiet => true',
 	                    source::text, user_column, item_column, weight_column, target, algorithm, dims,
 	                    greatest(best_epochs, 1), seed, threads)
-	             || (SELECT string_agg(format(', %I => %s', key, value), '') FROM jsonb_each_text(best_params)) || ')';
+	             || coalesce((SELECT string_agg(format(', %I => %s', key, value), '') FROM jsonb_each_text(best_params)), '')
+	             || ')';
 	EXECUTE train_sql INTO model_name;
-	params := best_params;
+	SELECT jsonb_object_agg(key, m.params -> key) INTO params FROM @extschema@.irec_models m, unnest(keys) key
+	 WHERE m.name = model_name;
 	validation_score := best_score;
 	epochs := best_epochs;
 	seconds := extract(epoch FROM clock_timestamp() - started);
 	IF NOT quiet THEN
 		RAISE NOTICE 'tuned % in % trials, % s: % (validation %@% = %)', model_name, trials,
-			round(seconds::numeric, 1), best_params, metric, k, round(best_score::numeric, 4);
+			round(seconds::numeric, 1), params, metric, k, round(best_score::numeric, 4);
 	END IF;
 END
 $$;

@@ -2,7 +2,8 @@
 SET extra_float_digits = 0;
 CREATE TABLE sv AS SELECT user_id, item_id, weight FROM irec_synthetic(200, 150, 5000, rank => 8, seed => 12);
 SELECT irec_train('sv', dims => 8, epochs => 60, solver => 'cholesky', weight_column => 'weight',
-                  confidence => 'log', alpha => 2, quiet => true);
+                  confidence => 'log', alpha => 2, epsilon => 1, unobserved_weight => 0.1, regularization => 0.01,
+                  quiet => true);
 -- recommend equals exact search in SQL: same top-10 scores, each score right, nothing seen
 CREATE FUNCTION pg_temp.reference(u int, n int) RETURNS TABLE (item_id int, score float8) LANGUAGE sql AS $$
   SELECT i.item_id, inner_product(i.embedding, us.embedding)

@@ -7,7 +7,7 @@ INSERT INTO tiny VALUES
   (1,1,3),(1,2,1),(2,2,5),(2,3,1),(3,1,1),(3,4,2),(4,5,1),(4,6,4),
   (5,1,2),(5,5,1),(6,3,3),(6,6,1),(7,2,1),(7,4,1),(8,6,2),(8,1,1);
 SELECT irec_train('tiny', weight_column => 'plays', dims => 3, epochs => 20,
-                  solver => 'cholesky', regularization => 0.05,
+                  solver => 'cholesky', regularization => 0.05, confidence => 'linear',
                   regularization_exponent => 0.5, unobserved_weight => 0.2,
                   alpha => 0.5, quiet => true);
 SELECT name, source, users_table, items_table, algorithm, dims, epochs, n_users, n_items,
@@ -40,7 +40,7 @@ SELECT count(*) AS users, count(DISTINCT user_id) AS distinct_users,
        bool_and(dims(embedding) = 3) AS dims_ok FROM tiny_users;
 -- same seed, same thread count: the same embeddings
 SELECT irec_train('tiny', weight_column => 'plays', dims => 3, epochs => 20, solver => 'cholesky',
-                  regularization => 0.05, regularization_exponent => 0.5, unobserved_weight => 0.2,
+                  confidence => 'linear', regularization => 0.05, regularization_exponent => 0.5, unobserved_weight => 0.2,
                   alpha => 0.5, quiet => true, model => 'tiny_again');
 SELECT bool_and(a.embedding::real[] = b.embedding::real[]) AS reproducible
   FROM tiny_users a JOIN tiny_again_users b USING (user_id);
@@ -49,7 +49,7 @@ SELECT irec_train('tiny', dims => 3, epochs => 2, seed => 7, quiet => true, mode
 SELECT bool_or(a.embedding::real[] <> b.embedding::real[]) AS seed_matters
   FROM tiny_users a JOIN tiny_seed7_users b USING (user_id);
 -- CG converges to the Cholesky solution with enough steps
-SELECT irec_train('tiny', weight_column => 'plays', dims => 3, epochs => 20, solver => 'cg',
+SELECT irec_train('tiny', weight_column => 'plays', dims => 3, epochs => 20, solver => 'cg', confidence => 'linear',
                   cg_steps => 6, regularization => 0.05, regularization_exponent => 0.5,
                   unobserved_weight => 0.2, alpha => 0.5, quiet => true, model => 'tiny_cg');
 SELECT abs(a.loss[20] - b.loss[20]) / a.loss[20] < 1e-3 AS cg_matches_cholesky

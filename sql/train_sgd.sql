@@ -35,7 +35,7 @@ SELECT bool_and(a.embedding::real[] = b.embedding::real[]) AS deterministic
   FROM sg_a_items a JOIN sg_b_items b USING (item_id);
 -- Gramian SGD approaches the iALS optimum of the same objective
 SELECT irec_train('sg_train', dims => 16, epochs => 20, regularization => 0.0001, regularization_exponent => 0,
-                  solver => 'cholesky', quiet => true, model => 'sg_ials_ref');
+                  unobserved_weight => 0.1, solver => 'cholesky', quiet => true, model => 'sg_ials_ref');
 SELECT irec_train('sg_train', algorithm => 'gramian_sgd', dims => 16, epochs => 60, regularization => 0.0001,
                   quiet => true, model => 'sg_gramian_long');
 SELECT g.loss[60] < 1.15 * i.loss[20] AS gramian_sgd_near_ials, g.loss[60] >= 0.99 * i.loss[20] AS not_below_optimum

@@ -79,6 +79,9 @@ typedef struct TrainOptions
 	int			max_trials;
 	double		rank_scale;		/* 0: n_items / 100 */
 	bool		sql_engine;		/* engine => 'sql' (train_sql.c) */
+	bool		shape_unobserved_weight;	/* α0 from the data (shape_defaults) */
+	bool		shape_regularization;	/* λ from the data */
+	bool		shape_epsilon;	/* ε: the median summed weight */
 	/* early stopping (validation.c) */
 	Oid			validation;		/* InvalidOid: none */
 	int			validation_k;
@@ -177,11 +180,12 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		"negatives", "sampler", "popularity_exponent", "logq", "temperature",
 		"learning_rate", "batch_size", "max_trials", "rank_scale", "engine"
 	};
-	/* may be NULL: weight_column, model, epochs, regularization, init_std,
-	 * negatives, sampler, learning_rate, rank_scale */
+	/* may be NULL: weight_column, model, epochs, regularization,
+	 * unobserved_weight, confidence, epsilon, init_std, negatives, sampler,
+	 * learning_rate, rank_scale */
 	static const bool nullable[] = {
 		false, false, false, true, true, false, false, true, true, false,
-		false, false, false, false, true, false, false, false, false, false,
+		true, true, false, true, true, false, false, false, false, false,
 		true, true, false, false, false, true, false, false, true, false
 	};
 	const AlgorithmDefaults *defaults = NULL;
@@ -210,10 +214,20 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 	options->epochs = PG_ARGISNULL(7) ? defaults->epochs : PG_GETARG_INT32(7);
 	options->regularization = PG_ARGISNULL(8) ? defaults->regularization : PG_GETARG_FLOAT8(8);
 	options->regularization_exponent = PG_GETARG_FLOAT8(9);
-	options->unobserved_weight = PG_GETARG_FLOAT8(10);
-	options->confidence_name = text_arg(fcinfo, 11);
+	options->unobserved_weight = PG_ARGISNULL(10) ? 0.1 : PG_GETARG_FLOAT8(10);
+	/* iALS takes α0 and λ left out from the data's shape, once it is loaded */
+	options->shape_unobserved_weight = defaults->is_ials && PG_ARGISNULL(10);
+	options->shape_regularization = defaults->is_ials && PG_ARGISNULL(8);
+	/*
+	 * Confidence left out: linear without a weight column (every pair then
+	 * has the same confidence); with one, log with ε the median summed weight,
+	 * which makes the confidence independent of the weights' unit.
+	 */
+	options->confidence_name = PG_ARGISNULL(11)
+		? (options->source.weight_column ? "log" : "linear") : text_arg(fcinfo, 11);
 	options->alpha = PG_GETARG_FLOAT8(12);
-	options->epsilon = PG_GETARG_FLOAT8(13);
+	options->epsilon = PG_ARGISNULL(13) ? 1.0 : PG_GETARG_FLOAT8(13);
+	options->shape_epsilon = PG_ARGISNULL(13) && options->source.weight_column != NULL;
 	options->solver_name = text_arg(fcinfo, 15);
 	options->cg_steps = PG_GETARG_INT32(16);
 	options->seed = PG_GETARG_INT64(17);
@@ -376,6 +390,48 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 			require_range(options->rank_scale, 0, 1e9, false, "rank_scale",
 						  "The rank-adaptive sampler's mean rank must be positive.");
 	}
+}
+
+static int
+compare_floats(const void *a, const void *b)
+{
+	float		x = *(const float *) a;
+	float		y = *(const float *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of n values, sorting a copy. */
+static double
+median_of(const float *values, size_t n, MemoryContext context)
+{
+	float	   *copy;
+	double		result;
+
+	if (n == 0)
+		return 0.0;
+	copy = MemoryContextAllocHuge(context, sizeof(float) * n);
+	memcpy(copy, values, sizeof(float) * n);
+	qsort(copy, n, sizeof(float), compare_floats);
+	/* the lower median, as percentile_disc(0.5) in the SQL engine */
+	result = copy[(n - 1) / 2];
+	pfree(copy);
+	return result;
+}
+
+/* α0, λ and ε left out, from the data's shape (ials.h). */
+static void
+shape_defaults(TrainOptions *options, size_t n_users, size_t n_items, size_t nnz,
+			   double median_weight)
+{
+	if (options->shape_epsilon && median_weight > 0 && isfinite(median_weight))
+		options->epsilon = median_weight;
+	if (options->shape_unobserved_weight)
+		options->unobserved_weight = ials_default_unobserved_weight(n_items);
+	if (options->shape_regularization)
+		options->regularization = ials_default_regularization(options->unobserved_weight, n_items,
+															  (double) nnz / Max(n_users, 1),
+															  options->regularization_exponent);
 }
 
 static float
@@ -641,6 +697,53 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 	MemoryContext old;
 	text	   *name;
 
+	if (options->shape_unobserved_weight || options->shape_regularization || options->shape_epsilon)
+	{
+		/* the shape the defaults come from, counted where the data is */
+		StringInfoData count;
+		const char *u = quote_identifier(options->source.user_column);
+		const char *i = quote_identifier(options->source.item_column);
+		bool		isnull;
+
+		initStringInfo(&count);
+		appendStringInfo(&count,
+						 "SELECT pg_catalog.count(DISTINCT s.%s), pg_catalog.count(DISTINCT s.%s), "
+						 "pg_catalog.count(DISTINCT (s.%s, s.%s)) FROM %s s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL",
+						 u, i, u, i,
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(options->source.relid)),
+													get_rel_name(options->source.relid)), u, i);
+		if (options->source.weight_column)
+			appendStringInfo(&count, " AND s.%s IS NOT NULL", quote_identifier(options->source.weight_column));
+		if (SPI_execute(count.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not count the interactions");
+		{
+			size_t		n_users = (size_t) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			size_t		n_items = (size_t) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			size_t		n_pairs = (size_t) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+			double		median = 0.0;
+
+			SPI_freetuptable(SPI_tuptable);
+			if (options->shape_epsilon)
+			{
+				resetStringInfo(&count);
+				appendStringInfo(&count,
+								 "SELECT pg_catalog.percentile_disc(0.5) WITHIN GROUP (ORDER BY w) FROM "
+								 "(SELECT pg_catalog.sum(s.%s::float8) AS w FROM %s s WHERE s.%s IS NOT NULL "
+								 "AND s.%s IS NOT NULL AND s.%s IS NOT NULL GROUP BY s.%s, s.%s) p",
+								 quote_identifier(options->source.weight_column),
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(options->source.relid)),
+															get_rel_name(options->source.relid)),
+								 u, i, quote_identifier(options->source.weight_column), u, i);
+				if (SPI_execute(count.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+					elog(ERROR, "could not read the weights");
+				median = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+				if (isnull)
+					median = 0.0;
+				SPI_freetuptable(SPI_tuptable);
+			}
+			shape_defaults(options, n_users, n_items, n_pairs, median);
+		}
+	}
 	sql.source = options->source;
 	sql.dims = options->dims;
 	sql.epochs = options->epochs;
@@ -740,6 +843,8 @@ irec_train(PG_FUNCTION_ARGS)
 	}
 	interactions_load(&options.source, train_context, &data);
 	summary.load_seconds = seconds_since(&start);
+	shape_defaults(&options, data.users.count, data.items.count, data.nnz,
+				   options.shape_epsilon ? median_of(data.weight, data.nnz, train_context) : 0.0);
 	if (data.skipped_rows > 0 && !options.quiet)
 		ereport(NOTICE,
 				(errmsg("skipped " INT64_FORMAT " rows with a NULL user, item or weight",

@@ -416,3 +416,34 @@ ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
 		all_pairs += (double) user_gram[k] * item_gram[k];
 	return total + config->unobserved_weight * all_pairs;
 }
+
+/* Unobserved pairs of a user weigh as IALS_UNOBSERVED_MASS observed ones. */
+#define IALS_UNOBSERVED_MASS 420.0
+/* λ per unit of row weight, and at most half the weight at which the model collapses. */
+#define IALS_REGULARIZATION 0.03
+#define IALS_REGULARIZATION_MASS 15.0
+
+double
+ials_default_unobserved_weight(size_t n_items)
+{
+	double		a0 = IALS_UNOBSERVED_MASS / (double) (n_items > 0 ? n_items : 1);
+
+	return a0 < 1.0 ? a0 : 1.0;
+}
+
+double
+ials_default_regularization(double unobserved_weight, size_t n_items,
+							double mean_user_interactions, double exponent)
+{
+	double		mass = mean_user_interactions + unobserved_weight * (double) n_items;
+
+	double		total;
+
+	if (mass < 1.0)
+		mass = 1.0;
+	/* the mean row's regularization weight λ·mass^ν */
+	total = IALS_REGULARIZATION * mass;
+	if (total > IALS_REGULARIZATION_MASS)
+		total = IALS_REGULARIZATION_MASS;
+	return total / pow(mass, exponent);
+}

@@ -99,4 +99,20 @@ void		ials_init_rows(float *x, size_t first, size_t rows, int dims, double std,
 double		ials_row_regularization(const IalsConfig *config, size_t count,
 									size_t n_other);
 
+/*
+ * Defaults from the data's shape, for α0 and λ left out (README, "Defaults
+ * that transfer"; measured with test/bench/bench_tune.sh on real and
+ * generated data of very different shapes).  Quality is flat in α0 over a
+ * wide range once λ sits below the point where regularization wipes the
+ * signal out; that point is where a row's regularization weight
+ * λ·(n̄ + α0·|I|) (n̄ the mean interactions per user) reaches about 30, or
+ * λ ≈ 0.06 for small weights.  So: α0 = min(1, 250/|I|), the unobserved
+ * pairs of a user weighing as 250 observed ones, and λ = 0.03, or half the
+ * collapse point when n̄ is so large that this is smaller; for ν ≠ 1 the same
+ * regularization weight for the mean row.
+ */
+double		ials_default_unobserved_weight(size_t n_items);
+double		ials_default_regularization(double unobserved_weight, size_t n_items,
+										double mean_user_interactions, double exponent);
+
 #endif							/* IREC_IALS_H */
