@@ -541,3 +541,21 @@ END
 $body$;
 COMMENT ON FUNCTION @extschema@.irec_pgvector_casts() IS
 	'create assignment casts between pgvector''s vector and embedding (needs pgvector installed)';
+
+------------------------------------------------------------------------------
+-- Training progress from another connection (irec in shared_preload_libraries):
+-- one row per running irec_train (irec_tune's trials included).
+------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.irec_progress(
+	OUT pid integer,
+	OUT model text,
+	OUT algorithm text,
+	OUT phase text,
+	OUT epoch integer,
+	OUT epochs integer,
+	OUT loss double precision,
+	OUT validation double precision,
+	OUT elapsed_seconds double precision,
+	OUT seconds_left double precision
+) RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'irec_progress' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;

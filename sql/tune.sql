@@ -128,3 +128,6 @@ SELECT test_users > 0 FROM irec_split('small_dense', seed => 2);
 SELECT test_users > 0 FROM irec_split('long_tail', seed => 2);
 SELECT * FROM pg_temp.rule_vs_grid('small_dense');
 SELECT * FROM pg_temp.rule_vs_grid('long_tail');
+
+-- without irec in shared_preload_libraries, irec_progress() says how to enable it
+SELECT * FROM irec_progress();

@@ -25,6 +25,7 @@
 #include "core/parallel.h"
 #include "index/ipivf.h"
 #include "irec.h"
+#include "progress.h"
 
 PG_MODULE_MAGIC;
 
@@ -49,6 +50,7 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 	ipivf_init();
+	progress_init();
 	MarkGUCPrefixReserved("irec");
 }
 

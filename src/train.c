@@ -33,6 +33,7 @@
 #include "irec.h"
 #include "model.h"
 #include "train_sql.h"
+#include "progress.h"
 #include "validation.h"
 
 /* Work between two interrupt checks, in floating-point operations. */
@@ -558,12 +559,15 @@ report_epoch(const TrainOptions *options, int epoch, double loss, const struct t
  * validation table; true when training should stop early.
  */
 static bool
-end_of_epoch(const TrainOptions *options, Validation *validation, int epoch,
+end_of_epoch(const TrainOptions *options, Validation *validation, int epoch, double loss,
 			 const float *users, size_t n_users, const float *items, size_t n_items)
 {
-	if (validation == NULL)
-		return false;
-	return validation_epoch(validation, epoch, users, n_users, items, n_items, options->quiet);
+	bool		stop = false;
+
+	if (validation != NULL)
+		stop = validation_epoch(validation, epoch, users, n_users, items, n_items, options->quiet);
+	progress_epoch(epoch + 1, loss, validation != NULL ? validation->scores[epoch] : NAN);
+	return stop;
 }
 
 static int
@@ -603,7 +607,7 @@ train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 		ials_gramian(items, by_item->n_rows, d, threads, gram, partials);
 		loss[epoch] = ials_loss(&config, by_user, by_item, users, items, user_gram, gram, row_loss);
 		report_epoch(options, epoch, loss[epoch], &epoch_start);
-		if (end_of_epoch(options, validation, epoch, users, by_user->n_rows, items, by_item->n_rows))
+		if (end_of_epoch(options, validation, epoch, loss[epoch], users, by_user->n_rows, items, by_item->n_rows))
 			return epoch + 1;
 	}
 	return options->epochs;
@@ -679,7 +683,7 @@ train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
 			!vec_all_finite(users, model.n_users * options->dims))
 			loss[epoch] = NAN;
 		report_epoch(options, epoch, loss[epoch], &epoch_start);
-		if (end_of_epoch(options, validation, epoch, users, by_user->n_rows, items, by_item->n_rows))
+		if (end_of_epoch(options, validation, epoch, loss[epoch], users, by_user->n_rows, items, by_item->n_rows))
 			return epoch + 1;
 	}
 	return options->epochs;
@@ -833,8 +837,10 @@ irec_train(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_target(options.model, options.source.relid, &target);
+	progress_begin(target.name, options.algorithm, options.epochs);
 	if (options.sql_engine)
 	{
+		progress_phase("training (sql engine)");
 		result = train_with_sql(&options, &target, caller_context, &start);
 		SPI_finish();
 		irec_restore_search_path(path_level);
@@ -902,6 +908,7 @@ irec_train(PG_FUNCTION_ARGS)
 	ials_init_rows(items, 0, data.items.count, options.dims, options.init_std, (uint64) options.seed, 2);
 
 	clock_gettime(CLOCK_MONOTONIC, &train_start);
+	progress_phase("training");
 	if (options.is_ials)
 		epochs_run = train_ials(&options, threads, &by_user, &by_item, users, items, loss,
 								OidIsValid(options.validation) ? &validation : NULL, train_context);
@@ -914,6 +921,7 @@ irec_train(PG_FUNCTION_ARGS)
 	ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
 	summary.train_seconds = seconds_since(&train_start);
 	clock_gettime(CLOCK_MONOTONIC, &write_start);
+	progress_phase("writing");
 	model_write(&target, &data, users, items, options.dims);
 	summary.source = data.source_name;
 	summary.user_column = options.source.user_column;
