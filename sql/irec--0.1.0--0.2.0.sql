@@ -559,3 +559,14 @@ CREATE FUNCTION @extschema@.irec_progress(
 	OUT seconds_left double precision
 ) RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'irec_progress' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+------------------------------------------------------------------------------
+-- Serving reads a model with snapshots taken after it has locked the
+-- model's tables, so that it answers from one complete model while the
+-- model is retrained (test/load_retrain.sh): not STABLE, and (a fresh
+-- snapshot per query) only in the leader of a parallel query.
+------------------------------------------------------------------------------
+ALTER FUNCTION @extschema@.irec_recommend(text, anyelement, integer, boolean) VOLATILE PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.irec_similar_items(text, anyelement, integer) VOLATILE PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.irec_fold_in(text, anyarray, real[]) VOLATILE PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.irec_recommend_for_items(text, anyarray, integer, real[]) VOLATILE PARALLEL RESTRICTED;

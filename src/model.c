@@ -14,6 +14,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -137,6 +138,46 @@ run_sql(const char *sql, int expected)
 		elog(ERROR, "irec: statement failed (%s): %s", SPI_result_code_string(rc), sql);
 }
 
+/*
+ * lock_all_or_wait: AccessExclusiveLock on every relation of `relids`
+ * without ever waiting while holding one of them.  Readers lock a model's
+ * tables in any order (a query over the items with a subquery on the users
+ * locks the items first, irec_recommend the users first); a swap that held
+ * the users while waiting for the items would deadlock with such a reader.
+ * So: wait for the first, take the others only if free, otherwise let go of
+ * all, wait for the busy one, and start again.
+ */
+static void
+lock_all_or_wait(Oid *relids, int n)
+{
+	int			start = 0;
+
+	for (;;)
+	{
+		bool		held[4] = {false};
+		int			busy = -1;
+
+		LockRelationOid(relids[start], AccessExclusiveLock);
+		held[start] = true;
+		for (int k = 0; k < n && busy < 0; k++)
+		{
+			if (k == start)
+				continue;
+			if (ConditionalLockRelationOid(relids[k], AccessExclusiveLock))
+				held[k] = true;
+			else
+				busy = k;
+		}
+		if (busy < 0)
+			return;
+		for (int k = 0; k < n; k++)
+			if (held[k])
+				UnlockRelationOid(relids[k], AccessExclusiveLock);
+		start = busy;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* Drop the tables an earlier version of this model wrote, wherever they are. */
 static void
 drop_previous_tables(const ModelTarget *target)
@@ -160,11 +201,29 @@ drop_previous_tables(const ModelTarget *target)
 	}
 	tables = lappend(tables, target->users_table);
 	tables = lappend(tables, target->items_table);
+	{
+		Oid			relids[4];
+		int			n = 0;
+
+		/* the registry stores quoted names, so they parse back exactly */
+		foreach(cell, tables)
+		{
+			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(lfirst(cell))),
+												 NoLock, true);
+			bool		seen = false;
+
+			for (int k = 0; k < n; k++)
+				seen |= relids[k] == relid;
+			if (OidIsValid(relid) && !seen)
+				relids[n++] = relid;
+		}
+		if (n > 0)
+			lock_all_or_wait(relids, n);
+	}
 	foreach(cell, tables)
 	{
 		const char *table = lfirst(cell);
 
-		/* the registry stores quoted names, so they parse back exactly */
 		if (!OidIsValid(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
 										 NoLock, true)))
 			continue;
@@ -422,7 +481,20 @@ model_lookup(const char *name, ModelInfo *info)
 					 "FROM %s WHERE name = $1",
 					 registry_table());
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+
+	/*
+	 * Serving must see one complete model while the model is retrained
+	 * beside it: lock the model's tables, then read the registry again with
+	 * a snapshot taken after the locks (read_only = false: a fresh snapshot
+	 * per query under READ COMMITTED), so that a retraining that committed
+	 * meanwhile is seen whole, and one still running waits for us.  Every
+	 * later read of the serving functions takes its snapshot after these
+	 * locks too.
+	 */
+	info->locked = false;
+	info->users_relid = info->items_relid = InvalidOid;
+again:
+	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the model registry");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -446,8 +518,17 @@ model_lookup(const char *name, ModelInfo *info)
 	info->alpha = DatumGetFloat8(SPI_getbinval(row, desc, 13, &isnull));
 	info->epsilon = DatumGetFloat8(SPI_getbinval(row, desc, 14, &isnull));
 	info->n_items = DatumGetInt64(SPI_getbinval(row, desc, 15, &isnull));
-	info->users_relid = model_table_relid(info->name, info->users_table);
-	info->items_relid = model_table_relid(info->name, info->items_table);
+	{
+		Oid			users_relid = info->users_relid;
+		Oid			items_relid = info->items_relid;
+		bool		first = !info->locked;
+
+		info->users_relid = model_table_relid(info->name, info->users_table);
+		info->items_relid = model_table_relid(info->name, info->items_table);
+		info->locked = true;
+		if (first || users_relid != info->users_relid || items_relid != info->items_relid)
+			goto again;
+	}
 	info->user_type = get_atttype(info->users_relid, get_attnum(info->users_relid, "user_id"));
 	info->item_type = get_atttype(info->items_relid, get_attnum(info->items_relid, "item_id"));
 	if (!OidIsValid(info->user_type) || !OidIsValid(info->item_type))
@@ -471,7 +552,7 @@ model_item_gramian(const ModelInfo *info)
 	appendStringInfo(&sql, "SELECT item_gramian FROM %s WHERE name = $1",
 					 quote_qualified_identifier(irec_extension_schema(), "irec_model_gramians"));
 	values[0] = CStringGetTextDatum(info->name);
-	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the Gramian of model %s", info->name);
 	if (SPI_processed == 0)
 		ereport(ERROR,

@@ -76,6 +76,7 @@ typedef struct ModelInfo
 	char	   *items_table;	/* quoted */
 	Oid			users_relid;
 	Oid			items_relid;
+	bool		locked;			/* model_lookup: the tables are locked */
 	Oid			user_type;		/* type of user_id in the users table */
 	Oid			item_type;		/* type of item_id in the items table */
 	char	   *user_column;	/* in the source */

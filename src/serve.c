@@ -149,7 +149,7 @@ score_by_index(const ModelInfo *model, ItemScorer *scorer)
 				   scorer->cosine ? "<=>" : "<#>");
 	values[0] = PointerGetDatum(query);
 	values[1] = Int64GetDatum((int64) scorer->out->topn.capacity);
-	if (SPI_execute_with_args(sql, 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not query the items through their index");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -188,7 +188,7 @@ score_items(const ModelInfo *model, ItemScorer *scorer)
 		Portal		portal;
 		SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 
-		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, 1000);
@@ -397,7 +397,7 @@ lookup_embedding(const char *table, const char *id_column, Oid id_type, Datum id
 	Oid			types[1] = {arg_type};
 	bool		isnull;
 
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read %s", table);
 	if (SPI_processed == 0)
 		return NULL;
@@ -502,7 +502,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 		int16		typlen;
 		bool		typbyval;
 
-		if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the items user has seen");
 		get_typlenbyval(model.item_type, &typlen, &typbyval);
 		ex.count = (int) SPI_processed;
@@ -610,7 +610,7 @@ fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool
 			ones[k] = Float4GetDatum(1.0f);
 		values[1] = PointerGetDatum(construct_array(ones, nitems, FLOAT4OID, 4, true, TYPALIGN_INT));
 	}
-	if (SPI_execute_with_args(sql, 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the items to fold in");
 	count = (int) SPI_processed;
 	if (ex)

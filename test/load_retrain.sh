@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Retraining under live traffic: 8 pgbench clients call irec_recommend and
+# run indexed top-n queries (through an ipivf index on the model's items)
+# for 60 s (IREC_LOAD_SECONDS) while the model is retrained in a loop, each
+# retraining and its index build one transaction.  Every answer is checked
+# against the model tables it was computed from, read again in the same
+# transaction (a mix of an old and a new model would not match), and a
+# mismatch raises an error.  Reports the readers' p50/p99 latency, the
+# longest reader wait, and the retrainings done; prints PASS/FAIL lines.
+# Needs PGHOST/PGPORT/PGUSER of a running cluster with irec installed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+seconds=${IREC_LOAD_SECONDS:-60}
+db=irec_retrain_test
+bindir=$(pg_config --bindir)
+work=$(mktemp -d /tmp/irec-retrain.XXXXXX)
+chmod 777 "$work"
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || exit 1
+trap 'PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1; rm -rf "$work"' EXIT
+run() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+run <<'SQL' || { echo "FAIL retrain:setup"; exit 1; }
+SET client_min_messages = warning;
+CREATE EXTENSION irec;
+CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(5000, 2000, 100000, seed => 9);
+CREATE INDEX ON clicks (user_id);
+SELECT irec_train('clicks', model => 'live', dims => 16, epochs => 3, quiet => true);
+CREATE INDEX ON live_items USING ipivf (embedding) WITH (lists = 40);
+-- irec_recommend's answer equals exact scores over the tables as they are now
+CREATE FUNCTION live_check(u int) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE got float8[]; want float8[];
+BEGIN
+	SELECT array_agg(round(score::numeric, 4)::float8 ORDER BY score DESC) INTO got FROM irec_recommend('live', u, 10, exclude_seen => false);
+	SELECT array_agg(round(s::numeric, 4)::float8 ORDER BY s DESC) INTO want FROM (
+		SELECT -(i.embedding <#> x.embedding) AS s FROM live_items i, live_users x WHERE x.user_id = u
+		 ORDER BY 1 DESC LIMIT 10) t;
+	IF got IS DISTINCT FROM want THEN
+		RAISE EXCEPTION 'irec_recommend for user % answered % where the tables give %', u, got, want;
+	END IF;
+	RETURN true;
+END $$;
+-- the indexed top 10 (exact scan) equals a sort over the same tables
+CREATE FUNCTION live_index_check(u int) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE got float8[]; want float8[];
+BEGIN
+	SELECT array_agg(d ORDER BY n) INTO got FROM (
+		SELECT embedding <#> (SELECT embedding FROM live_users WHERE user_id = u) AS d,
+		       row_number() OVER () AS n
+		  FROM (SELECT embedding FROM live_items ORDER BY embedding <#> (SELECT embedding FROM live_users WHERE user_id = u)
+		         LIMIT 10) l) t;
+	SELECT array_agg(d ORDER BY d) INTO want FROM (
+		SELECT (i.embedding <#> x.embedding) + 0 AS d FROM live_items i, live_users x WHERE x.user_id = u
+		 ORDER BY 1 LIMIT 10) t;
+	IF got IS DISTINCT FROM want THEN
+		RAISE EXCEPTION 'the index for user % answered % where the tables give %', u, got, want;
+	END IF;
+	RETURN true;
+END $$;
+SQL
+# the retraining loop: a new seed every round, the index rebuilt in the same transaction
+(
+	end=$((SECONDS + seconds))
+	round=0
+	while [ $SECONDS -lt $end ]; do
+		round=$((round + 1))
+		run -c "BEGIN" -c "SELECT irec_train('clicks', model => 'live', dims => 16, epochs => 3, seed => $round, quiet => true)" \
+			-c "CREATE INDEX ON live_items USING ipivf (embedding) WITH (lists = 40)" -c "COMMIT" >/dev/null \
+			|| echo "retrain $round failed" >>"$work/retrain_errors"
+		echo "$round" >"$work/rounds"
+		sleep 2
+	done
+) &
+retrainer=$!
+out=$(cd "$work" && "$bindir/pgbench" -n -c 8 -j 2 -T "$seconds" -d "$db" -l --log-prefix=readers \
+	-f "$OLDPWD/test/load_retrain/recommend.sql@1" -f "$OLDPWD/test/load_retrain/index_query.sql@1" 2>&1)
+status=$?
+wait $retrainer
+echo "$out" | grep -E "number of transactions actually processed|number of failed" | sed 's/^/    /'
+rounds=$(cat "$work/rounds" 2>/dev/null || echo 0)
+# per-transaction logs: client, transaction, latency (µs), ...
+latencies=$(cat "$work"/readers.* 2>/dev/null | awk '{ print $3 }' | sort -n)
+count=$(echo "$latencies" | grep -c .)
+p50=$(echo "$latencies" | awk -v n="$count" 'NR == int(n * 0.50) + 1 { printf "%.1f", $1 / 1000 }')
+p99=$(echo "$latencies" | awk -v n="$count" 'NR == int(n * 0.99) + 1 { printf "%.1f", $1 / 1000 }')
+longest=$(echo "$latencies" | tail -1 | awk '{ printf "%.1f", $1 / 1000 }')
+echo "    $rounds retrainings in ${seconds}s; readers: $count answers, p50 ${p50} ms, p99 ${p99} ms, longest ${longest} ms"
+if [ $status -eq 0 ] && ! echo "$out" | grep -qE "aborted|failed transactions: [1-9]"; then
+	echo "PASS retrain:8 readers through ${rounds} retrainings, 0 failed, every answer from one complete model"
+else
+	echo "$out" | grep -iE "error|abort" | head -5
+	echo "FAIL retrain:readers during retraining"
+	exit 1
+fi
+if [ -s "$work/retrain_errors" ] || [ "$rounds" -lt 5 ]; then
+	cat "$work/retrain_errors" 2>/dev/null
+	echo "FAIL retrain:retraining loop ($rounds rounds)"
+	exit 1
+fi
+echo "PASS retrain:the retraining loop never failed"
