@@ -11,8 +11,10 @@ data=${1:-/tmp/irec-index-bench}
 . test/deps.sh
 . test/cluster.sh
 irec_install_deps
-dpkg-query -W -f='${Status}' python3-numpy 2>/dev/null | grep -q "install ok installed" \
-	|| { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq python3-numpy >/dev/null || sudo apt-get install -y -qq python3-numpy >/dev/null; }
+for pkg in python3-numpy gnuplot-nox; do
+	dpkg-query -W -f='${Status}' $pkg 2>/dev/null | grep -q "install ok installed" \
+		|| { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq $pkg >/dev/null || sudo apt-get install -y -qq $pkg >/dev/null; }
+done
 make -s >/dev/null && make -s install >/dev/null
 if [ ! -f "$data/gt_sel10.npy" ]; then
 	mkdir -p "$data"
@@ -29,7 +31,11 @@ PY
 chmod -R a+rX "$data"
 trap irec_cluster_stop EXIT
 irec_cluster_start
-command psql -X -q -v ON_ERROR_STOP=1 -d postgres -v data="$data" <<'SQL'
+plots=$(pwd)/docs/plots
+mkdir -p "$plots"
+curve=$(mktemp /tmp/irec-index-curve.XXXXXX)
+chmod a+rw "$curve"
+command psql -X -q -v ON_ERROR_STOP=1 -d postgres -v data="$data" -v curve="$curve" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION irec;
 CREATE TABLE items (id int PRIMARY KEY, e embedding(64));
@@ -80,4 +86,23 @@ SELECT r.setting, r.filter, r.recall AS "recall@20", r.ms AS ms_per_query,
        round(s.ms / r.ms, 1) AS speedup_vs_seq_scan
   FROM results r JOIN results s ON s.filter = r.filter AND s.setting = 'seq scan (exact)'
  ORDER BY r.filter, r.ms DESC;
+-- the recall-latency curve, for the plot: probes settings, then exact and the seq scan
+SELECT format('COPY (SELECT ms, recall, setting FROM results WHERE filter = ''none'' '
+              'ORDER BY setting LIKE ''probes%%'' DESC, ms) TO %L', :'curve') \gexec
 SQL
+gnuplot <<PLOT
+set terminal pngcairo size 720,440 font ",10" noenhanced
+set output "$plots/index_recall_latency.png"
+set title "ipivf, 1,000,000 × 64 items, top 20 by inner product (bench_index.sh)"
+set xlabel "ms per query (log scale)"
+set ylabel "recall@20"
+set logscale x
+set key bottom right
+set datafile separator "\t"
+set grid
+plot "< grep probes $curve" using 1:2 with linespoints pointtype 7 title "ipivf, probes 8 … 128", \
+     "< grep probes $curve" using 1:2:(substr(strcol(3), 8, 10)) with labels offset 0,1 notitle, \
+     "< grep -v probes $curve" using 1:2:3 with labels point pointtype 5 offset 0,-1 notitle
+PLOT
+rm -f "$curve"
+echo "plot: $plots/index_recall_latency.png"
