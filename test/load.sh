@@ -7,16 +7,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${IREC_LOAD_SECONDS:-60}
-db=irec_load_test
 bindir=$(pg_config --bindir)
-PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || exit 1
-trap 'PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1' EXIT
-run() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+. test/load_db.sh
+load_db_start irec_load_test
 run <<'SQL' || { echo "FAIL load:setup"; exit 1; }
 SET client_min_messages = warning;
-CREATE EXTENSION irec;
-CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(5000, 2000, 100000, seed => 9);
-CREATE INDEX ON clicks (user_id);
 SELECT irec_train('clicks', model => 'shop', dims => 16, epochs => 4, quiet => true);
 CREATE TABLE catalog (id int PRIMARY KEY, category int, e embedding(16));
 INSERT INTO catalog SELECT item_id, item_id % 10, embedding FROM shop_items;

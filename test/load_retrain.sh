@@ -11,18 +11,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${IREC_LOAD_SECONDS:-60}
-db=irec_retrain_test
 bindir=$(pg_config --bindir)
 work=$(mktemp -d /tmp/irec-retrain.XXXXXX)
 chmod 777 "$work"
-PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || exit 1
-trap 'PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1; rm -rf "$work"' EXIT
-run() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+cleanup="rm -rf $work"
+. test/load_db.sh
+load_db_start irec_retrain_test
 run <<'SQL' || { echo "FAIL retrain:setup"; exit 1; }
 SET client_min_messages = warning;
-CREATE EXTENSION irec;
-CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(5000, 2000, 100000, seed => 9);
-CREATE INDEX ON clicks (user_id);
 SELECT irec_train('clicks', model => 'live', dims => 16, epochs => 3, quiet => true);
 CREATE INDEX ON live_items USING ipivf (embedding) WITH (lists = 40);
 -- irec_recommend's answer equals exact scores over the tables as they are now
@@ -90,7 +86,8 @@ else
 	echo "FAIL retrain:readers during retraining"
 	exit 1
 fi
-if [ -s "$work/retrain_errors" ] || [ "$rounds" -lt 5 ]; then
+# at least one retraining per 10 s, so that the readers really met swaps
+if [ -s "$work/retrain_errors" ] || [ "$rounds" -lt $((seconds / 10 > 2 ? seconds / 10 : 2)) ]; then
 	cat "$work/retrain_errors" 2>/dev/null
 	echo "FAIL retrain:retraining loop ($rounds rounds)"
 	exit 1
