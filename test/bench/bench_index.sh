@@ -100,9 +100,9 @@ set logscale x
 set key bottom right
 set datafile separator "\t"
 set grid
-plot "< grep probes $curve" using 1:2 with linespoints pointtype 7 title "ipivf, probes 8 … 128", \
-     "< grep probes $curve" using 1:2:(substr(strcol(3), 8, 10)) with labels offset 0,1 notitle, \
-     "< grep -v probes $curve" using 1:2:3 with labels point pointtype 5 offset 0,-1 notitle
+plot "< grep -v exact $curve" using 1:2 with linespoints pointtype 7 title "ipivf, probes 8 … 128", \
+     "< grep -v exact $curve" using 1:2:(substr(strcol(3), 8, 10)) with labels offset 0,1 notitle, \
+     "< grep exact $curve" using 1:2:3 with labels point pointtype 5 offset 0,-1 notitle
 PLOT
 rm -f "$curve"
 echo "plot: $plots/index_recall_latency.png"
