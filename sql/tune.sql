@@ -62,7 +62,10 @@ SELECT model_name, jsonb_typeof(params) AS params, validation_score > 0 AS score
 SELECT count(*) > 20 AS recorded, count(DISTINCT rung) AS rungs FROM tuned_trials;
 SELECT max("ndcg@20") >= (SELECT "ndcg@20" FROM tuned_trials WHERE defaults ORDER BY rung DESC LIMIT 1)
        AS at_least_defaults,
-       (SELECT max(rung) FROM tuned_trials WHERE defaults) AS defaults_reach_rung
+       -- the defaults reach the last rung: run there, or carried over from
+       -- the rung where they stopped early (patience 2 before max_epochs)
+       (SELECT rung = 3 OR best_epoch + 2 < max_epochs FROM tuned_trials WHERE defaults ORDER BY rung DESC LIMIT 1)
+         AS defaults_reach_last_rung
   FROM tuned_trials;
 -- the final model has the best trial's setting (the defaults' are recomputed
 -- from the whole source's shape)

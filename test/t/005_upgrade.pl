@@ -43,7 +43,7 @@ my %before;
 $before{$_} = $node->safe_psql('postgres', $_) for @answers;
 
 $node->safe_psql('postgres', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.2.0', 'updated to 0.2.0');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.3.0', 'updated through 0.2.0 to 0.3.0');
 for my $q (@answers)
 {
 	is($node->safe_psql('postgres', $q), $before{$q}, "unchanged by the update: $q");
@@ -126,6 +126,16 @@ my $columns = q{
 	  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 	 WHERE c.relname IN ('irec_models', 'irec_model_gramians') AND a.attnum > 0 AND NOT a.attisdropped};
 is($node->safe_psql('postgres', $columns), $node->safe_psql('fresh', $columns), 'the same registry columns');
+my $bodies = q{
+	SELECT string_agg(p.oid::regprocedure || ':' || md5(p.prosrc), ',' ORDER BY p.oid::regprocedure::text)
+	  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+	 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'irec')};
+is($node->safe_psql('postgres', $bodies), $node->safe_psql('fresh', $bodies), 'the same function bodies (irec_tune of 0.3.0)');
+
+# an update from 0.2.0 itself
+$node->safe_psql('postgres', 'CREATE DATABASE from020');
+$node->safe_psql('from020', q{CREATE EXTENSION irec VERSION '0.2.0'; ALTER EXTENSION irec UPDATE});
+is($node->safe_psql('from020', $bodies), $node->safe_psql('fresh', $bodies), '0.2.0 updates to the same functions');
 
 $node->stop;
 done_testing();
