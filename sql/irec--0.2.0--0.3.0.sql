@@ -212,11 +212,9 @@ BEGIN
 			END IF;
 			-- a candidate that stopped early on the last rung would stop at
 			-- the same epoch with more epochs allowed: its score carries over
-			IF EXISTS (SELECT 1 FROM irec_tune_rung r WHERE r.at_rung = rung - 1 AND r.params = candidate AND r.stopped) THEN
-				INSERT INTO irec_tune_rung SELECT rung, r.params, r.score, r.best_epoch, true
-				  FROM irec_tune_rung r WHERE r.at_rung = rung - 1 AND r.params = candidate;
-				CONTINUE;
-			END IF;
+			INSERT INTO irec_tune_rung SELECT rung, r.params, r.score, r.best_epoch, true
+			  FROM irec_tune_rung r WHERE r.at_rung = rung - 1 AND r.params = candidate AND r.stopped;
+			CONTINUE WHEN FOUND;
 			trial_started := clock_timestamp();
 			train_sql := format('SELECT @extschema@.irec_train(%L, user_column => %L, item_column => %L, weight_column => %L, '
 			                    'model => %L, algorithm => %L, dims => %s, epochs => %s, seed => %s, threads => %s, quiet => true, '
