@@ -428,7 +428,7 @@ shape_defaults(TrainOptions *options, size_t n_users, size_t n_items, size_t nnz
 	if (options->shape_epsilon && median_weight > 0 && isfinite(median_weight))
 		options->epsilon = median_weight;
 	if (options->shape_unobserved_weight)
-		options->unobserved_weight = ials_default_unobserved_weight(n_items);
+		options->unobserved_weight = ials_default_unobserved_weight(n_items, (double) nnz / Max(n_users, 1));
 	if (options->shape_regularization)
 		options->regularization = ials_default_regularization(options->unobserved_weight, n_items,
 															  (double) nnz / Max(n_users, 1),

@@ -417,16 +417,20 @@ ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
 	return total + config->unobserved_weight * all_pairs;
 }
 
-/* Unobserved pairs of a user weigh as IALS_UNOBSERVED_MASS observed ones. */
-#define IALS_UNOBSERVED_MASS 420.0
-/* λ per unit of row weight, and at most half the weight at which the model collapses. */
-#define IALS_REGULARIZATION 0.03
-#define IALS_REGULARIZATION_MASS 15.0
+/*
+ * The rule's constants (ials.h): the unobserved pairs of a user weigh as
+ * 135·√n̄ observed ones, and the mean row's regularization weight is 3·√n̄,
+ * with λ at most 0.03.
+ */
+#define IALS_UNOBSERVED_MASS_PER_ROOT 135.0
+#define IALS_REGULARIZATION_MASS_PER_ROOT 3.0
+#define IALS_REGULARIZATION_MAX 0.03
 
 double
-ials_default_unobserved_weight(size_t n_items)
+ials_default_unobserved_weight(size_t n_items, double mean_user_interactions)
 {
-	double		a0 = IALS_UNOBSERVED_MASS / (double) (n_items > 0 ? n_items : 1);
+	double		mean = mean_user_interactions > 1.0 ? mean_user_interactions : 1.0;
+	double		a0 = IALS_UNOBSERVED_MASS_PER_ROOT * sqrt(mean) / (double) (n_items > 0 ? n_items : 1);
 
 	return a0 < 1.0 ? a0 : 1.0;
 }
@@ -435,15 +439,15 @@ double
 ials_default_regularization(double unobserved_weight, size_t n_items,
 							double mean_user_interactions, double exponent)
 {
+	double		mean = mean_user_interactions > 1.0 ? mean_user_interactions : 1.0;
 	double		mass = mean_user_interactions + unobserved_weight * (double) n_items;
-
 	double		total;
 
 	if (mass < 1.0)
 		mass = 1.0;
 	/* the mean row's regularization weight λ·mass^ν */
-	total = IALS_REGULARIZATION * mass;
-	if (total > IALS_REGULARIZATION_MASS)
-		total = IALS_REGULARIZATION_MASS;
+	total = IALS_REGULARIZATION_MASS_PER_ROOT * sqrt(mean);
+	if (total > IALS_REGULARIZATION_MAX * mass)
+		total = IALS_REGULARIZATION_MAX * mass;
 	return total / pow(mass, exponent);
 }

@@ -101,17 +101,17 @@ double		ials_row_regularization(const IalsConfig *config, size_t count,
 
 /*
  * Defaults from the data's shape, for α0 and λ left out (README, "Defaults
- * that transfer"; measured with test/bench/bench_tune.sh on real and
- * generated data of very different shapes).  Quality is flat in α0 over a
- * wide range once λ sits below the point where regularization wipes the
- * signal out; that point is where a row's regularization weight
- * λ·(n̄ + α0·|I|) (n̄ the mean interactions per user) reaches about 30, or
- * λ ≈ 0.06 for small weights.  So: α0 = min(1, 250/|I|), the unobserved
- * pairs of a user weighing as 250 observed ones, and λ = 0.03, or half the
- * collapse point when n̄ is so large that this is smaller; for ν ≠ 1 the same
- * regularization weight for the mean row.
+ * that transfer"; chosen on grids over α0 × λ on eight real and generated
+ * data sets of very different shapes, test/bench/bench_tune.sh).  With n̄
+ * the mean interactions per user: α0 = min(1, 135·√n̄/|I|), the unobserved
+ * pairs of a user weighing as 135·√n̄ observed ones, and λ such that the
+ * mean row's regularization weight λ·(n̄ + α0·|I|)^ν is 3·√n̄, with λ at most
+ * 0.03.  The grids put the best λ·mass at about 13 for n̄ = 27 and at 30–46
+ * for n̄ = 132, with the model collapsing at about twice the best; a square
+ * root of n̄ fits them all where a constant or a proportion does not (the
+ * noise of a row fitted to n observations shrinks as 1/√n).
  */
-double		ials_default_unobserved_weight(size_t n_items);
+double		ials_default_unobserved_weight(size_t n_items, double mean_user_interactions);
 double		ials_default_regularization(double unobserved_weight, size_t n_items,
 										double mean_user_interactions, double exponent);
 
