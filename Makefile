@@ -21,9 +21,12 @@ REGRESS = embedding_io embedding_ops embedding_compare embedding_parts embedding
 	embedding_binary coexistence pgvector_suite index_extremes train train_errors train_sgd distributed evaluate serve index index_options null_arguments security timeouts tune
 REGRESS_OPTS = --load-extension=irec
 
-# Vectorizable float reductions (DESIGN: the kernels must vectorize).
-# OPTFLAGS is overridable (packagers pass OPTFLAGS="").
-OPTFLAGS ?= -march=native
+# Vectorizable float reductions (DESIGN: the kernels must vectorize).  The
+# build assumes only the compiler's baseline target: the hot kernels are
+# built for AVX2 and AVX-512 as well and chosen at run time (vecmath.c).
+# OPTFLAGS is for extra flags (e.g. OPTFLAGS=-march=native for a build that
+# only ever runs where it was compiled).
+OPTFLAGS ?=
 PG_CFLAGS += $(OPTFLAGS) -ftree-vectorize -fassociative-math -fno-signed-zeros \
 	-fno-trapping-math -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers

@@ -223,15 +223,12 @@ apply_row_matrix(const IalsConfig *config, const CsrMatrix *m, const float *othe
 
 	cblas_sgemv(CblasRowMajor, CblasNoTrans, d, d, alpha0, gram, d, v, 1,
 				0.0f, out, 1);
-	for (int k = 0; k < d; k++)
-		out[k] += lambda * v[k];
+	vec_axpy(out, lambda, v, d);
 	for (size_t j = m->row_start[row]; j < m->row_start[row + 1]; j++)
 	{
 		const float *h = other + (size_t) m->col[j] * d;
-		float		s = (m->value[j] - alpha0) * vec_dot(h, v, d);
 
-		for (int k = 0; k < d; k++)
-			out[k] += s * h[k];
+		vec_axpy(out, (m->value[j] - alpha0) * vec_dot(h, v, d), h, d);
 	}
 }
 
@@ -253,15 +250,10 @@ solve_cg(const IalsConfig *config, const CsrMatrix *m, const float *other,
 
 	/* r = b − A·x with b = Σ α·h */
 	apply_row_matrix(config, m, other, gram, row, lambda, x, ap);
-	for (int k = 0; k < d; k++)
-		r[k] = -ap[k];
+	memset(r, 0, sizeof(float) * d);
+	vec_axpy(r, -1.0f, ap, d);
 	for (size_t j = m->row_start[row]; j < m->row_start[row + 1]; j++)
-	{
-		const float *h = other + (size_t) m->col[j] * d;
-
-		for (int k = 0; k < d; k++)
-			r[k] += m->value[j] * h[k];
-	}
+		vec_axpy(r, m->value[j], other + (size_t) m->col[j] * d, d);
 	memcpy(p, r, sizeof(float) * d);
 	rs = vec_dot(r, r, d);
 	for (int step = 0; step < config->cg_steps && rs > 1e-20f; step++)
@@ -275,14 +267,10 @@ solve_cg(const IalsConfig *config, const CsrMatrix *m, const float *other,
 		if (!(pap > 0.0f))
 			return IALS_ERR_NOT_POSITIVE_DEFINITE;
 		step_size = rs / pap;
-		for (int k = 0; k < d; k++)
-		{
-			x[k] += step_size * p[k];
-			r[k] -= step_size * ap[k];
-		}
+		vec_axpy(x, step_size, p, d);
+		vec_axpy(r, -step_size, ap, d);
 		rs_next = vec_dot(r, r, d);
-		for (int k = 0; k < d; k++)
-			p[k] = r[k] + (rs_next / rs) * p[k];
+		vec_axpby(p, 1.0f, r, rs_next / rs, d);
 		rs = rs_next;
 	}
 	return IALS_OK;

@@ -213,23 +213,19 @@ sgd_epoch_loss(SgdState *s, SgdModel *model)
 	return total;
 }
 
-/* Adagrad step on one row: acc += mean(g²); x −= η/√acc · (g + λx). */
+/*
+ * Adagrad step on one row: g += λx, acc += mean(g²), x −= η/√acc · g.  The
+ * gradient row g is consumed (it holds g + λx afterwards).
+ */
 static void
-adagrad_update(float *x, float *acc, const float *g, int dims, float eta, float lambda)
+adagrad_update(float *x, float *acc, float *g, int dims, float eta, float lambda)
 {
-	float		sq = 0.0f;
 	float		rate;
 
-	for (int k = 0; k < dims; k++)
-	{
-		float		gk = g[k] + lambda * x[k];
-
-		sq += gk * gk;
-	}
-	*acc += sq / dims;
+	vec_axpy(g, lambda, x, dims);
+	*acc += vec_norm_squared(g, dims) / dims;
 	rate = eta / sqrtf(*acc + 1e-12f);
-	for (int k = 0; k < dims; k++)
-		x[k] -= rate * (g[k] + lambda * x[k]);
+	vec_axpy(x, -rate, g, dims);
 }
 
 static int
@@ -286,13 +282,6 @@ log_sigmoid(double x)
 	return x >= 0 ? -log1p(exp(-x)) : x - log1p(exp(x));
 }
 
-static void
-axpy(float *y, float a, const float *x, int dims)
-{
-	for (int k = 0; k < dims; k++)
-		y[k] += a * x[k];
-}
-
 double
 softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
 			  const float *neg, const int32_t *neg_ids, const float *log_q,
@@ -335,8 +324,8 @@ softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
 			row[k] = (float) (row[k] / z) * inv_t;
 		p_pos = (float) (p_pos / z);
 		/* d loss / d s_pos = (p_pos − 1)/T */
-		axpy(g_ctx + (size_t) b * dims, (p_pos - 1.0f) * inv_t, pos + (size_t) b * dims, dims);
-		axpy(g_pos + (size_t) b * dims, (p_pos - 1.0f) * inv_t, ctx + (size_t) b * dims, dims);
+		vec_axpy(g_ctx + (size_t) b * dims, (p_pos - 1.0f) * inv_t, pos + (size_t) b * dims, dims);
+		vec_axpy(g_pos + (size_t) b * dims, (p_pos - 1.0f) * inv_t, ctx + (size_t) b * dims, dims);
 	}
 	/* g_ctx += P·neg ; g_neg += Pᵀ·ctx (P already holds p/T) */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, dims, m, 1.0f,
@@ -353,12 +342,10 @@ bpr_gradients(const float *ctx, const float *pos, const float *neg, int dims,
 	float		x = vec_dot(ctx, pos, dims) - vec_dot(ctx, neg, dims);
 	float		g = sigmoid(x) - 1.0f;	/* d(−ln σ(x))/dx */
 
-	for (int k = 0; k < dims; k++)
-	{
-		g_ctx[k] += g * (pos[k] - neg[k]);
-		g_pos[k] += g * ctx[k];
-		g_neg[k] -= g * ctx[k];
-	}
+	vec_axpy(g_ctx, g, pos, dims);
+	vec_axpy(g_ctx, -g, neg, dims);
+	vec_axpy(g_pos, g, ctx, dims);
+	vec_axpy(g_neg, -g, ctx, dims);
 	return -log_sigmoid(x);
 }
 
@@ -382,12 +369,10 @@ warp_gradients(const float *ctx, const float *pos, const float *neg, int dims,
 
 	if (margin <= 0.0f)
 		return 0.0;
-	for (int k = 0; k < dims; k++)
-	{
-		g_ctx[k] += w * (neg[k] - pos[k]);
-		g_pos[k] -= w * ctx[k];
-		g_neg[k] += w * ctx[k];
-	}
+	vec_axpy(g_ctx, w, neg, dims);
+	vec_axpy(g_ctx, -w, pos, dims);
+	vec_axpy(g_pos, -w, ctx, dims);
+	vec_axpy(g_neg, w, ctx, dims);
 	return w * margin;
 }
 
@@ -399,8 +384,8 @@ pointwise_gradients(const float *ctx, const float *pos, const float *negs, int m
 	float		g = sigmoid(s) - 1.0f;	/* d(−ln σ(s))/ds */
 	double		loss = -log_sigmoid(s);
 
-	axpy(g_ctx, g, pos, dims);
-	axpy(g_pos, g, ctx, dims);
+	vec_axpy(g_ctx, g, pos, dims);
+	vec_axpy(g_pos, g, ctx, dims);
 	for (int k = 0; k < m; k++)
 	{
 		const float *neg = negs + (size_t) k * dims;
@@ -408,8 +393,8 @@ pointwise_gradients(const float *ctx, const float *pos, const float *negs, int m
 		float		gn = sigmoid(sn);	/* d(−ln(1 − σ(s)))/ds */
 
 		loss += -log_sigmoid(-sn);
-		axpy(g_ctx, gn, neg, dims);
-		axpy(g_negs + (size_t) k * dims, gn, ctx, dims);
+		vec_axpy(g_ctx, gn, neg, dims);
+		vec_axpy(g_negs + (size_t) k * dims, gn, ctx, dims);
 	}
 	return loss;
 }

@@ -12,9 +12,29 @@
 
 #include <math.h>
 
-void
-vec_exp(float *x, size_t n)
-{
-	for (size_t k = 0; k < n; k++)
+/* the same loop for each instruction set of vecmath.c's kernel tables */
+#define VEC_EXP_BODY \
+	for (size_t k = 0; k < n; k++) \
 		x[k] = expf(x[k]);
-}
+
+extern void vec_exp_portable(float *x, size_t n);
+
+void
+vec_exp_portable(float *x, size_t n)
+{
+VEC_EXP_BODY}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+extern void vec_exp_avx2(float *x, size_t n);
+extern void vec_exp_avx512(float *x, size_t n);
+
+__attribute__((target("avx2,fma"))) void
+vec_exp_avx2(float *x, size_t n)
+{
+VEC_EXP_BODY}
+
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) void
+vec_exp_avx512(float *x, size_t n)
+{
+VEC_EXP_BODY}
+#endif

@@ -6,63 +6,115 @@
  * Reductions accumulate in float: with -fassociative-math the compiler keeps
  * 8 or 16 partial sums in SIMD registers, which is both faster and, by
  * pairwise-like summation, no less accurate than a serial float sum.
+ *
+ * The hot kernels (vecmath_kernels.h) exist in three builds, portable, AVX2
+ * with FMA and AVX-512, and vec_kernels points at the best one the CPU
+ * runs, chosen when the library loads: the extension is built for the
+ * baseline of its target (x86-64: SSE2) and never executes an instruction
+ * the CPU has not reported.
  */
 #include "vecmath.h"
 
 #include <math.h>
 
-float
-vec_dot(const float *a, const float *b, size_t dims)
-{
-	float		sum = 0.0f;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VEC_SIMD_X86 1
+#endif
 
-	for (size_t k = 0; k < dims; k++)
-		sum += a[k] * b[k];
-	return sum;
+#define KERNEL(name) name##_portable
+#define KERNEL_TARGET
+#include "vecmath_kernels.h"
+#undef KERNEL
+#undef KERNEL_TARGET
+
+#ifdef VEC_SIMD_X86
+#define KERNEL(name) name##_avx2
+#define KERNEL_TARGET __attribute__((target("avx2,fma")))
+#include "vecmath_kernels.h"
+#undef KERNEL
+#undef KERNEL_TARGET
+
+#define KERNEL(name) name##_avx512
+#ifdef __clang__
+#define KERNEL_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#else
+/* GCC's generic tuning would keep 256-bit vectors; the kernels want 512 */
+#define KERNEL_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")))
+#endif
+#include "vecmath_kernels.h"
+#undef KERNEL
+#undef KERNEL_TARGET
+#endif
+
+/* vecexp.c builds vec_exp the same three ways (it needs -ffast-math) */
+extern void vec_exp_portable(float *x, size_t n);
+#ifdef VEC_SIMD_X86
+extern void vec_exp_avx2(float *x, size_t n);
+extern void vec_exp_avx512(float *x, size_t n);
+#endif
+
+#define KERNEL_TABLE(suffix, level_name) \
+	{level_name, dot_##suffix, l2_squared_##suffix, norm_squared_##suffix, dot_double_##suffix, \
+	 norm_squared_double_##suffix, axpy_##suffix, axpby_##suffix, count_greater_##suffix, \
+	 count_greater_equal_##suffix, vec_exp_##suffix}
+
+static const VecKernels kernel_tables[VEC_SIMD_LEVELS] = {
+	KERNEL_TABLE(portable, "portable"),
+#ifdef VEC_SIMD_X86
+	KERNEL_TABLE(avx2, "avx2"),
+	KERNEL_TABLE(avx512, "avx512"),
+#else
+	KERNEL_TABLE(portable, "portable"),
+	KERNEL_TABLE(portable, "portable"),
+#endif
+};
+
+const VecKernels *vec_kernels = &kernel_tables[VEC_SIMD_PORTABLE];
+
+VecSimdLevel
+vec_simd_best(void)
+{
+#ifdef VEC_SIMD_X86
+	/* libgcc's checks include the OS's support for the wider registers (XCR0) */
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+		__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return VEC_SIMD_AVX512;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return VEC_SIMD_AVX2;
+#endif
+	return VEC_SIMD_PORTABLE;
 }
 
-float
-vec_l2_squared(const float *a, const float *b, size_t dims)
+VecSimdLevel
+vec_simd_level(void)
 {
-	float		sum = 0.0f;
-
-	for (size_t k = 0; k < dims; k++)
-	{
-		float		diff = a[k] - b[k];
-
-		sum += diff * diff;
-	}
-	return sum;
+	return (VecSimdLevel) (vec_kernels - kernel_tables);
 }
 
-float
-vec_norm_squared(const float *a, size_t dims)
+int
+vec_simd_use(VecSimdLevel level)
 {
-	float		sum = 0.0f;
-
-	for (size_t k = 0; k < dims; k++)
-		sum += a[k] * a[k];
-	return sum;
+	if (level < VEC_SIMD_PORTABLE || level >= VEC_SIMD_LEVELS || level > vec_simd_best())
+		return 0;
+	vec_kernels = &kernel_tables[level];
+	return 1;
 }
 
-double
-vec_dot_double(const float *a, const float *b, size_t dims)
+const char *
+vec_simd_name(VecSimdLevel level)
 {
-	double		sum = 0.0;
-
-	for (size_t k = 0; k < dims; k++)
-		sum += (double) a[k] * b[k];
-	return sum;
+	if (level < VEC_SIMD_PORTABLE || level >= VEC_SIMD_LEVELS)
+		return "unknown";
+	return kernel_tables[level].name;
 }
 
-double
-vec_norm_squared_double(const float *a, size_t dims)
+/* At load (dlopen of the extension, or a test program's start). */
+__attribute__((constructor)) static void
+choose_kernels(void)
 {
-	double		sum = 0.0;
-
-	for (size_t k = 0; k < dims; k++)
-		sum += (double) a[k] * a[k];
-	return sum;
+	vec_simd_use(vec_simd_best());
 }
 
 /* A float sum is kept when it is finite and at least this large. */
@@ -181,41 +233,6 @@ vec_compare(const float *a, size_t a_dims, const float *b, size_t b_dims)
 	if (a_dims != b_dims)
 		return a_dims < b_dims ? -1 : 1;
 	return 0;
-}
-
-size_t
-vec_count_greater(const float *x, size_t n, float threshold)
-{
-	/* a 32-bit lane counter lets the compare-and-add vectorize 16 wide */
-	size_t		total = 0;
-
-	for (size_t block = 0; block < n; block += 1u << 30)
-	{
-		size_t		end = n - block < (1u << 30) ? n : block + (1u << 30);
-		unsigned	count = 0;
-
-		for (size_t k = block; k < end; k++)
-			count += x[k] > threshold;
-		total += count;
-	}
-	return total;
-}
-
-size_t
-vec_count_greater_equal(const float *x, size_t n, float threshold)
-{
-	size_t		total = 0;
-
-	for (size_t block = 0; block < n; block += 1u << 30)
-	{
-		size_t		end = n - block < (1u << 30) ? n : block + (1u << 30);
-		unsigned	count = 0;
-
-		for (size_t k = block; k < end; k++)
-			count += x[k] >= threshold;
-		total += count;
-	}
-	return total;
 }
 
 int

@@ -6,26 +6,102 @@
  * Plain C, no PostgreSQL headers (DESIGN "Layout").  The loops are written so
  * that the compiler vectorizes them: the Makefile passes
  * -fassociative-math -fno-signed-zeros -fno-trapping-math, which lets GCC and
- * clang split the float reductions into SIMD lanes.
+ * clang split the float reductions into SIMD lanes, and the hot ones are
+ * built once per instruction set and chosen at run time (below).
  */
 #ifndef IREC_VECMATH_H
 #define IREC_VECMATH_H
 
 #include <stddef.h>
 
+/*
+ * The hot kernels, in one build per instruction set (vecmath_kernels.h):
+ * vec_kernels points at the best the CPU runs, chosen when the library
+ * loads; vec_simd_use switches (tests compare the variants).  The variants
+ * agree to rounding: they sum in different orders, and the AVX2 and AVX-512
+ * builds fuse multiply-adds.
+ */
+typedef enum VecSimdLevel
+{
+	VEC_SIMD_PORTABLE = 0,		/* the compiler's baseline (x86-64: SSE2) */
+	VEC_SIMD_AVX2 = 1,			/* AVX2 and FMA */
+	VEC_SIMD_AVX512 = 2,		/* AVX-512 F, VL, BW, DQ */
+	VEC_SIMD_LEVELS = 3
+} VecSimdLevel;
+
+typedef struct VecKernels
+{
+	const char *name;
+	float		(*dot) (const float *a, const float *b, size_t dims);
+	float		(*l2_squared) (const float *a, const float *b, size_t dims);
+	float		(*norm_squared) (const float *a, size_t dims);
+	double		(*dot_double) (const float *a, const float *b, size_t dims);
+	double		(*norm_squared_double) (const float *a, size_t dims);
+	void		(*axpy) (float *y, float a, const float *x, size_t dims);
+	void		(*axpby) (float *y, float a, const float *x, float b, size_t dims);
+	size_t		(*count_greater) (const float *x, size_t n, float threshold);
+	size_t		(*count_greater_equal) (const float *x, size_t n, float threshold);
+	void		(*exp) (float *x, size_t n);
+} VecKernels;
+
+extern const VecKernels *vec_kernels;
+
+/* The most this CPU runs (x86-64: checked with __builtin_cpu_supports). */
+VecSimdLevel vec_simd_best(void);
+/* The variant in use. */
+VecSimdLevel vec_simd_level(void);
+/* Use a variant; returns 0 (and changes nothing) when the CPU lacks it. */
+int			vec_simd_use(VecSimdLevel level);
+const char *vec_simd_name(VecSimdLevel level);
+
 /* Σ a[k]·b[k] over dims components. */
-float		vec_dot(const float *a, const float *b, size_t dims);
+static inline float
+vec_dot(const float *a, const float *b, size_t dims)
+{
+	return vec_kernels->dot(a, b, dims);
+}
 
 /* Σ (a[k]−b[k])² over dims components. */
-float		vec_l2_squared(const float *a, const float *b, size_t dims);
+static inline float
+vec_l2_squared(const float *a, const float *b, size_t dims)
+{
+	return vec_kernels->l2_squared(a, b, dims);
+}
 
 /* Σ a[k]² over dims components. */
-float		vec_norm_squared(const float *a, size_t dims);
+static inline float
+vec_norm_squared(const float *a, size_t dims)
+{
+	return vec_kernels->norm_squared(a, dims);
+}
 
 /* The same sums accumulated in double: exact products, no overflow or
  * underflow for any float input (‖x‖² of float vectors spans 1e-90..1e82). */
-double		vec_dot_double(const float *a, const float *b, size_t dims);
-double		vec_norm_squared_double(const float *a, size_t dims);
+static inline double
+vec_dot_double(const float *a, const float *b, size_t dims)
+{
+	return vec_kernels->dot_double(a, b, dims);
+}
+
+static inline double
+vec_norm_squared_double(const float *a, size_t dims)
+{
+	return vec_kernels->norm_squared_double(a, dims);
+}
+
+/* y[k] += a·x[k]. */
+static inline void
+vec_axpy(float *y, float a, const float *x, size_t dims)
+{
+	vec_kernels->axpy(y, a, x, dims);
+}
+
+/* y[k] = a·x[k] + b·y[k]; y is read, so it must hold numbers even when b is 0. */
+static inline void
+vec_axpby(float *y, float a, const float *x, float b, size_t dims)
+{
+	vec_kernels->axpby(y, a, x, b, dims);
+}
 
 /*
  * The distances behind the SQL operators, for any finite input.  The float
@@ -78,13 +154,25 @@ int			vec_mul(float *out, const float *a, const float *b, size_t dims);
 int			vec_compare(const float *a, size_t a_dims, const float *b, size_t b_dims);
 
 /* Number of x[k] > threshold; the evaluation's rank counting. */
-size_t		vec_count_greater(const float *x, size_t n, float threshold);
+static inline size_t
+vec_count_greater(const float *x, size_t n, float threshold)
+{
+	return vec_kernels->count_greater(x, n, threshold);
+}
 
 /* Number of x[k] >= threshold. */
-size_t		vec_count_greater_equal(const float *x, size_t n, float threshold);
+static inline size_t
+vec_count_greater_equal(const float *x, size_t n, float threshold)
+{
+	return vec_kernels->count_greater_equal(x, n, threshold);
+}
 
 /* x[k] = exp(x[k]), vectorized; x must be finite (vecexp.c). */
-void		vec_exp(float *x, size_t n);
+static inline void
+vec_exp(float *x, size_t n)
+{
+	vec_kernels->exp(x, n);
+}
 
 /* Returns 1 when every component is finite, 0 otherwise. */
 int			vec_all_finite(const float *a, size_t dims);
