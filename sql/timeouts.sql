@@ -4,6 +4,7 @@ SET client_min_messages = warning;
 CREATE TABLE tb AS SELECT user_id, item_id FROM irec_synthetic(20000, 4000, 500000, seed => 4);
 SELECT test_users > 0 AS split FROM irec_split('tb', seed => 1);
 SELECT irec_train('tb_train', dims => 8, epochs => 1, quiet => true);
+CREATE TABLE tb_wide AS SELECT user_id, item_id FROM irec_synthetic(20000, 20000, 100000, seed => 6);
 CREATE TABLE vec AS
   SELECT i AS id, ARRAY(SELECT sin(i * 0.37 + j) + cos(i * 0.011 * j) FROM generate_series(1, 32) j WHERE i > 0)::real[]::embedding(32) AS e
     FROM generate_series(1, 200000) i;
@@ -18,6 +19,12 @@ END $$;
 SET statement_timeout = '300ms';
 -- training (its memory, its threads, its chunks)
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', dims => 128, epochs => 50, quiet => true)$$, 1.5) AS training;
+-- at the largest dims: the initial draws (40,000 rows × 4096), each
+-- Gramian (20,000 rows: seconds of BLAS) and each solve chunk stop at an
+-- interrupt check
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_wide', dims => 4096, epochs => 5, quiet => true)$$, 1.5) AS training_dims_4096;
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_wide', dims => 4096, epochs => 5, solver => 'cholesky', quiet => true)$$, 1.5)
+       AS cholesky_dims_4096;
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', algorithm => 'softmax', epochs => 50, quiet => true)$$, 1.5) AS softmax;
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', dims => 16, epochs => 50, engine => 'sql', quiet => true)$$, 1.5) AS sql_engine;
 -- evaluation
@@ -43,4 +50,4 @@ RESET statement_timeout;
 SELECT dims, epochs FROM irec_models WHERE name = 'tb_train';
 SELECT count(*) AS half_built_indexes FROM pg_class WHERE relname = 'vec_ivf' AND NOT EXISTS
   (SELECT 1 FROM pg_index WHERE indexrelid = 'vec_ivf'::regclass AND indisvalid);
-DROP TABLE tb, tb_train, tb_test, vec CASCADE;
+DROP TABLE tb, tb_train, tb_test, tb_wide, vec CASCADE;

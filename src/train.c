@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 
 #include "core/ials.h"
+#include "core/parallel.h"
 #include "core/sgd.h"
 #include "core/sparse.h"
 #include "core/vecmath.h"
@@ -36,8 +37,16 @@
 #include "progress.h"
 #include "validation.h"
 
-/* Work between two interrupt checks, in floating-point operations. */
-#define FLOPS_PER_CHUNK 8e9
+/*
+ * Work between two interrupt checks, in floating-point operations: about
+ * 10 ms of BLAS at this machine's peak, and well under a second at large
+ * dims, where the CG's Gramian products stream a d×d matrix from memory per
+ * row and run many times below the peak.  Each chunk starts its threads
+ * anew, which costs tens of microseconds.
+ */
+#define FLOPS_PER_CHUNK 1e9
+/* Random initial components generated between two interrupt checks. */
+#define INIT_FLOATS_PER_CHUNK (4 * 1024 * 1024)
 
 typedef enum ConfidenceKind
 {
@@ -487,6 +496,68 @@ params_json(const TrainOptions *options, int threads)
 	return json.data;
 }
 
+typedef struct InitJob
+{
+	float	   *x;
+	size_t		first;
+	int			dims;
+	double		std;
+	uint64		seed;
+	uint64		side;
+} InitJob;
+
+static int
+init_block(void *context, size_t begin, size_t end, int thread)
+{
+	InitJob    *job = (InitJob *) context;
+	size_t		first = job->first + begin;
+
+	ials_init_rows(job->x + first * job->dims, first, end - begin, job->dims, job->std,
+				   job->seed, job->side);
+	return 0;
+}
+
+/*
+ * init_side: the random initial embeddings, on all threads and in chunks
+ * with interrupt checks (dims 4096 × 20,000 rows is 82M normal draws).  Each
+ * row has its own seeded stream, so the values do not depend on the chunks
+ * or the thread count.
+ */
+static void
+init_side(float *x, size_t rows, int dims, double std, uint64 seed, uint64 side, int threads)
+{
+	size_t		chunk = Max((size_t) 1, (size_t) INIT_FLOATS_PER_CHUNK / dims);
+	InitJob		job = {x, 0, dims, std, seed, side};
+
+	for (job.first = 0; job.first < rows; job.first += chunk)
+	{
+		size_t		count = Min(chunk, rows - job.first);
+
+		parallel_for(threads, count, Max((size_t) 1, count / Max(threads, 1)), init_block, &job);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static void
+check_interrupts(void *unused)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * gramian: factorsᵀ·factors in blocks of about FLOPS_PER_CHUNK (n·d² for a
+ * Gramian of n rows), checking for interrupts between blocks: at dims 4096
+ * one Gramian of 20,000 rows is seconds of BLAS.
+ */
+static void
+gramian(const float *factors, size_t n, int dims, int threads, float *gram, float *partials)
+{
+	size_t		block = (size_t) (FLOPS_PER_CHUNK / ((double) dims * dims));
+
+	ials_gramian_blocked(factors, n, dims, threads, gram, partials,
+						 Max(block, (size_t) Max(threads, 1)), check_interrupts, NULL);
+}
+
 /*
  * solve_side: one half-step in chunks of about FLOPS_PER_CHUNK, checking for
  * interrupts between chunks so that cancel and statement_timeout act within
@@ -594,17 +665,17 @@ train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 	row_loss = MemoryContextAllocHuge(context, sizeof(double) * (by_user->n_rows + by_item->n_rows));
 
 	/* Gramian trick, DESIGN §5.1: one d×d matrix stands in for all negatives */
-	ials_gramian(items, by_item->n_rows, d, threads, gram, partials);
+	gramian(items, by_item->n_rows, d, threads, gram, partials);
 	for (int epoch = 0; epoch < options->epochs; epoch++)
 	{
 		struct timespec epoch_start;
 
 		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
 		solve_side(&config, by_user, items, gram, users, scratch);
-		ials_gramian(users, by_user->n_rows, d, threads, user_gram, partials);
+		gramian(users, by_user->n_rows, d, threads, user_gram, partials);
 		solve_side(&config, by_item, users, user_gram, items, scratch);
 		/* the items' Gramian serves the loss now and the next user step */
-		ials_gramian(items, by_item->n_rows, d, threads, gram, partials);
+		gramian(items, by_item->n_rows, d, threads, gram, partials);
 		loss[epoch] = ials_loss(&config, by_user, by_item, users, items, user_gram, gram, row_loss);
 		report_epoch(options, epoch, loss[epoch], &epoch_start);
 		if (end_of_epoch(options, validation, epoch, loss[epoch], users, by_user->n_rows, items, by_item->n_rows))
@@ -904,8 +975,8 @@ irec_train(PG_FUNCTION_ARGS)
 	loss = palloc(sizeof(double) * options.epochs);
 	MemoryContextSwitchTo(old);
 
-	ials_init_rows(users, 0, data.users.count, options.dims, options.init_std, (uint64) options.seed, 1);
-	ials_init_rows(items, 0, data.items.count, options.dims, options.init_std, (uint64) options.seed, 2);
+	init_side(users, data.users.count, options.dims, options.init_std, (uint64) options.seed, 1, threads);
+	init_side(items, data.items.count, options.dims, options.init_std, (uint64) options.seed, 2, threads);
 
 	clock_gettime(CLOCK_MONOTONIC, &train_start);
 	progress_phase("training");
@@ -918,7 +989,7 @@ irec_train(PG_FUNCTION_ARGS)
 	if (OidIsValid(options.validation))
 		validation_restore(&validation, users, data.users.count, items, data.items.count);
 	/* the final items' Gramian, which fold-in solves against */
-	ials_gramian(items, data.items.count, options.dims, threads, gram, partials);
+	gramian(items, data.items.count, options.dims, threads, gram, partials);
 	summary.train_seconds = seconds_since(&train_start);
 	clock_gettime(CLOCK_MONOTONIC, &write_start);
 	progress_phase("writing");

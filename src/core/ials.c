@@ -70,14 +70,34 @@ void
 ials_gramian(const float *factors, size_t n, int dims, int threads,
 			 float *gram, float *partials)
 {
-	GramianJob	job = {factors, n, dims, threads < 1 ? 1 : threads, partials};
-	size_t		dd = (size_t) dims * dims;
+	ials_gramian_blocked(factors, n, dims, threads, gram, partials, n, NULL, NULL);
+}
 
-	parallel_for(job.threads, (size_t) job.threads, 1, gramian_block, &job);
-	memcpy(gram, partials, sizeof(float) * dd);
-	for (int t = 1; t < job.threads; t++)
-		for (size_t k = 0; k < dd; k++)
-			gram[k] += partials[dd * t + k];
+void
+ials_gramian_blocked(const float *factors, size_t n, int dims, int threads,
+					 float *gram, float *partials, size_t block_rows,
+					 void (*between_blocks) (void *arg), void *arg)
+{
+	size_t		dd = (size_t) dims * dims;
+	size_t		first = 0;
+
+	if (threads < 1)
+		threads = 1;
+	if (block_rows < 1)
+		block_rows = 1;
+	memset(gram, 0, sizeof(float) * dd);
+	do
+	{
+		size_t		rows = n - first < block_rows ? n - first : block_rows;
+		GramianJob	job = {factors + first * dims, rows, dims, threads, partials};
+
+		parallel_for(threads, (size_t) threads, 1, gramian_block, &job);
+		for (int t = 0; t < threads; t++)
+			vec_axpy(gram, 1.0f, partials + dd * t, dd);
+		first += rows;
+		if (first < n && between_blocks)
+			between_blocks(arg);
+	} while (first < n);
 	/* mirror the upper triangle: the solvers use the full matrix */
 	for (int r = 0; r < dims; r++)
 		for (int c = 0; c < r; c++)

@@ -64,6 +64,16 @@ void		ials_gramian(const float *factors, size_t n, int dims, int threads,
 						 float *gram, float *partials);
 
 /*
+ * ials_gramian_blocked: the same, block_rows rows at a time (the block's
+ * Gramian added to gram), calling between_blocks(arg) between two blocks:
+ * at large dims one Gramian is seconds of BLAS, and the PostgreSQL glue
+ * checks for interrupts there.  With block_rows >= n it is ials_gramian.
+ */
+void		ials_gramian_blocked(const float *factors, size_t n, int dims, int threads,
+								 float *gram, float *partials, size_t block_rows,
+								 void (*between_blocks) (void *arg), void *arg);
+
+/*
  * ials_solve_rows: recompute target rows [begin, end) of the side whose
  * interactions are the rows of m (values = confidences α), against `other`
  * (m->n_cols × dims) and its Gramian.  With the CG solver the current

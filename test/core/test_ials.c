@@ -224,6 +224,40 @@ test_gramian(void)
 }
 
 static void
+count_call(void *arg)
+{
+	(*(int *) arg)++;
+}
+
+/* In blocks (the glue's interrupt checks between them), the same Gramian. */
+static void
+test_gramian_in_blocks(void)
+{
+	Problem		p;
+	float		whole[DIMS * DIMS];
+	float		blocked[DIMS * DIMS];
+	float		partials[2 * DIMS * DIMS];
+
+	make_problem(&p, 1);
+	ials_gramian(p.items, N_ITEMS, DIMS, 2, whole, partials);
+	for (size_t block = 1; block <= N_ITEMS + 1; block += 6)
+	{
+		int			calls = 0;
+
+		ials_gramian_blocked(p.items, N_ITEMS, DIMS, 2, blocked, partials, block, count_call, &calls);
+		CHECK(calls == (int) ((N_ITEMS + block - 1) / block) - 1);
+		for (int k = 0; k < DIMS * DIMS; k++)
+			CHECK_NEAR(blocked[k], whole[k], 1e-5 * (1 + fabs(whole[k])));
+		for (int r = 0; r < DIMS; r++)
+			for (int c = 0; c < r; c++)
+				CHECK(blocked[r * DIMS + c] == blocked[c * DIMS + r]);
+	}
+	ials_gramian_blocked(p.items, N_ITEMS, DIMS, 2, blocked, partials, N_ITEMS, NULL, NULL);
+	CHECK(memcmp(blocked, whole, sizeof(whole)) == 0);
+	free_problem(&p);
+}
+
+static void
 test_csr_build(void)
 {
 	int32_t		rows[] = {2, 0, 2, 1, 0};
@@ -394,6 +428,7 @@ main(void)
 {
 	RUN_TEST(test_csr_build);
 	RUN_TEST(test_gramian);
+	RUN_TEST(test_gramian_in_blocks);
 	RUN_TEST(test_cholesky_matches_dense_solve);
 	RUN_TEST(test_cg_converges_to_dense_solve);
 	RUN_TEST(test_loss_matches_brute_force);
