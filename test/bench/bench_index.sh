@@ -3,7 +3,9 @@
 # embeddings (64 dims) and 1,000 queries with exact top-20 ground truth.
 # Builds the ipivf index, then measures recall@20 and ms per query at several
 # probes settings and exact, next to an exact sequential scan in the same
-# run, unfiltered and with filters keeping 90% and 10% of the rows.
+# run, unfiltered and with filters keeping 90% and 10% of the rows; and,
+# when pgvector is installed in the server, its HNSW index (m 16,
+# ef_construction 64, ef_search 20 to 400) on the same data in the same run.
 #   bash test/bench/bench_index.sh [data-dir]   (data generated when missing; ~5 min)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,7 +36,8 @@ irec_cluster_start
 plots=$(pwd)/docs/plots
 mkdir -p "$plots"
 curve=$(mktemp /tmp/irec-index-curve.XXXXXX)
-chmod a+rw "$curve"
+touch "$curve.hnsw"
+chmod a+rw "$curve" "$curve.hnsw"
 command psql -X -q -v ON_ERROR_STOP=1 -d postgres -v data="$data" -v curve="$curve" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION irec;
@@ -82,27 +85,71 @@ INSERT INTO results SELECT 'probes 64', 'id % 10 <> 0', * FROM bench(64, 1000, '
 INSERT INTO results SELECT 'seq scan (exact)', 'id % 10 = 0', * FROM bench(NULL, 20, 'id % 10 = 0', 'gt_sel10');
 INSERT INTO results SELECT 'exact (probes 0)', 'id % 10 = 0', * FROM bench(0, 100, 'id % 10 = 0', 'gt_sel10');
 INSERT INTO results SELECT 'probes 64', 'id % 10 = 0', * FROM bench(64, 1000, 'id % 10 = 0', 'gt_sel10');
+-- pgvector's HNSW side by side, when pgvector is installed in this server
+-- (README: built from its public source, never part of this repository)
+SELECT count(*) > 0 AS have_pgvector FROM pg_available_extensions WHERE name = 'vector' \gset
+\if :have_pgvector
+CREATE EXTENSION vector;
+CREATE TABLE items_v (id int PRIMARY KEY, e vector(64));
+INSERT INTO items_v SELECT id, e::text::vector(64) FROM items;
+CREATE TABLE queries_v (qid int PRIMARY KEY, e vector(64));
+INSERT INTO queries_v SELECT qid, e::text::vector(64) FROM queries;
+VACUUM ANALYZE items_v;
+SET maintenance_work_mem = '2GB';
+SET max_parallel_maintenance_workers = 1;
+SELECT seconds('CREATE INDEX items_hnsw ON items_v USING hnsw (e vector_ip_ops) WITH (m = 16, ef_construction = 64)')
+       AS hnsw_seconds \gset
+SELECT 'CREATE INDEX ... USING hnsw (m 16, ef_construction 64), pgvector ' || extversion AS build,
+       :hnsw_seconds AS seconds, pg_size_pretty(pg_relation_size('items_hnsw')) AS index_size,
+       pg_size_pretty(pg_relation_size('items_v')) AS table_size
+  FROM pg_extension WHERE extname = 'vector';
+CREATE FUNCTION bench_hnsw(ef int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric)
+LANGUAGE plpgsql AS $$
+DECLARE t timestamptz; hits bigint := 0; r record; got int[];
+BEGIN
+  EXECUTE format('SET LOCAL hnsw.ef_search = %s', ef);
+  t := clock_timestamp();
+  FOR r IN EXECUTE format('SELECT q.e, g.ids FROM queries_v q JOIN %I g USING (qid) ORDER BY qid LIMIT %s', truth, nq) LOOP
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM items_v WHERE %s ORDER BY e <#> $1 LIMIT 20) s', filter)
+      INTO got USING r.e;
+    hits := hits + (SELECT count(*) FROM unnest(got) x WHERE x = ANY (r.ids));
+  END LOOP;
+  ms := round((extract(epoch FROM clock_timestamp() - t) * 1000 / nq)::numeric, 2);
+  recall := round(hits::numeric / (20 * nq), 4);
+  RETURN NEXT;
+END $$;
+INSERT INTO results SELECT 'hnsw ef_search ' || ef, 'none', b.* FROM unnest(ARRAY[20, 40, 80, 160, 400]) ef, bench_hnsw(ef, 1000, 'true', 'gt') b;
+INSERT INTO results SELECT 'hnsw ef_search 40', 'id % 10 = 0', * FROM bench_hnsw(40, 1000, 'id % 10 = 0', 'gt_sel10');
+\endif
 SELECT r.setting, r.filter, r.recall AS "recall@20", r.ms AS ms_per_query,
        round(s.ms / r.ms, 1) AS speedup_vs_seq_scan
   FROM results r JOIN results s ON s.filter = r.filter AND s.setting = 'seq scan (exact)'
  ORDER BY r.filter, r.ms DESC;
--- the recall-latency curve, for the plot: probes settings, then exact and the seq scan
-SELECT format('COPY (SELECT ms, recall, setting FROM results WHERE filter = ''none'' '
+-- the recall-latency curves, for the plot: probes settings, then exact and
+-- the seq scan; HNSW's ef_search settings in a file of their own
+SELECT format('COPY (SELECT ms, recall, setting FROM results WHERE filter = ''none'' AND setting NOT LIKE ''hnsw%%'' '
               'ORDER BY setting LIKE ''probes%%'' DESC, ms) TO %L', :'curve') \gexec
+SELECT format('COPY (SELECT ms, recall, setting FROM results WHERE filter = ''none'' AND setting LIKE ''hnsw%%'' '
+              'ORDER BY ms) TO %L', :'curve' || '.hnsw') \gexec
 SQL
+hnsw_plot=""
+if [ -s "$curve.hnsw" ]; then
+	hnsw_plot=", \"$curve.hnsw\" using 1:2 with linespoints pointtype 9 title \"pgvector HNSW (m 16, ef_construction 64), ef_search 20 … 400\", \"$curve.hnsw\" using 1:2:(substr(strcol(3), 16, 20)) with labels offset 0,-1 notitle"
+fi
 gnuplot <<PLOT
 set terminal pngcairo size 720,440 font ",10" noenhanced
 set output "$plots/index_recall_latency.png"
-set title "ipivf, 1,000,000 × 64 items, top 20 by inner product (bench_index.sh)"
+set title "1,000,000 × 64 items, top 20 by inner product (bench_index.sh)"
 set xlabel "ms per query (log scale)"
 set ylabel "recall@20"
 set logscale x
-set key bottom right
+set key right center
 set datafile separator "\t"
 set grid
 plot "< grep -v exact $curve" using 1:2 with linespoints pointtype 7 title "ipivf, probes 8 … 128", \
      "< grep -v exact $curve" using 1:2:(substr(strcol(3), 8, 10)) with labels offset 0,1 notitle, \
-     "< grep exact $curve" using 1:2:3 with labels point pointtype 5 offset 0,-1 notitle
+     "< grep 'exact (probes' $curve" using 1:2:3 with labels point pointtype 5 right offset -1,-1 notitle, \
+     "< grep 'seq scan' $curve" using 1:2:3 with labels point pointtype 5 left offset 1,-1 notitle$hnsw_plot
 PLOT
-rm -f "$curve"
+rm -f "$curve" "$curve.hnsw"
 echo "plot: $plots/index_recall_latency.png"
