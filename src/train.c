@@ -39,7 +39,7 @@
 
 /*
  * Work between two interrupt checks, in floating-point operations: about
- * 10 ms of BLAS at this machine's peak, and well under a second at large
+ * 10 ms of BLAS at 100 GFLOP/s, and well under a second at large
  * dims, where the CG's Gramian products stream a d×d matrix from memory per
  * row and run many times below the peak.  Each chunk starts its threads
  * anew, which costs tens of microseconds.
@@ -434,14 +434,15 @@ static void
 shape_defaults(TrainOptions *options, size_t n_users, size_t n_items, size_t nnz,
 			   double median_weight)
 {
+	double		mean_user = (double) nnz / Max(n_users, 1);
+
 	if (options->shape_epsilon && median_weight > 0 && isfinite(median_weight))
 		options->epsilon = median_weight;
 	if (options->shape_unobserved_weight)
-		options->unobserved_weight = ials_default_unobserved_weight(n_items, (double) nnz / Max(n_users, 1));
+		options->unobserved_weight = ials_default_unobserved_weight(n_items, mean_user);
 	if (options->shape_regularization)
 		options->regularization = ials_default_regularization(options->unobserved_weight, n_items,
-															  (double) nnz / Max(n_users, 1),
-															  options->regularization_exponent);
+															  mean_user, options->regularization_exponent);
 }
 
 static float

@@ -60,15 +60,17 @@ SELECT seconds('CREATE INDEX items_ivf ON items USING ipivf (e)') AS build_secon
 SELECT 'CREATE INDEX ... USING ipivf (1000 lists)' AS build, :build_seconds AS seconds,
        pg_size_pretty(pg_relation_size('items_ivf')) AS index_size,
        pg_size_pretty(pg_relation_size('items')) AS table_size;
-CREATE FUNCTION bench(probes int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric)
-LANGUAGE plpgsql AS $$
+-- nq queries against items<suffix> after the knob (a SET LOCAL), with recall
+-- against the truth table; bench() for ipivf (NULL probes: no index),
+-- bench_hnsw() below for pgvector
+CREATE FUNCTION run_queries(knob text, suffix text, nq int, filter text, truth text)
+RETURNS TABLE (recall numeric, ms numeric) LANGUAGE plpgsql AS $$
 DECLARE t timestamptz; hits bigint := 0; r record; got int[];
 BEGIN
-  IF probes IS NULL THEN SET LOCAL enable_indexscan = off;
-  ELSE EXECUTE format('SET LOCAL irec.probes = %s', probes); END IF;
+  EXECUTE knob;
   t := clock_timestamp();
-  FOR r IN EXECUTE format('SELECT q.e, g.ids FROM queries q JOIN %I g USING (qid) ORDER BY qid LIMIT %s', truth, nq) LOOP
-    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM items WHERE %s ORDER BY e <#> $1 LIMIT 20) s', filter)
+  FOR r IN EXECUTE format('SELECT q.e, g.ids FROM %I q JOIN %I g USING (qid) ORDER BY qid LIMIT %s', 'queries' || suffix, truth, nq) LOOP
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %I WHERE %s ORDER BY e <#> $1 LIMIT 20) s', 'items' || suffix, filter)
       INTO got USING r.e;
     hits := hits + (SELECT count(*) FROM unnest(got) x WHERE x = ANY (r.ids));
   END LOOP;
@@ -76,6 +78,11 @@ BEGIN
   recall := round(hits::numeric / (20 * nq), 4);
   RETURN NEXT;
 END $$;
+CREATE FUNCTION bench(probes int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric)
+LANGUAGE sql AS $$
+  SELECT * FROM run_queries(CASE WHEN probes IS NULL THEN 'SET LOCAL enable_indexscan = off'
+                                 ELSE format('SET LOCAL irec.probes = %s', probes) END, '', nq, filter, truth)
+$$;
 CREATE TABLE results (setting text, filter text, recall numeric, ms numeric);
 INSERT INTO results SELECT 'seq scan (exact)', 'none', * FROM bench(NULL, 20, 'true', 'gt');
 INSERT INTO results SELECT 'exact (probes 0)', 'none', * FROM bench(0, 100, 'true', 'gt');
@@ -104,20 +111,9 @@ SELECT 'CREATE INDEX ... USING hnsw (m 16, ef_construction 64), pgvector ' || ex
        pg_size_pretty(pg_relation_size('items_v')) AS table_size
   FROM pg_extension WHERE extname = 'vector';
 CREATE FUNCTION bench_hnsw(ef int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric)
-LANGUAGE plpgsql AS $$
-DECLARE t timestamptz; hits bigint := 0; r record; got int[];
-BEGIN
-  EXECUTE format('SET LOCAL hnsw.ef_search = %s', ef);
-  t := clock_timestamp();
-  FOR r IN EXECUTE format('SELECT q.e, g.ids FROM queries_v q JOIN %I g USING (qid) ORDER BY qid LIMIT %s', truth, nq) LOOP
-    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM items_v WHERE %s ORDER BY e <#> $1 LIMIT 20) s', filter)
-      INTO got USING r.e;
-    hits := hits + (SELECT count(*) FROM unnest(got) x WHERE x = ANY (r.ids));
-  END LOOP;
-  ms := round((extract(epoch FROM clock_timestamp() - t) * 1000 / nq)::numeric, 2);
-  recall := round(hits::numeric / (20 * nq), 4);
-  RETURN NEXT;
-END $$;
+LANGUAGE sql AS $$
+  SELECT * FROM run_queries(format('SET LOCAL hnsw.ef_search = %s', ef), '_v', nq, filter, truth)
+$$;
 INSERT INTO results SELECT 'hnsw ef_search ' || ef, 'none', b.* FROM unnest(ARRAY[20, 40, 80, 160, 400]) ef, bench_hnsw(ef, 1000, 'true', 'gt') b;
 INSERT INTO results SELECT 'hnsw ef_search 40', 'id % 10 = 0', * FROM bench_hnsw(40, 1000, 'id % 10 = 0', 'gt_sel10');
 \endif
