@@ -55,8 +55,8 @@ SELECT count(*) FROM irec_models WHERE name = 'bad';
 
 -- irec_tune: a search that ends at least as good as the defaults on its own
 -- validation split, every trial recorded, the final model trained on the
--- whole source with the best setting
-SELECT model_name, jsonb_typeof(params) AS params, validation_score > 0 AS scored, epochs > 0 AS epochs,
+-- whole source with the best setting (iALS for the full 16 epochs)
+SELECT model_name, jsonb_typeof(params) AS params, validation_score > 0 AS scored, epochs = 16 AS full_epochs,
        trials > 20 AS trials
   FROM irec_tune('tu_train', model => 'tuned', max_seconds => 300, quiet => true);
 SELECT count(*) > 20 AS recorded, count(DISTINCT rung) AS rungs FROM tuned_trials;
@@ -65,7 +65,10 @@ SELECT max("ndcg@20") >= (SELECT "ndcg@20" FROM tuned_trials WHERE defaults ORDE
        -- the defaults reach the last rung: run there, or carried over from
        -- the rung where they stopped early (patience 2 before max_epochs)
        (SELECT rung = 3 OR best_epoch + 2 < max_epochs FROM tuned_trials WHERE defaults ORDER BY rung DESC LIMIT 1)
-         AS defaults_reach_last_rung
+         AS defaults_reach_last_rung,
+       -- a budget this large for data this small covers every candidate on
+       -- several validation folds
+       min(folds) > 1 AS several_folds, min(folds) = max(folds) AS same_folds_throughout
   FROM tuned_trials;
 -- the final model has the best trial's setting (the defaults' are recomputed
 -- from the whole source's shape)
@@ -80,6 +83,25 @@ SELECT count(*) AS trial_models_left FROM irec_models WHERE name LIKE 'irec_tune
 CREATE VIEW tu_third AS SELECT * FROM tu_train WHERE user_id % 3 = 0;
 SELECT trials > 0 AS ran FROM irec_tune('tu_third', model => 'third', max_seconds => 60, quiet => true);
 SELECT count(*) = 0 AS only_view_users FROM third_users WHERE user_id % 3 <> 0;
+-- every algorithm's grid lies around the defaults' effective values (BPR's
+-- learning rate times 1/3 .. 3, λ times 0.1 .. 10)
+SELECT trials > 1 AS ran FROM irec_tune('tu_train', model => 'tuned_bpr', algorithm => 'bpr', max_seconds => 30, quiet => true);
+SELECT bool_and(round((t.params->>'learning_rate')::numeric / (d.params->>'learning_rate')::numeric, 4) IN (0.3333, 1, 3)
+                AND round((t.params->>'regularization')::numeric / (d.params->>'regularization')::numeric, 4) IN (0.1, 0.3, 1, 3, 10))
+         AS around_defaults,
+       count(DISTINCT t.params) > 3 AS several_settings
+  FROM tuned_bpr_trials t, (SELECT params FROM tuned_bpr_trials WHERE defaults LIMIT 1) d;
+-- softmax's grid: learning rate times 1/3 .. 3, λ times 1/4 .. 2 around the
+-- λ its rule computes from the data (not 0.3.0's constant 0.2), T 0.5 or 1
+SELECT trials > 1 AS ran FROM irec_tune('tu_train', model => 'tuned_softmax', algorithm => 'softmax', dims => 16,
+                                        max_seconds => 10, quiet => true);
+SELECT bool_and(round((t.params->>'learning_rate')::numeric / (d.params->>'learning_rate')::numeric, 4) IN (0.3333, 1, 3)
+                AND round((t.params->>'regularization')::numeric / (d.params->>'regularization')::numeric, 2) IN (0.25, 0.5, 1, 2)
+                AND (t.params->>'temperature')::numeric IN (0.5, 1))
+         AS around_defaults,
+       count(DISTINCT t.params) > 3 AS several_settings,
+       bool_and((d.params->>'regularization')::float8 BETWEEN 0.02 AND 0.19) AS shaped_lambda
+  FROM tuned_softmax_trials t, (SELECT params FROM tuned_softmax_trials WHERE defaults LIMIT 1) d;
 -- a budget too small for the search still runs one trial and returns a model
 SELECT trials >= 1 AS ran FROM irec_tune('tu_train', model => 'quick', max_seconds => 0.001, quiet => true);
 -- bad arguments

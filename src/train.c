@@ -91,6 +91,7 @@ typedef struct TrainOptions
 	bool		sql_engine;		/* engine => 'sql' (train_sql.c) */
 	bool		shape_unobserved_weight;	/* α0 from the data (shape_defaults) */
 	bool		shape_regularization;	/* λ from the data */
+	bool		shape_softmax_regularization;	/* the softmax's λ from the data */
 	bool		shape_epsilon;	/* ε: the median summed weight */
 	/* early stopping (validation.c) */
 	Oid			validation;		/* InvalidOid: none */
@@ -228,6 +229,9 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 	/* iALS takes α0 and λ left out from the data's shape, once it is loaded */
 	options->shape_unobserved_weight = defaults->is_ials && PG_ARGISNULL(10);
 	options->shape_regularization = defaults->is_ials && PG_ARGISNULL(8);
+	/* the softmax's λ left out: from the interactions' spectrum (sgd.h) */
+	options->shape_softmax_regularization = !defaults->is_ials && defaults->sgd == SGD_SOFTMAX &&
+		PG_ARGISNULL(8);
 	/*
 	 * Confidence left out: linear without a weight column (every pair then
 	 * has the same confidence); with one, log with ε the median summed weight,
@@ -721,8 +725,22 @@ train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
 	SgdData		data = {by_user, by_item};
 	SgdModel	model;
 	SgdState   *state;
-	void	   *scratch = MemoryContextAllocHuge(context, sgd_scratch_bytes(&config, &data));
+	void	   *scratch;
 
+	if (options->shape_softmax_regularization)
+	{
+		float	   *spectrum = MemoryContextAllocHuge(context,
+													  sizeof(float) * softmax_default_scratch_floats(&config, &data));
+
+		progress_phase("choosing the regularization");
+		options->regularization = softmax_default_regularization(&config, &data, spectrum,
+																 check_interrupts, NULL);
+		if (options->regularization < 0)
+			elog(ERROR, "could not compute the spectrum of the interactions (LAPACK failed)");
+		config.regularization = options->regularization;
+		pfree(spectrum);
+	}
+	scratch = MemoryContextAllocHuge(context, sgd_scratch_bytes(&config, &data));
 	options->rank_scale = config.rank_scale;
 	model.n_users = by_user->n_rows;
 	model.n_items = by_item->n_rows;
@@ -942,6 +960,10 @@ irec_train(PG_FUNCTION_ARGS)
 		SgdData		shape = {&shape_user, &shape_item};
 
 		bytes += sgd_scratch_bytes(&probe, &shape);
+		/* freed before the trainer's scratch is taken, so the larger of the two */
+		if (options.shape_softmax_regularization)
+			bytes += Max(0.0, (double) sizeof(float) * softmax_default_scratch_floats(&probe, &shape)
+						 - (double) sgd_scratch_bytes(&probe, &shape));
 	}
 	/* early stopping keeps a copy of the best epoch's embeddings */
 	if (OidIsValid(options.validation))

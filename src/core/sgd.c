@@ -12,6 +12,7 @@
 #include "ials.h"
 #include "parallel.h"
 #include "rng.h"
+#include "spectrum.h"
 #include "vecmath.h"
 
 /* A masked logit: far below any real one, yet finite (vec_exp needs finite input). */
@@ -83,6 +84,16 @@ compare_int32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Unnormalized q(j) of the sampler: popularity^β, popularity (in-batch), or 1. */
+static double
+sampler_weight(const SgdConfig *c, const CsrMatrix *by_item, size_t j)
+{
+	double		count = (double) (by_item->row_start[j + 1] - by_item->row_start[j]);
+
+	return c->sampler == SAMPLER_IN_BATCH ? count
+		: c->sampler == SAMPLER_POPULARITY ? pow(count, c->popularity_exponent) : 1.0;
+}
+
 SgdState *
 sgd_begin(const SgdConfig *c, const SgdData *data, void *scratch)
 {
@@ -129,12 +140,7 @@ sgd_begin(const SgdConfig *c, const SgdData *data, void *scratch)
 	weights = (double *) p;
 	p += sizeof(double) * n_items;
 	for (size_t j = 0; j < n_items; j++)
-	{
-		double		count = (double) (data->by_item->row_start[j + 1] - data->by_item->row_start[j]);
-
-		weights[j] = c->sampler == SAMPLER_IN_BATCH ? count
-			: c->sampler == SAMPLER_POPULARITY ? pow(count, c->popularity_exponent) : 1.0;
-	}
+		weights[j] = sampler_weight(c, data->by_item, j);
 	if (alias_build(&s->popularity, weights, n_items, p) != 0)
 		return NULL;
 	p += alias_table_bytes(n_items);
@@ -631,4 +637,72 @@ sgd_run_batches(SgdState *state, SgdModel *model, size_t begin, size_t end)
 		return 0;
 	return parallel_for(state->config.threads, end - begin, 1, batch_worker, &job) == 0
 		? 0 : -1;
+}
+
+/* ---------- the softmax's default regularization ---------- */
+
+static int
+spectrum_rank(const SgdConfig *config, const SgdData *data)
+{
+	size_t		k = config->dims < SOFTMAX_SPECTRUM_RANK ? (size_t) config->dims : SOFTMAX_SPECTRUM_RANK;
+
+	/* centring leaves at most min(|U|, |I| − 1) directions */
+	if (k + 1 > data->by_item->n_rows)
+		k = data->by_item->n_rows > 1 ? data->by_item->n_rows - 1 : 1;
+	if (k > data->by_user->n_rows)
+		k = data->by_user->n_rows;
+	return (int) (k > 0 ? k : 1);
+}
+
+size_t
+softmax_default_scratch_floats(const SgdConfig *config, const SgdData *data)
+{
+	size_t		n_users = data->by_user->n_rows;
+	size_t		n_items = data->by_item->n_rows;
+	int			k = spectrum_rank(config, data);
+
+	/* the weights (doubles), σ, and the spectrum's own scratch */
+	return 2 * (n_users + n_items + (size_t) k) + spectrum_scratch_floats(n_users, n_items, k);
+}
+
+double
+softmax_default_regularization(const SgdConfig *config, const SgdData *data, float *scratch,
+							   void (*between_steps) (void *arg), void *arg)
+{
+	const CsrMatrix *by_user = data->by_user;
+	const CsrMatrix *by_item = data->by_item;
+	size_t		n_users = by_user->n_rows;
+	size_t		n_items = by_item->n_rows;
+	size_t		nnz = by_user->nnz;
+	int			k = spectrum_rank(config, data);
+	double	   *user_weight = (double *) scratch;
+	double	   *item_weight = user_weight + n_users;
+	double	   *sigma = item_weight + n_items;
+	float	   *rest = scratch + 2 * (n_users + n_items + (size_t) k);
+	double		per_batch = config->sampler == SAMPLER_IN_BATCH ? config->batch_size : config->negatives;
+	double		total = 0.0;
+	double		value = 0.0;
+
+	if (n_users == 0 || n_items < 2 || nnz == 0)
+		return SOFTMAX_FALLBACK_REGULARIZATION;
+	for (size_t u = 0; u < n_users; u++)
+		user_weight[u] = (double) (by_user->row_start[u + 1] - by_user->row_start[u]);
+	for (size_t j = 0; j < n_items; j++)
+		total += sampler_weight(config, by_item, j);
+	/* an item's L2 term per epoch: its positives, and its expected draws as
+	 * a negative, per_batch · (nnz / batch size) · q(j) */
+	for (size_t j = 0; j < n_items; j++)
+		item_weight[j] = (double) (by_item->row_start[j + 1] - by_item->row_start[j])
+			+ per_batch * ((double) nnz / config->batch_size) * sampler_weight(config, by_item, j) / total;
+	if (normalized_singular_values(by_user, by_item, user_weight, item_weight, k,
+								   SOFTMAX_SPECTRUM_ITERATIONS, config->threads, config->seed,
+								   rest, sigma, between_steps, arg) != 0)
+		return -1.0;
+	/* the k-th value, or the smallest nonzero one when the matrix has fewer */
+	for (int j = k - 1; j >= 0 && value <= 0.0; j--)
+		value = sigma[j];
+	if (!(value > 0.0))
+		return SOFTMAX_FALLBACK_REGULARIZATION;
+	/* logits are scores / T, so the Hessian's coupling and σ scale with 1/T */
+	return SOFTMAX_REGULARIZATION_PER_SIGMA * value / config->temperature;
 }
