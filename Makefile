@@ -7,7 +7,7 @@ MODULE_big = irec
 CORE_OBJS = src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
 	src/core/sparse.o src/core/ials.o src/core/synthetic.o src/core/topn.o \
 	src/core/metrics.o src/core/evaluate.o src/core/ivf.o src/core/vecexp.o \
-	src/core/sampler.o src/core/sgd.o src/core/agg_state.o src/core/spectrum.o
+	src/core/sampler.o src/core/sgd.o src/core/agg_state.o src/core/spectrum.o src/core/ivf_code.o src/core/candidates.o
 GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_compare.o src/embedding_parts.o src/embedding_agg.o \
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
 	src/serve.o src/distributed.o src/train_sql.o src/validation.o src/progress.o

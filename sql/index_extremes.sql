@@ -54,7 +54,9 @@ EXPLAIN (COSTS OFF) SELECT id FROM small ORDER BY e <=> '[1,1]' LIMIT 2;
 SELECT id, e <=> '[1,1]' AS distance FROM small ORDER BY e <=> '[1,1]', id;
 SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM small ORDER BY e <=> '[1,1]' LIMIT 3) s;
 SELECT id FROM small ORDER BY e <=> '[1,1]' OFFSET 7;
-SELECT id, e <#> '[1,1]' AS distance FROM small ORDER BY e <#> '[1,1]' LIMIT 3;
+-- (ids 2 and 4 tie at -1: the outer sort names them in one order)
+SELECT id, distance FROM (SELECT id, e <#> '[1,1]' AS distance FROM small ORDER BY e <#> '[1,1]' LIMIT 4) s
+ ORDER BY distance, id;
 SELECT id, e <-> '[1,1]' AS distance FROM small ORDER BY e <-> '[1,1]' LIMIT 2;
 SELECT id, e <+> '[1,1]' AS distance FROM small ORDER BY e <+> '[1,1]' LIMIT 2;
 -- a zero query: every cosine is NaN, every row comes back, NULL last

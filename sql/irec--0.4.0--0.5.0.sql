@@ -363,3 +363,22 @@ BEGIN
 	END IF;
 END
 $$;
+
+------------------------------------------------------------------------------
+-- ipivf format 3: list members are compact codes with error bounds, and the
+-- scan's distances are bounds the executor rechecks.  Format 2 indexes still
+-- answer exactly, from their full vectors, but at four times the bytes per
+-- row; rebuild them all now.
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	index_name regclass;
+BEGIN
+	FOR index_name IN
+		SELECT c.oid::regclass FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a ON a.oid = c.relam
+		 WHERE a.amname = 'ipivf' AND c.relkind = 'i' AND c.relpersistence <> 't'
+	LOOP
+		EXECUTE pg_catalog.format('REINDEX INDEX %s', index_name);
+	END LOOP;
+END
+$$;

@@ -3,7 +3,7 @@
 # the postgres OS user when we run as root (PostgreSQL refuses root).
 # Sourced; defines irec_cluster_start / irec_cluster_stop and exports
 # PGHOST, PGPORT, PGUSER for clients.
-IREC_PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+IREC_PGBIN=${IREC_PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 
 irec_as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then

@@ -375,18 +375,6 @@ ivf_score(const IvfQuery *query, const float *x)
 	}
 }
 
-/*
- * Rounding slack of the bounds.  A float sum of d products is within
- * d·2⁻²⁴·Σ|a_k·b_k| of the exact value (Higham's γ_d), so a float inner
- * product is within d·2⁻²⁴·‖q‖·‖x‖ of q·x and a float squared distance within
- * (d + 2)·2⁻²⁴ relative of its value; we allow twice that.  The double sums
- * of the bounds themselves are off by d·2⁻⁵³, which SLACK_DOUBLE covers.  For
- * cosine the score is taken in double and the list geometry is normalized in
- * float: two roundings of 2⁻²⁴ per side, SLACK_COSINE.
- */
-#define SLACK_FLOAT(d) (((double) (d) + 4.0) * 0x1p-23)
-#define SLACK_DOUBLE(d) (((double) (d) + 4.0) * 0x1p-50)
-#define SLACK_COSINE 0x1p-19
 
 /* ‖a − b‖₁ in double, for bounds and priorities (never for scores). */
 static double
@@ -408,9 +396,9 @@ ivf_list_bound(const IvfQuery *query, const float *centroid, float radius, float
 		return 0.0;
 	if (query->metric == IVF_METRIC_L2)
 	{
-		double		gap = ivf_member_radius(query->q, centroid, d) * (1.0 - SLACK_DOUBLE(d)) - radius;
+		double		gap = ivf_member_radius(query->q, centroid, d) * (1.0 - IVF_SLACK_DOUBLE(d)) - radius;
 
-		return gap > 0.0 ? -gap * (1.0 - SLACK_FLOAT(d)) : 0.0;
+		return gap > 0.0 ? -gap * (1.0 - IVF_SLACK_FLOAT(d)) : 0.0;
 	}
 	else if (query->metric == IVF_METRIC_L1)
 	{
@@ -419,17 +407,17 @@ ivf_list_bound(const IvfQuery *query, const float *centroid, float radius, float
 		 * absolute differences is within (d + 1)·2⁻²⁴ relative of the exact
 		 * one, which SLACK_FLOAT covers twice over, as for L2.
 		 */
-		double		by_l1 = l1_distance_double(query->q, centroid, d) * (1.0 - SLACK_DOUBLE(d)) -
-			sqrt((double) d) * radius * (1.0 + SLACK_DOUBLE(d));
-		double		by_l2 = ivf_member_radius(query->q, centroid, d) * (1.0 - SLACK_DOUBLE(d)) - radius;
+		double		by_l1 = l1_distance_double(query->q, centroid, d) * (1.0 - IVF_SLACK_DOUBLE(d)) -
+			sqrt((double) d) * radius * (1.0 + IVF_SLACK_DOUBLE(d));
+		double		by_l2 = ivf_member_radius(query->q, centroid, d) * (1.0 - IVF_SLACK_DOUBLE(d)) - radius;
 		double		gap = by_l1 > by_l2 ? by_l1 : by_l2;
 
-		return gap > 0.0 ? -gap * (1.0 - SLACK_FLOAT(d)) : 0.0;
+		return gap > 0.0 ? -gap * (1.0 - IVF_SLACK_FLOAT(d)) : 0.0;
 	}
 	else if (query->metric == IVF_METRIC_COSINE)
 	{
 		double		bound = vec_dot_double(query->unit, centroid, d) +
-			radius * (1.0 + SLACK_DOUBLE(d)) + SLACK_COSINE - 1.0;
+			radius * (1.0 + IVF_SLACK_DOUBLE(d)) + IVF_SLACK_COSINE - 1.0;
 
 		return bound < 0.0 ? bound : 0.0;
 	}
@@ -442,10 +430,10 @@ ivf_list_bound(const IvfQuery *query, const float *centroid, float radius, float
 		/* a zero query scores exactly 0 against everything */
 		if (q_norm == 0.0)
 			return 0.0;
-		by_radius = vec_dot_double(query->q, centroid, d) + q_norm * radius * (1.0 + SLACK_DOUBLE(d)) +
-			SLACK_DOUBLE(d) * q_norm * sqrt(vec_norm_squared_double(centroid, d));
-		by_norm = q_norm * max_norm * (1.0 + SLACK_DOUBLE(d));
-		return (by_radius < by_norm ? by_radius : by_norm) + SLACK_FLOAT(d) * q_norm * max_norm;
+		by_radius = vec_dot_double(query->q, centroid, d) + q_norm * radius * (1.0 + IVF_SLACK_DOUBLE(d)) +
+			IVF_SLACK_DOUBLE(d) * q_norm * sqrt(vec_norm_squared_double(centroid, d));
+		by_norm = q_norm * max_norm * (1.0 + IVF_SLACK_DOUBLE(d));
+		return (by_radius < by_norm ? by_radius : by_norm) + IVF_SLACK_FLOAT(d) * q_norm * max_norm;
 	}
 }
 

@@ -80,6 +80,19 @@ void		ivf_assign(const float *centroids, int k, int dims, IvfMetric metric,
  * rounded up, and slack for the float rounding of the scores they bound.
  */
 
+/*
+ * Rounding slack of the bounds.  A float sum of d products is within
+ * d·2⁻²⁴·Σ|a_k·b_k| of the exact value (Higham's γ_d), so a float inner
+ * product is within d·2⁻²⁴·‖q‖·‖x‖ of q·x and a float squared distance within
+ * (d + 2)·2⁻²⁴ relative of its value; we allow twice that.  The double sums
+ * of the bounds themselves are off by d·2⁻⁵³, which IVF_SLACK_DOUBLE covers.  For
+ * cosine the score is taken in double and the list geometry is normalized in
+ * float: two roundings of 2⁻²⁴ per side, IVF_SLACK_COSINE.
+ */
+#define IVF_SLACK_FLOAT(d) (((double) (d) + 4.0) * 0x1p-23)
+#define IVF_SLACK_DOUBLE(d) (((double) (d) + 4.0) * 0x1p-50)
+#define IVF_SLACK_COSINE 0x1p-19
+
 /* v rounded up to a float (+Inf above FLT_MAX): a stored bound stays a bound. */
 float		ivf_round_up(double v);
 

@@ -13,6 +13,7 @@
 #define IREC_VECMATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The hot kernels, in one build per instruction set (vecmath_kernels.h):
@@ -37,6 +38,7 @@ typedef struct VecKernels
 	float		(*norm_squared) (const float *a, size_t dims);
 	double		(*dot_double) (const float *a, const float *b, size_t dims);
 	double		(*norm_squared_double) (const float *a, size_t dims);
+	float		(*dot_u8) (const float *a, const uint8_t *b, size_t dims);
 	void		(*axpy) (float *y, float a, const float *x, size_t dims);
 	void		(*axpby) (float *y, float a, const float *x, float b, size_t dims);
 	size_t		(*count_greater) (const float *x, size_t n, float threshold);
@@ -81,6 +83,13 @@ static inline double
 vec_dot_double(const float *a, const float *b, size_t dims)
 {
 	return vec_kernels->dot_double(a, b, dims);
+}
+
+/* Σ a[k]·b[k] with b one byte per component (the index's codes). */
+static inline float
+vec_dot_u8(const float *a, const uint8_t *b, size_t dims)
+{
+	return vec_kernels->dot_u8(a, b, dims);
 }
 
 static inline double

@@ -67,6 +67,17 @@ KERNEL(norm_squared_double) (const float *a, size_t dims)
 	return sum;
 }
 
+/* Σ a[k]·b[k] for one-byte codes b (ivf_code.h's scan). */
+KERNEL_TARGET static float
+KERNEL(dot_u8) (const float *a, const uint8_t *b, size_t dims)
+{
+	float		sum = 0.0f;
+
+	for (size_t k = 0; k < dims; k++)
+		sum += a[k] * (float) b[k];
+	return sum;
+}
+
 KERNEL_TARGET static void
 KERNEL(axpy) (float *y, float a, const float *x, size_t dims)
 {

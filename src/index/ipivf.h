@@ -10,8 +10,9 @@
  *	 blocks 1..E	list directory: an array of IpivfList entries per page,
  *					each with its centroid, bounds and chain of data pages
  *	 other blocks	data pages of the lists, chained through the special
- *					space; one IpivfTuple (heap TID + full vector, as given)
- *					per item;
+ *					space; one IpivfCodeTuple (heap TID + compact code with
+ *					its error bound, core/ivf_code.h) per item (format 2
+ *					and earlier: an IpivfTuple, heap TID + full vector);
  *					and one more chain, from the metapage, of the rows whose
  *					embedding is NULL (TID only), which scans return last,
  *					where ORDER BY puts NULL distances
@@ -19,6 +20,11 @@
  * A list's bounds (radius around the centroid, largest member norm) only
  * grow, on insert; vacuum leaves them, so they stay valid supersets and the
  * scan's proof that no unvisited list can beat a candidate stays sound.
+ *
+ * Format 3 scans return rows in the order of their codes' bounds with
+ * xs_recheckorderby set: the executor computes each row's exact distance
+ * from the table and reorders, so rows come out in exact order while the
+ * lists hold a quarter of the bytes.
  *
  * All changes after the build are WAL-logged with generic WAL; the build
  * writes its pages and then WAL-logs them all at once.
@@ -36,6 +42,7 @@
 #include "utils/relcache.h"
 
 #include "core/ivf.h"
+#include "core/ivf_code.h"
 
 #define IPIVF_MAGIC 0x69766649	/* "Ifvi" */
 /*
@@ -45,7 +52,14 @@
  * and scanned; irec_index_check asks for a REINDEX, which the 0.2.0 update
  * script runs.
  */
-#define IPIVF_VERSION 2
+#define IPIVF_VERSION 3
+/*
+ * Version 3: list members are compact codes (ivf_code.h), not full vectors;
+ * the scan's distances are bounds that the executor rechecks.  Version 2
+ * indexes are still scanned (exactly, from their vectors) and take inserts
+ * in their own format; the 0.5.0 update script rebuilds them.
+ */
+#define IPIVF_FIRST_CODED_VERSION 3
 #define IPIVF_METAPAGE_BLKNO 0
 #define IPIVF_DIRECTORY_START 1
 
@@ -118,6 +132,20 @@ typedef struct IpivfTuple
 } IpivfTuple;
 
 #define IPIVF_TUPLE_SIZE(dims) (offsetof(IpivfTuple, x) + sizeof(float) * (dims))
+
+/* One indexed vector, format 3: its code.  A NULL row's entry is the TID alone. */
+typedef struct IpivfCodeTuple
+{
+	ItemPointerData heap_tid;
+	uint16		unused;			/* keeps the code 4-byte aligned */
+	IvfCode		code;
+} IpivfCodeTuple;
+
+#define IPIVF_CODE_TUPLE_SIZE(dims) (offsetof(IpivfCodeTuple, code) + IVF_CODE_SIZE(dims))
+
+/* The size of a list member's entry in an index of this format. */
+#define IPIVF_ENTRY_SIZE(version, dims) \
+	((version) >= IPIVF_FIRST_CODED_VERSION ? IPIVF_CODE_TUPLE_SIZE(dims) : IPIVF_TUPLE_SIZE(dims))
 
 /* Reloptions. */
 typedef struct IpivfOptions

@@ -5,7 +5,7 @@
  * Pass 1 over the heap keeps a reservoir sample of the vectors, bounded by
  * maintenance_work_mem; k-means runs on the sample on every core; pass 2
  * assigns every vector to its list in batches (one parallel sgemm per
- * batch) and appends it to the list's pages.  Pages are written without WAL
+ * batch) and appends its code (core/ivf_code.h) to the list's pages.  Pages are written without WAL
  * and WAL-logged at the end in one sweep, as core GiST and SP-GiST builds do.
  */
 #include "postgres.h"
@@ -78,7 +78,7 @@ typedef struct BuildState
 	size_t		batch_count;
 	int32	   *batch_list;
 	void	   *assign_scratch;
-	IpivfTuple *tuple;			/* one tuple being written */
+	IpivfCodeTuple *tuple;		/* one entry being written */
 } BuildState;
 
 static void
@@ -216,7 +216,7 @@ write_directory(BuildState *state, bool create)
 
 /* Append one tuple to a list's tail page, chaining a new page when full. */
 static void
-append_to_list(BuildState *state, ListState *ls, IpivfTuple *tuple, Size size)
+append_to_list(BuildState *state, ListState *ls, const void *tuple, Size size)
 {
 	Buffer		buffer;
 	Page		page;
@@ -258,7 +258,7 @@ static void
 flush_batch(BuildState *state)
 {
 	int			d = state->dims;
-	Size		size = IPIVF_TUPLE_SIZE(d);
+	Size		size = IPIVF_CODE_TUPLE_SIZE(d);
 	int32	   *order;
 	int32	   *starts;
 
@@ -292,7 +292,7 @@ flush_batch(BuildState *state)
 		ls->max_norm = Max(ls->max_norm, norm);
 		ls->count++;
 		state->tuple->heap_tid = state->batch_tids[i];
-		memcpy(state->tuple->x, state->batch_raw + i * d, sizeof(float) * d);
+		ivf_code_encode(state->metric, state->batch_raw + i * d, c, d, &state->tuple->code);
 		append_to_list(state, ls, state->tuple, size);
 	}
 	pfree(starts);
@@ -447,7 +447,7 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 			state.batch_list = palloc(sizeof(int32) * ASSIGN_BATCH);
 			state.assign_scratch = MemoryContextAllocHuge(state.context,
 														  ivf_assign_scratch_bytes(state.n_lists, state.dims, state.threads));
-			state.tuple = palloc0(IPIVF_TUPLE_SIZE(state.dims));
+			state.tuple = palloc0(IPIVF_CODE_TUPLE_SIZE(state.dims));
 		}
 		table_index_build_scan(heap, index, info, true, false, assign_callback, &state, NULL);
 		flush_batch(&state);

@@ -5,8 +5,9 @@
  *
  * Structure: metapage magic and version, directory size, every chain made
  * of data pages of this index with no block out of range and no cycle.
- * Bounds: every vector lies within its list's radius and norm bounds, which
- * the exact scan's proof relies on.  Contents: every row of the table
+ * Bounds: every row's vector, as the table holds it, lies within its list's
+ * radius and norm bounds and within its code's error bound, which the
+ * scan's proof of order relies on.  Contents: every row of the table
  * visible to the snapshot is in the index exactly once; entries for rows
  * the snapshot does not see (dead or in progress) are counted.
  * Structural and bound violations raise ERRCODE_INDEX_CORRUPTED.
@@ -39,16 +40,31 @@ compare_tids(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
+/* Where an index entry lies, to check its code against the table's row. */
+typedef struct EntryPlace
+{
+	ItemPointerData tid;		/* first: sorts and searches as a TID */
+	OffsetNumber offset;
+	BlockNumber block;
+	int32		list;			/* -1: the NULL chain */
+} EntryPlace;
+
 typedef struct CheckState
 {
 	Relation	index;
 	BlockNumber nblocks;
 	bool	   *seen_block;
-	ItemPointerData *tids;
+	EntryPlace *entries;
 	size_t		n_tids;
 	size_t		capacity;
 	int64		pages;
-	float	   *geometry;		/* one entry in its list geometry */
+	float	   *geometry;		/* one row in its list geometry */
+	/* the heap pass */
+	IpivfMetaPageData *meta;
+	IpivfList  *lists;
+	ItemPointerData *heap_tids;
+	size_t		n_heap;
+	size_t		heap_capacity;
 } CheckState;
 
 static void
@@ -61,10 +77,10 @@ corrupt(Relation index, const char *what, BlockNumber block)
 			 errhint("REINDEX the index.")));
 }
 
-/* Walk one chain, collecting TIDs and checking each vector against bounds. */
+/* Walk one chain, collecting where each entry lies and checking its code. */
 static void
 check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
-			const IpivfList *list)
+			const IpivfList *list, int32 list_number)
 {
 	while (block != InvalidBlockNumber)
 	{
@@ -90,30 +106,76 @@ check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
 		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
 		{
 			ItemId		id = PageGetItemId(page, off);
-			IpivfTuple *tuple = (IpivfTuple *) PageGetItem(page, id);
-			size_t		expected = IPIVF_TUPLE_SIZE(list ? meta->dims : 0);
+			IpivfCodeTuple *tuple = (IpivfCodeTuple *) PageGetItem(page, id);
+			size_t		expected = list ? IPIVF_CODE_TUPLE_SIZE(meta->dims) : IPIVF_TUPLE_SIZE(0);
+			EntryPlace *place;
 
 			if (!ItemIdIsNormal(id) || ItemIdGetLength(id) != expected)
 				corrupt(state->index, "an entry has the wrong size", block);
-			if (list)
-			{
-				/* the bounds are rounded up from these very sums: no tolerance */
-				ivf_list_geometry((IvfMetric) meta->metric, tuple->x, meta->dims, state->geometry);
-				if (!vec_all_finite(tuple->x, meta->dims) ||
-					ivf_member_radius(state->geometry, list->centroid, meta->dims) > list->radius ||
-					ivf_member_norm(state->geometry, meta->dims) > list->max_norm)
-					corrupt(state->index, "an entry lies outside its list's bounds", block);
-			}
+			if (list && !(tuple->code.step < 0.0f ? isinf(tuple->code.error)
+						  : isfinite(tuple->code.lo) && isfinite(tuple->code.step) &&
+						  tuple->code.error >= 0.0f && tuple->code.norm >= 0.0f && isfinite(tuple->code.norm)))
+				corrupt(state->index, "an entry's code is malformed", block);
 			if (state->n_tids == state->capacity)
 			{
 				state->capacity *= 2;
-				state->tids = repalloc_huge(state->tids, sizeof(ItemPointerData) * state->capacity);
+				state->entries = repalloc_huge(state->entries, sizeof(EntryPlace) * state->capacity);
 			}
-			state->tids[state->n_tids++] = tuple->heap_tid;
+			place = &state->entries[state->n_tids++];
+			place->tid = tuple->heap_tid;
+			place->block = block;
+			place->offset = off;
+			place->list = list_number;
 		}
 		block = opaque->next;
 		UnlockReleaseBuffer(buffer);
 		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * The heap pass, one call per row the snapshot sees (with the indexed value
+ * computed as an insert would): note the row, and check that its entry's
+ * code and list bounds hold for the vector the table has.  The bounds are
+ * rounded up from the very sums recomputed here: no tolerance.
+ */
+static void
+check_row(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *opaque)
+{
+	CheckState *state = (CheckState *) opaque;
+	const IpivfMetaPageData *meta = state->meta;
+	EntryPlace *place;
+
+	if (state->n_heap == state->heap_capacity)
+	{
+		state->heap_capacity *= 2;
+		state->heap_tids = repalloc_huge(state->heap_tids, sizeof(ItemPointerData) * state->heap_capacity);
+	}
+	state->heap_tids[state->n_heap++] = *tid;
+	if ((state->n_heap & 4095) == 0)
+		CHECK_FOR_INTERRUPTS();
+	place = bsearch(tid, state->entries, state->n_tids, sizeof(EntryPlace), compare_tids);
+	if (place == NULL || isnull[0] || place->list < 0)
+		return;
+	{
+		const IpivfList *list = (const IpivfList *) ((const char *) state->lists +
+													 IPIVF_LIST_SIZE(meta->dims) * place->list);
+		const float *x = ipivf_vector(values[0], meta->dims);
+		Buffer		buffer = ReadBuffer(state->index, place->block);
+		IpivfCodeTuple *tuple;
+		bool		holds;
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		tuple = (IpivfCodeTuple *) PageGetItem(BufferGetPage(buffer),
+											   PageGetItemId(BufferGetPage(buffer), place->offset));
+		ivf_list_geometry((IvfMetric) meta->metric, x, meta->dims, state->geometry);
+		holds = vec_all_finite(x, meta->dims) &&
+			ivf_member_radius(state->geometry, list->centroid, meta->dims) <= list->radius &&
+			ivf_member_norm(state->geometry, meta->dims) <= list->max_norm &&
+			ivf_code_covers((IvfMetric) meta->metric, &tuple->code, x, list->centroid, meta->dims);
+		UnlockReleaseBuffer(buffer);
+		if (!holds)
+			corrupt(state->index, "a row lies outside its entry's code or list bounds", place->block);
 	}
 }
 
@@ -129,15 +191,12 @@ irec_index_check(PG_FUNCTION_ARGS)
 	IpivfList  *lists = NULL;
 	CheckState	state;
 	TableScanDesc scan;
-	TupleTableSlot *slot;
+	IndexInfo  *index_info;
 	int64		heap_rows = 0;
 	int64		missing = 0;
 	int64		duplicated = 0;
 	int64		unseen = 0;
 	size_t		matched = 0;
-	ItemPointerData *heap_tids;
-	size_t		n_heap = 0;
-	size_t		heap_capacity = 1024;
 	Datum		values[7];
 	bool		nulls[7] = {false};
 	TupleDesc	desc;
@@ -162,14 +221,14 @@ irec_index_check(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("index \"%s\" was built by an earlier version of irec", RelationGetRelationName(index)),
-				 errdetail("Its bounds were computed in float and may be too tight for extreme norms."),
+				 errdetail("It keeps full vectors, or bounds computed in float that may be too tight for extreme norms."),
 				 errhint("REINDEX it (ALTER EXTENSION irec UPDATE does this for every ipivf index).")));
 	state.geometry = palloc(sizeof(float) * Max(meta.dims, 1));
 	state.index = index;
 	state.nblocks = RelationGetNumberOfBlocks(index);
 	state.seen_block = palloc0(Max(state.nblocks, 1));
 	state.capacity = 1024;
-	state.tids = palloc(sizeof(ItemPointerData) * state.capacity);
+	state.entries = palloc(sizeof(EntryPlace) * state.capacity);
 	state.n_tids = 0;
 	state.pages = 0;
 	if (meta.n_lists > 0)
@@ -186,38 +245,30 @@ irec_index_check(PG_FUNCTION_ARGS)
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) lists + IPIVF_LIST_SIZE(meta.dims) * l);
 
-		check_chain(&state, list->head, &meta, list);
+		check_chain(&state, list->head, &meta, list, l);
 	}
-	check_chain(&state, meta.null_head, &meta, NULL);
+	check_chain(&state, meta.null_head, &meta, NULL, -1);
 
-	/* every visible heap row exactly once */
-	qsort(state.tids, state.n_tids, sizeof(ItemPointerData), compare_tids);
+	/* every visible heap row exactly once, within its entry's bounds */
+	qsort(state.entries, state.n_tids, sizeof(EntryPlace), compare_tids);
 	for (size_t k = 1; k < state.n_tids; k++)
-		if (ItemPointerEquals(&state.tids[k], &state.tids[k - 1]))
+		if (ItemPointerEquals(&state.entries[k].tid, &state.entries[k - 1].tid))
 			duplicated++;
-	heap_tids = palloc(sizeof(ItemPointerData) * heap_capacity);
-	slot = table_slot_create(heap, NULL);
-	scan = table_beginscan(heap, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	state.meta = &meta;
+	state.lists = lists;
+	state.heap_capacity = 1024;
+	state.heap_tids = palloc(sizeof(ItemPointerData) * state.heap_capacity);
+	state.n_heap = 0;
+	index_info = BuildIndexInfo(index);
+	scan = table_beginscan_strat(heap, GetActiveSnapshot(), 0, NULL, true, false);
+	table_index_build_scan(heap, index, index_info, true, false, check_row, &state, scan);
+	heap_rows = state.n_heap;
+	qsort(state.heap_tids, state.n_heap, sizeof(ItemPointerData), compare_tids);
+	for (size_t h = 0, i = 0; h < state.n_heap; h++)
 	{
-		if (n_heap == heap_capacity)
-		{
-			heap_capacity *= 2;
-			heap_tids = repalloc_huge(heap_tids, sizeof(ItemPointerData) * heap_capacity);
-		}
-		heap_tids[n_heap++] = slot->tts_tid;
-		if ((n_heap & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	heap_rows = n_heap;
-	qsort(heap_tids, n_heap, sizeof(ItemPointerData), compare_tids);
-	for (size_t h = 0, i = 0; h < n_heap; h++)
-	{
-		while (i < state.n_tids && ItemPointerCompare(&state.tids[i], &heap_tids[h]) < 0)
+		while (i < state.n_tids && ItemPointerCompare(&state.entries[i].tid, &state.heap_tids[h]) < 0)
 			i++;
-		if (i < state.n_tids && ItemPointerEquals(&state.tids[i], &heap_tids[h]))
+		if (i < state.n_tids && ItemPointerEquals(&state.entries[i].tid, &state.heap_tids[h]))
 			matched++;
 		else
 			missing++;

@@ -100,7 +100,7 @@ create_first_list(Relation index, const float *x, int dims)
  * inserts into its lists and keeps chain and hint consistent.
  */
 static void
-add_to_list(Relation index, const IpivfMetaPageData *meta, int l, IpivfTuple *tuple, Size size,
+add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tuple, Size size,
 			float radius, float norm)
 {
 	Buffer		directory = ReadBuffer(index, ipivf_directory_block(meta, l));
@@ -244,7 +244,8 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	const float *raw;
 	const float *x;
 	float	   *buffer;
-	IpivfTuple *tuple;
+	void	   *tuple;
+	Size		size;
 	IpivfList  *lists;
 	int			l;
 	Size		entry;
@@ -283,13 +284,23 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	lists = ipivf_load_directory(index, &meta);
 	l = nearest_list(&meta, lists, x);
 	entry = IPIVF_LIST_SIZE(meta.dims);
-	tuple = palloc0(IPIVF_TUPLE_SIZE(meta.dims));
-	tuple->heap_tid = *heap_tid;
-	memcpy(tuple->x, raw, sizeof(float) * meta.dims);
+	size = IPIVF_ENTRY_SIZE(meta.version, meta.dims);
+	tuple = palloc0(size);
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
 
-		add_to_list(index, &meta, l, tuple, IPIVF_TUPLE_SIZE(meta.dims),
+		/* an index of an earlier format keeps taking its own entries */
+		if (meta.version >= IPIVF_FIRST_CODED_VERSION)
+		{
+			((IpivfCodeTuple *) tuple)->heap_tid = *heap_tid;
+			ivf_code_encode(metric, raw, list->centroid, meta.dims, &((IpivfCodeTuple *) tuple)->code);
+		}
+		else
+		{
+			((IpivfTuple *) tuple)->heap_tid = *heap_tid;
+			memcpy(((IpivfTuple *) tuple)->x, raw, sizeof(float) * meta.dims);
+		}
+		add_to_list(index, &meta, l, tuple, size,
 					ivf_round_up(ivf_member_radius(x, list->centroid, meta.dims)),
 					ivf_round_up(ivf_member_norm(x, meta.dims)));
 	}

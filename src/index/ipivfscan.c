@@ -3,12 +3,19 @@
  *		Streaming top-n scans of an ipivf index, in exact distance order.
  *
  * At rescan every list gets a bound: no member can score above it.  Lists
- * are visited best bound first; each visited list's members are scored with
- * their full vectors and kept in a max-heap.  gettuple returns the heap's
- * best candidate once it is certain: its score is at least the bound of
- * every unvisited list, so nothing still unseen can beat it.  Results thus
- * come out in exact order for as long as the executor asks, through LIMIT,
- * OFFSET and filters alike.
+ * are visited best bound first; each visited list's members get their
+ * code's bound (core/ivf_code.h: no member scores above it) and are kept
+ * in a candidate queue by it (core/candidates.h).  gettuple returns the
+ * best candidate once it is certain: its bound is at least the bound of
+ * every unvisited list, so nothing still unseen can have a better bound.  The row goes out with its
+ * bound as the distance and xs_recheckorderby set: the executor computes
+ * the exact distance from the table and holds rows back in its reorder
+ * queue until no later row can come before them (as for GiST's lossy
+ * distances).  Results thus come out in exact order for as long as the
+ * executor asks, through LIMIT, OFFSET and filters alike, and only rows
+ * whose bound beats the last row wanted are read from the table.  Indexes
+ * of format 2 hold full vectors: their scores are exact and need no
+ * recheck.
  *
  * The speed/recall knob irec.probes (or the index's probes option) relaxes
  * the certificate: after that many lists (more once the executor has taken
@@ -28,14 +35,9 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "core/candidates.h"
 #include "core/vecmath.h"
 #include "index/ipivf.h"
-
-typedef struct Candidate
-{
-	double		score;			/* minus the operator's value, as ORDER BY sees it */
-	ItemPointerData tid;
-} Candidate;
 
 typedef struct ListOrder
 {
@@ -54,12 +56,18 @@ typedef struct IpivfScanOpaqueData
 	ListOrder  *order;			/* lists in visiting order */
 	int			next;			/* next list to visit (position in order) */
 	ListOrder  *by_bound;		/* lists by bound, best first */
+	double	   *list_bound;		/* by list number */
+	bool		coded;			/* format 3: members are codes, scores bounds */
+	/* one page's codes, their bounds */
+	IpivfCodeTuple *page_codes[MaxIndexTuplesPerPage];
+	const IvfCode *page_code_ptrs[MaxIndexTuplesPerPage];
+	double		page_scores[MaxIndexTuplesPerPage];
+	IvfCodeQuery code_query;
 	bool	   *visited;		/* by list number */
 	int			bound_next;		/* first position in by_bound maybe unvisited */
 	int			probes;			/* 0: exact */
-	Candidate  *heap;			/* max-heap by score */
-	size_t		heap_count;
-	size_t		heap_capacity;
+	/* scores: minus the operator's value (format 3: bounds on it); payloads: TIDs */
+	CandidateQueue candidates;
 	double		last_returned;	/* score of the last returned row */
 	bool		returned_any;
 	int64		returned;		/* rows returned so far */
@@ -85,53 +93,33 @@ compare_bounds(const void *a, const void *b)
 	return x->list - y->list;
 }
 
-static void
-heap_push(IpivfScanOpaque so, double score, ItemPointer tid)
+/* TIDs as candidate payloads. */
+static inline uint64
+tid_payload(ItemPointer tid)
 {
-	size_t		at;
-
-	if (so->heap_count == so->heap_capacity)
-	{
-		so->heap_capacity *= 2;
-		so->heap = repalloc_huge(so->heap, sizeof(Candidate) * so->heap_capacity);
-	}
-	at = so->heap_count++;
-	while (at > 0)
-	{
-		size_t		parent = (at - 1) / 2;
-
-		if (so->heap[parent].score >= score)
-			break;
-		so->heap[at] = so->heap[parent];
-		at = parent;
-	}
-	so->heap[at].score = score;
-	so->heap[at].tid = *tid;
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) | ItemPointerGetOffsetNumberNoCheck(tid);
 }
 
-static Candidate
-heap_pop(IpivfScanOpaque so)
+static inline void
+payload_tid(uint64 payload, ItemPointer tid)
 {
-	Candidate	top = so->heap[0];
-	Candidate	last = so->heap[--so->heap_count];
-	size_t		at = 0;
+	ItemPointerSet(tid, (BlockNumber) (payload >> 16), (OffsetNumber) (payload & 0xFFFF));
+}
 
-	for (;;)
-	{
-		size_t		child = 2 * at + 1;
+/* The scan's allocator for the candidate arrays: its own memory context. */
+static void *
+resize_in_scan(void *ptr, size_t bytes, void *arg)
+{
+	return ptr ? repalloc_huge(ptr, bytes) : MemoryContextAllocHuge((MemoryContext) arg, bytes);
+}
 
-		if (child >= so->heap_count)
-			break;
-		if (child + 1 < so->heap_count && so->heap[child + 1].score > so->heap[child].score)
-			child++;
-		if (so->heap[child].score <= last.score)
-			break;
-		so->heap[at] = so->heap[child];
-		at = child;
-	}
-	if (so->heap_count > 0)
-		so->heap[at] = last;
-	return top;
+/* Past the certificate, a row bounded above one already returned would break the order. */
+static inline void
+add_candidate(IpivfScanOpaque so, bool relaxed, double score, ItemPointer tid)
+{
+	if (relaxed && so->returned_any && score > so->last_returned)
+		return;
+	candidates_add(&so->candidates, score, tid_payload(tid));
 }
 
 IndexScanDesc
@@ -141,6 +129,10 @@ ipivfbeginscan(Relation index, int nkeys, int norderbys)
 	IpivfScanOpaque so = palloc0(sizeof(IpivfScanOpaqueData));
 
 	so->context = AllocSetContextCreate(CurrentMemoryContext, "ipivf scan", ALLOCSET_DEFAULT_SIZES);
+	/* the distances gettuple reports (the AM allocates them, as GiST does) */
+	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
+	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
+	memset(scan->xs_orderbynulls, true, sizeof(bool) * Max(norderbys, 1));
 	scan->opaque = so;
 	return scan;
 }
@@ -152,8 +144,7 @@ ipivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 
 	MemoryContextReset(so->context);
 	so->have_query = false;
-	so->heap = NULL;
-	so->heap_count = 0;
+	memset(&so->candidates, 0, sizeof(so->candidates));
 	so->returned_any = false;
 	so->returned = 0;
 	so->nans = NULL;
@@ -181,8 +172,7 @@ start_scan(IndexScanDesc scan)
 				 errhint("Use ORDER BY embedding <#> query LIMIT n.")));
 	ipivf_read_meta(scan->indexRelation, &so->meta);
 	so->probes = ipivf_probes(scan->indexRelation);
-	so->heap_capacity = 1024;
-	so->heap = palloc(sizeof(Candidate) * so->heap_capacity);
+	candidates_init(&so->candidates, resize_in_scan, so->context);
 	so->next = 0;
 	so->next_null = -1;
 	so->unordered = scan->orderByData[0].sk_flags & SK_ISNULL;
@@ -201,6 +191,10 @@ start_scan(IndexScanDesc scan)
 	so->order = palloc(sizeof(ListOrder) * Max(so->meta.n_lists, 1));
 	so->by_bound = palloc(sizeof(ListOrder) * Max(so->meta.n_lists, 1));
 	so->visited = palloc0(sizeof(bool) * Max(so->meta.n_lists, 1));
+	so->list_bound = palloc(sizeof(double) * Max(so->meta.n_lists, 1));
+	so->coded = so->meta.version >= IPIVF_FIRST_CODED_VERSION;
+	if (so->coded && !so->unordered && so->meta.n_lists > 0)
+		ivf_code_query_init(&so->code_query, &so->query, palloc(sizeof(float) * so->meta.dims));
 	so->bound_next = 0;
 	entry = IPIVF_LIST_SIZE(so->meta.dims);
 	for (int l = 0; l < so->meta.n_lists; l++)
@@ -210,6 +204,7 @@ start_scan(IndexScanDesc scan)
 		so->by_bound[l].list = l;
 		so->by_bound[l].key = so->unordered ? 0.0
 			: ivf_list_bound(&so->query, list->centroid, list->radius, list->max_norm);
+		so->list_bound[l] = so->by_bound[l].key;
 
 		/*
 		 * Visiting order: exact scans go by bound, which lowers the best
@@ -247,55 +242,118 @@ probe_budget(IpivfScanOpaque so)
 	return so->probes * (taken > 1.0 ? sqrt(taken) : 1.0);
 }
 
-/* Score every member of the next list into the candidate heap. */
+/* A row at NaN distance (cosine, zero vector): after all others. */
+static void
+note_nan(IpivfScanOpaque so, ItemPointer tid)
+{
+	if (so->n_nans == so->nan_capacity)
+	{
+		so->nan_capacity = Max(64, so->nan_capacity * 2);
+		so->nans = so->nans ? repalloc_huge(so->nans, sizeof(ItemPointerData) * so->nan_capacity)
+			: palloc(sizeof(ItemPointerData) * so->nan_capacity);
+	}
+	so->nans[so->n_nans++] = *tid;
+}
+
+/* Ask the CPU for a whole page's memory (a hint: the page may change until locked). */
+static inline void
+prefetch_page(Page page)
+{
+	for (Size at = 0; at < BLCKSZ; at += 64)
+		__builtin_prefetch((const char *) page + at);
+}
+
+/* Score (format 3: bound) every member of the next list into the candidates. */
 static void
 visit_next_list(IndexScanDesc scan)
 {
 	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
+	int			l = so->order[so->next].list;
 	const IpivfList *list = (const IpivfList *) ((const char *) so->lists +
-												 IPIVF_LIST_SIZE(so->meta.dims) * so->order[so->next].list);
+												 IPIVF_LIST_SIZE(so->meta.dims) * l);
 	BlockNumber block = list->head;
 	bool		relaxed = so->probes > 0 && so->next >= so->probes;
+	bool		cosine = so->meta.metric == IVF_METRIC_COSINE;
+	IvfCodeList code_list;
+	Buffer		next_buffer = InvalidBuffer;
 	MemoryContext old = MemoryContextSwitchTo(so->context);
 
-	so->visited[so->order[so->next].list] = true;
+	so->visited[l] = true;
 	so->next++;
+	if (so->coded && !so->unordered)
+		ivf_code_list_init(&code_list, &so->code_query, list->centroid, list->max_norm, so->list_bound[l]);
 	while (block != InvalidBlockNumber)
 	{
-		Buffer		buffer = ReadBuffer(scan->indexRelation, block);
+		Buffer		buffer = BufferIsValid(next_buffer) ? next_buffer : ReadBuffer(scan->indexRelation, block);
 		Page		page;
 		OffsetNumber max;
 
+		next_buffer = InvalidBuffer;
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		max = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+		if (so->coded)
 		{
-			ItemId		id = PageGetItemId(page, off);
-			IpivfTuple *tuple;
-			double		score;
+			/* a page of codes: their bounds in one batch */
+			BlockNumber next = IpivfPageGetOpaque(page)->next;
+			int			n = 0;
 
-			if (!ItemIdIsUsed(id))
-				continue;
-			tuple = (IpivfTuple *) PageGetItem(page, id);
-			score = so->unordered ? 0.0 : ivf_score(&so->query, tuple->x);
-			if (isnan(score))
+			/*
+			 * The pages are most likely in shared buffers but not in the
+			 * CPU's caches: ask for all of this one at once rather than line
+			 * by line, and for the next one in the chain (pinned now, read
+			 * under its lock on the next turn) while this one is scored.
+			 */
+			prefetch_page(page);
+			if (next != InvalidBlockNumber)
 			{
-				/* cosine with a zero vector: NaN sorts after every number */
-				if (so->n_nans == so->nan_capacity)
-				{
-					so->nan_capacity = Max(64, so->nan_capacity * 2);
-					so->nans = so->nans ? repalloc_huge(so->nans, sizeof(ItemPointerData) * so->nan_capacity)
-						: palloc(sizeof(ItemPointerData) * so->nan_capacity);
-				}
-				so->nans[so->n_nans++] = tuple->heap_tid;
-				continue;
+				next_buffer = ReadBuffer(scan->indexRelation, next);
+				prefetch_page(BufferGetPage(next_buffer));
 			}
-			/* past the certificate, a better row than one returned would break the order */
-			if (relaxed && so->returned_any && score > so->last_returned)
-				continue;
-			heap_push(so, score, &tuple->heap_tid);
+
+			for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+			{
+				ItemId		id = PageGetItemId(page, off);
+
+				if (ItemIdIsUsed(id))
+					so->page_codes[n++] = (IpivfCodeTuple *) PageGetItem(page, id);
+			}
+			for (int i = 0; i < n; i++)
+				so->page_code_ptrs[i] = &so->page_codes[i]->code;
+			if (so->unordered)
+				for (int i = 0; i < n; i++)
+					so->page_scores[i] = 0.0;
+			else
+				ivf_code_bounds(&so->code_query, &code_list, so->page_code_ptrs, n, so->page_scores);
+			for (int i = 0; i < n; i++)
+			{
+				double		score = so->page_scores[i];
+
+				if (cosine && !so->unordered && so->page_codes[i]->code.norm == 0.0f)
+					note_nan(so, &so->page_codes[i]->heap_tid);
+				else
+					add_candidate(so, relaxed, score, &so->page_codes[i]->heap_tid);
+			}
 		}
+		else
+			for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+			{
+				ItemId		id = PageGetItemId(page, off);
+				IpivfTuple *tuple;
+				double		score;
+
+				if (!ItemIdIsUsed(id))
+					continue;
+				tuple = (IpivfTuple *) PageGetItem(page, id);
+				score = so->unordered ? 0.0 : ivf_score(&so->query, tuple->x);
+				if (isnan(score))
+				{
+					/* cosine with a zero vector: NaN sorts after every number */
+					note_nan(so, &tuple->heap_tid);
+					continue;
+				}
+				add_candidate(so, relaxed, score, &tuple->heap_tid);
+			}
 		block = IpivfPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buffer);
 		CHECK_FOR_INTERRUPTS();
@@ -340,6 +398,21 @@ read_nulls(IndexScanDesc scan)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * A row of a scan with no order (a NULL query: every distance is NULL; a
+ * zero cosine query: every distance is NaN), said as it is so that the
+ * executor's reorder queue never holds it back.
+ */
+static void
+return_unordered(IndexScanDesc scan)
+{
+	bool		null_query = scan->orderByData[0].sk_flags & SK_ISNULL;
+
+	scan->xs_orderbyvals[0] = null_query ? (Datum) 0 : Float8GetDatum(get_float8_nan());
+	scan->xs_orderbynulls[0] = null_query;
+	scan->xs_recheckorderby = false;
+}
+
 bool
 ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -355,9 +428,9 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	for (;;)
 	{
-		if (so->heap_count > 0)
+		if (candidates_count(&so->candidates) > 0)
 		{
-			double		best = so->heap[0].score;
+			double		best = candidates_best_score(&so->candidates);
 			bool		certain;
 			bool		enough = so->probes > 0 && so->next >= probe_budget(so);
 
@@ -370,14 +443,22 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 
 			if (certain || enough)
 			{
-				Candidate	c = heap_pop(so);
+				Candidate	c = candidates_pop(&so->candidates);
 
 				so->last_returned = c.score;
 				so->returned_any = true;
 				so->returned++;
-				scan->xs_heaptid = c.tid;
+				payload_tid(c.payload, &scan->xs_heaptid);
 				scan->xs_recheck = false;
-				scan->xs_recheckorderby = false;
+				if (so->unordered)
+					return_unordered(scan);
+				else
+				{
+					/* a code's bound is a lower bound of the distance: recheck */
+					scan->xs_orderbyvals[0] = Float8GetDatum(-c.score);
+					scan->xs_orderbynulls[0] = false;
+					scan->xs_recheckorderby = so->coded;
+				}
 				return true;
 			}
 		}
@@ -386,6 +467,8 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 			/* NaN distances sort after every number */
 			scan->xs_heaptid = so->nans[so->next_nan++];
 			scan->xs_recheck = false;
+			scan->xs_orderbyvals[0] = Float8GetDatum(get_float8_nan());
+			scan->xs_orderbynulls[0] = false;
 			scan->xs_recheckorderby = false;
 			return true;
 		}
@@ -398,6 +481,8 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 				return false;
 			scan->xs_heaptid = so->nulls[so->next_null++];
 			scan->xs_recheck = false;
+			scan->xs_orderbyvals[0] = (Datum) 0;
+			scan->xs_orderbynulls[0] = true;
 			scan->xs_recheckorderby = false;
 			return true;
 		}

@@ -111,7 +111,7 @@ ipivf_read_meta(Relation index, IpivfMetaPageData *meta)
 StaticAssertDecl(IPIVF_LIST_SIZE(IPIVF_MAX_DIMS) <=
 				 BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData)),
 				 "an ipivf list directory entry must fit a page");
-StaticAssertDecl(MAXALIGN(IPIVF_TUPLE_SIZE(IPIVF_MAX_DIMS)) + sizeof(ItemIdData) <=
+StaticAssertDecl(MAXALIGN(Max(IPIVF_TUPLE_SIZE(IPIVF_MAX_DIMS), IPIVF_CODE_TUPLE_SIZE(IPIVF_MAX_DIMS))) + sizeof(ItemIdData) <=
 				 BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData)),
 				 "an ipivf data tuple must fit a page");
 

@@ -93,7 +93,7 @@ ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
 		BlockNumber first_with_room = vacuum_chain(info, stats, list->head,
-												   MAXALIGN(IPIVF_TUPLE_SIZE(meta.dims)),
+												   MAXALIGN(IPIVF_ENTRY_SIZE(meta.version, meta.dims)),
 												   callback, callback_state);
 
 		/* inserts start at the first page with room again */

@@ -6,8 +6,12 @@
 #                    (returns non-zero when the file is absent)
 . test/deps.sh
 . test/cluster.sh
-irec_install_deps
-make -s >/dev/null && make -s install >/dev/null
+# IREC_BENCH_NO_INSTALL=1: use the irec already installed where IREC_PGBIN's
+# server looks (a copy of the server tree keeps a long run apart from builds)
+if [ -z "${IREC_BENCH_NO_INSTALL:-}" ]; then
+	irec_install_deps
+	make -s >/dev/null && make -s install >/dev/null
+fi
 
 psql() { command psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 

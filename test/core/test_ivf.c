@@ -3,12 +3,14 @@
  *		Index clustering: assignment against brute force, k-means objective
  *		decreasing, and list bounds never below a member's score (the score
  *		as the SQL operator computes it, no tolerance), for data and queries
- *		of every magnitude float can hold.
+ *		of every magnitude float can hold; the same for each member's
+ *		compact code (ivf_code.h), whose bound must also be tighter.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ivf.h"
+#include "core/ivf_code.h"
 #include "core/vecmath.h"
 #include "unit.h"
 
@@ -91,10 +93,17 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 		float		max_norm[K] = {0};
 		unsigned long long state = 99;
 		int			tight = 0;
+		int			code_tighter = 0;
+		int			code_compared = 0;
+		IvfCode    *codes = malloc(IVF_CODE_SIZE(D) * N);
 
 		for (int i = 0; i < N; i++)
 		{
 			int			c = assignment[i];
+			IvfCode    *code = (IvfCode *) ((char *) codes + IVF_CODE_SIZE(D) * i);
+
+			ivf_code_encode(metric, x + i * D, centroids + c * (D + 1), D, code);
+			CHECK(ivf_code_covers(metric, code, x + i * D, centroids + c * (D + 1), D));
 
 			radius[c] = fmaxf(radius[c], ivf_round_up(ivf_member_radius(geometry + i * D, centroids + c * (D + 1), D)));
 			max_norm[c] = fmaxf(max_norm[c], ivf_round_up(ivf_member_norm(geometry + i * D, D)));
@@ -104,6 +113,9 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 			float		q[D];
 			float		unit[D];
 			IvfQuery	query;
+			IvfCodeQuery code_query;
+			float		table[D];
+			IvfCodeList lists[K];
 			double		best[K];
 
 			for (int j = 0; j < D; j++)
@@ -113,8 +125,13 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 				for (int j = 0; j < D; j++)
 					q[j] = x[t * D + j];
 			ivf_query_init(&query, metric, q, D, unit);
+			ivf_code_query_init(&code_query, &query, table);
 			for (int c = 0; c < K; c++)
+			{
 				best[c] = -INFINITY;
+				ivf_code_list_init(&lists[c], &code_query, centroids + c * (D + 1), max_norm[c],
+								   ivf_list_bound(&query, centroids + c * (D + 1), radius[c], max_norm[c]));
+			}
 			for (int i = 0; i < N; i++)
 			{
 				int			c = assignment[i];
@@ -122,6 +139,19 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 				double		bound = ivf_list_bound(&query, centroids + c * (D + 1), radius[c], max_norm[c]);
 
 				CHECK(score <= bound);
+				{
+					double		code_bound = ivf_code_bound(&code_query, &lists[c],
+															(IvfCode *) ((char *) codes + IVF_CODE_SIZE(D) * i));
+
+					/* never below the score, never above the list's bound */
+					CHECK(score <= code_bound && code_bound <= bound);
+					/* and at ordinary magnitudes far closer to the score */
+					if (data_scale == 1.0 && query_scale == 1.0 && bound - score > 1e-3)
+					{
+						code_compared++;
+						code_tighter += code_bound - score < 0.05 * (bound - score);
+					}
+				}
 				if (score > best[c])
 					best[c] = score;
 				/* the score is minus the SQL operator's value, bit for bit */
@@ -150,6 +180,8 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 			}
 		}
 		CHECK(metric == IVF_METRIC_IP || tight > 0);
+		CHECK(code_tighter >= 0.9 * code_compared);
+		free(codes);
 	}
 	free(x);
 	free(geometry);

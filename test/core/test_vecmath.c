@@ -336,6 +336,18 @@ test_simd_variants_agree(void)
 			CHECK_NEAR(vec_dot_double(a, b, n), dot, 1e-12 * scale_dot);
 			CHECK_NEAR(vec_norm_squared_double(a, n), norm, 1e-12 * norm);
 			CHECK(vec_count_greater(a, n, a[n / 2]) == greater);
+			{
+				uint8_t		codes[1000];
+				double		dot_u8 = 0, scale_u8 = 0;
+
+				for (size_t k = 0; k < n; k++)
+				{
+					codes[k] = (uint8_t) ((k * 37 + l * 11) % 256);
+					dot_u8 += (double) a[k] * codes[k];
+					scale_u8 += fabs((double) a[k] * codes[k]);
+				}
+				CHECK_NEAR(vec_dot_u8(a, codes, n), dot_u8, 1e-6 * scale_u8 + 1e-7);
+			}
 			CHECK(vec_count_greater_equal(a, n, a[n / 2]) == greater_equal);
 
 			memcpy(y, b, sizeof(float) * n);

@@ -1,0 +1,83 @@
+/*
+ * candidates.h
+ *		The index scan's candidates, best first, for a scan that does not
+ *		know how many it will be asked for.
+ *
+ * Why not one heap: a scan bounds tens of thousands of rows and the
+ * executor takes a few dozen.  Inserting every one into a binary heap costs
+ * a cache miss per insertion once the heap outgrows the cache.  Here the
+ * promising ones go to a max-heap and the rest to an unsorted pool (an
+ * append each).  Until the first pop, "promising" means among the best
+ * CANDIDATES_TRACKED seen so far (a small min-heap of their scores tracks
+ * the last of them), which a few hundred of tens of thousands are; after a
+ * refill, at or above the floor it set.  A pop takes the heap's top when
+ * it is at least the pool's best; otherwise a quickselect first moves the
+ * pool's best `refill_size` into the heap (which then doubles), and the
+ * floor becomes the best score left in the pool.
+ */
+#ifndef IREC_CANDIDATES_H
+#define IREC_CANDIDATES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Candidate
+{
+	double		score;			/* higher is better */
+	uint64_t	payload;		/* the caller's (the scan: a heap TID) */
+} Candidate;
+
+/* Grows an array: like realloc, but must not return NULL (it may throw). */
+typedef void *(*CandidateResize) (void *ptr, size_t bytes, void *arg);
+
+/* How many of the best the queue tracks before its first refill. */
+#define CANDIDATES_TRACKED 64
+
+typedef struct CandidateQueue
+{
+	Candidate  *heap;			/* max-heap by score */
+	size_t		heap_count;
+	size_t		heap_capacity;
+	Candidate  *pool;			/* unsorted */
+	size_t		pool_count;
+	size_t		pool_capacity;
+	double		pool_max;		/* the best pooled score (−Inf: none) */
+	bool		tracking;		/* before the first refill */
+	double		tracked[CANDIDATES_TRACKED];	/* min-heap: the best scores seen */
+	size_t		tracked_count;
+	double		floor;			/* after a refill: what goes to the heap */
+	size_t		refill_size;
+	CandidateResize resize;
+	void	   *resize_arg;
+} CandidateQueue;
+
+void		candidates_init(CandidateQueue *q, CandidateResize resize, void *resize_arg);
+void		candidates_add(CandidateQueue *q, double score, uint64_t payload);
+
+static inline size_t
+candidates_count(const CandidateQueue *q)
+{
+	return q->heap_count + q->pool_count;
+}
+
+/* The best score, without moving anything; −Inf when there is no candidate. */
+static inline double
+candidates_best_score(const CandidateQueue *q)
+{
+	if (q->heap_count > 0 && q->heap[0].score >= q->pool_max)
+		return q->heap[0].score;
+	return q->pool_max;
+}
+
+/* Remove and return the best candidate; there must be one. */
+Candidate	candidates_pop(CandidateQueue *q);
+
+/*
+ * candidates_select_best: reorder a[0 .. n−1] so that its m best (highest
+ * score) come first, 1 ≤ m ≤ n, by quickselect with a three-way partition
+ * (many equal scores cost no more than distinct ones).
+ */
+void		candidates_select_best(Candidate *a, size_t n, size_t m);
+
+#endif							/* IREC_CANDIDATES_H */
