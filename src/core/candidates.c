@@ -182,6 +182,17 @@ refill(CandidateQueue *q)
 	q->refill_size *= 2;
 }
 
+const Candidate *
+candidates_peek(CandidateQueue *q)
+{
+	if (candidates_count(q) == 0)
+		return NULL;
+	/* the pool holds something better than the heap's top */
+	if (q->heap_count == 0 || q->heap[0].score < q->pool_max)
+		refill(q);
+	return &q->heap[0];
+}
+
 Candidate
 candidates_pop(CandidateQueue *q)
 {
@@ -189,9 +200,7 @@ candidates_pop(CandidateQueue *q)
 	Candidate	last;
 	size_t		at = 0;
 
-	/* the pool holds something better than the heap's top */
-	if (q->heap_count == 0 || q->heap[0].score < q->pool_max)
-		refill(q);
+	(void) candidates_peek(q);
 	top = q->heap[0];
 	last = q->heap[--q->heap_count];
 	for (;;)

@@ -70,6 +70,9 @@ candidates_best_score(const CandidateQueue *q)
 	return q->pool_max;
 }
 
+/* The best candidate, left in place (NULL when there is none). */
+const Candidate *candidates_peek(CandidateQueue *q);
+
 /* Remove and return the best candidate; there must be one. */
 Candidate	candidates_pop(CandidateQueue *q);
 

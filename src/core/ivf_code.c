@@ -9,6 +9,9 @@
 
 #include "vecmath.h"
 
+/* Codes whose sums one kernel call takes. */
+#define IVF_CODE_CHUNK 64
+
 /* v rounded down to a float (−Inf below −FLT_MAX). */
 static float
 round_down(double v)
@@ -187,17 +190,24 @@ code_l1_distance(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode 
  *	- the double sums of the base, Σq and the total, IVF_SLACK_DOUBLE of
  *	  their magnitudes (lo_slack per unit of |lo|, the list's base_slack).
  */
+/* An upper bound of q·g from the code and S = Σ table_k·code_k (scaled units). */
 static inline __attribute__((always_inline)) double
-dot_upper(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *code, int d)
+dot_upper_from(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *code, int d, float scaled)
 {
 	double		step = code->step;
 	double		lo = code->lo;
-	double		by_code = step * vec_dot_u8(cq->table, code->code, d) * cq->unscale;
+	double		by_code = step * scaled * cq->unscale;
 	double		estimate = list->base + lo * cq->sum + by_code;
 
 	return estimate + step * cq->code_slack + fabs(lo) * cq->lo_slack +
 		IVF_SLACK_DOUBLE(d) * (fabs(by_code) + fabs(estimate)) + list->base_slack +
 		code->error * cq->error_weight;
+}
+
+static inline double
+dot_upper(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *code, int d)
+{
+	return dot_upper_from(cq, list, code, d, vec_dot_u8(cq->table, code->code, d));
 }
 
 /* The bound of one code, with the constants of the query and the list. */
@@ -272,23 +282,31 @@ ivf_code_bounds(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *
 	}
 	if (cq->query->metric == IVF_METRIC_IP || cq->query->metric == IVF_METRIC_COSINE)
 	{
-		/* the common case, inline: code_bound's IP and cosine branches */
+		/*
+		 * The common case: code_bound's IP and cosine branches, the sums of
+		 * a chunk of codes in one kernel call
+		 */
 		int			d = cq->query->dims;
 		double		offset = cq->query->metric == IVF_METRIC_IP ? list->operator_slack
 			: IVF_SLACK_COSINE - 1.0;
 
-		for (size_t i = 0; i < n; i++)
+		for (size_t first = 0; first < n; first += IVF_CODE_CHUNK)
 		{
-			const IvfCode *code = codes[i];
-			double		bound;
+			size_t		count = n - first < IVF_CODE_CHUNK ? n - first : IVF_CODE_CHUNK;
+			const uint8_t *bytes[IVF_CODE_CHUNK];
+			float		scaled[IVF_CODE_CHUNK];
 
-			if (code->step < 0.0f)
+			for (size_t i = 0; i < count; i++)
+				bytes[i] = codes[first + i]->code;
+			vec_dot_u8_many(cq->table, bytes, count, d, scaled);
+			for (size_t i = 0; i < count; i++)
 			{
-				out[i] = list->bound;
-				continue;
+				const IvfCode *code = codes[first + i];
+				double		bound = dot_upper_from(cq, list, code, d, scaled[i]) + offset;
+
+				out[first + i] = code->step < 0.0f || isnan(bound) || bound > list->bound
+					? list->bound : bound;
 			}
-			bound = dot_upper(cq, list, code, d) + offset;
-			out[i] = isnan(bound) || bound > list->bound ? list->bound : bound;
 		}
 		return;
 	}

@@ -39,6 +39,7 @@ typedef struct VecKernels
 	double		(*dot_double) (const float *a, const float *b, size_t dims);
 	double		(*norm_squared_double) (const float *a, size_t dims);
 	float		(*dot_u8) (const float *a, const uint8_t *b, size_t dims);
+	void		(*dot_u8_many) (const float *a, const uint8_t *const *b, size_t n, size_t dims, float *out);
 	void		(*axpy) (float *y, float a, const float *x, size_t dims);
 	void		(*axpby) (float *y, float a, const float *x, float b, size_t dims);
 	size_t		(*count_greater) (const float *x, size_t n, float threshold);
@@ -90,6 +91,13 @@ static inline float
 vec_dot_u8(const float *a, const uint8_t *b, size_t dims)
 {
 	return vec_kernels->dot_u8(a, b, dims);
+}
+
+/* out[i] = vec_dot_u8(a, b[i], dims) for i < n. */
+static inline void
+vec_dot_u8_many(const float *a, const uint8_t *const *b, size_t n, size_t dims, float *out)
+{
+	vec_kernels->dot_u8_many(a, b, n, dims, out);
 }
 
 static inline double

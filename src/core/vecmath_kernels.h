@@ -78,6 +78,21 @@ KERNEL(dot_u8) (const float *a, const uint8_t *b, size_t dims)
 	return sum;
 }
 
+/* dot_u8 of one float vector against n codes (a page of the index's), into out. */
+KERNEL_TARGET static void
+KERNEL(dot_u8_many) (const float *a, const uint8_t *const *b, size_t n, size_t dims, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		const uint8_t *code = b[i];
+		float		sum = 0.0f;
+
+		for (size_t k = 0; k < dims; k++)
+			sum += a[k] * (float) code[k];
+		out[i] = sum;
+	}
+}
+
 KERNEL_TARGET static void
 KERNEL(axpy) (float *y, float a, const float *x, size_t dims)
 {

@@ -39,11 +39,6 @@
 #include "core/vecmath.h"
 #include "index/ipivf.h"
 
-typedef struct ListOrder
-{
-	double		key;			/* visiting order, best first */
-	int32		list;
-} ListOrder;
 
 typedef struct IpivfScanOpaqueData
 {
@@ -53,9 +48,14 @@ typedef struct IpivfScanOpaqueData
 	bool		unordered;		/* every distance is NULL or NaN: every row, any order */
 	IvfQuery	query;
 	IpivfList  *lists;
-	ListOrder  *order;			/* lists in visiting order */
+	/*
+	 * Lists in visiting order, and by bound (both as candidate queues:
+	 * payload the list number; a scan visits a few of a thousand lists,
+	 * and sorting them all would cost more than the visits' ordering)
+	 */
+	CandidateQueue order;
 	int			next;			/* next list to visit (position in order) */
-	ListOrder  *by_bound;		/* lists by bound, best first */
+	CandidateQueue by_bound;	/* popped lazily once visited */
 	double	   *list_bound;		/* by list number */
 	bool		coded;			/* format 3: members are codes, scores bounds */
 	/* one page's codes, their bounds */
@@ -64,7 +64,6 @@ typedef struct IpivfScanOpaqueData
 	double		page_scores[MaxIndexTuplesPerPage];
 	IvfCodeQuery code_query;
 	bool	   *visited;		/* by list number */
-	int			bound_next;		/* first position in by_bound maybe unvisited */
 	int			probes;			/* 0: exact */
 	/* scores: minus the operator's value (format 3: bounds on it); payloads: TIDs */
 	CandidateQueue candidates;
@@ -82,16 +81,6 @@ typedef struct IpivfScanOpaqueData
 
 typedef IpivfScanOpaqueData *IpivfScanOpaque;
 
-static int
-compare_bounds(const void *a, const void *b)
-{
-	const ListOrder *x = (const ListOrder *) a;
-	const ListOrder *y = (const ListOrder *) b;
-
-	if (x->key != y->key)
-		return x->key > y->key ? -1 : 1;
-	return x->list - y->list;
-}
 
 /* TIDs as candidate payloads. */
 static inline uint64
@@ -188,37 +177,32 @@ start_scan(IndexScanDesc scan)
 		so->unordered = so->query.unordered;
 	}
 	so->lists = ipivf_load_directory(scan->indexRelation, &so->meta);
-	so->order = palloc(sizeof(ListOrder) * Max(so->meta.n_lists, 1));
-	so->by_bound = palloc(sizeof(ListOrder) * Max(so->meta.n_lists, 1));
+	candidates_init(&so->order, resize_in_scan, so->context);
+	candidates_init(&so->by_bound, resize_in_scan, so->context);
 	so->visited = palloc0(sizeof(bool) * Max(so->meta.n_lists, 1));
 	so->list_bound = palloc(sizeof(double) * Max(so->meta.n_lists, 1));
 	so->coded = so->meta.version >= IPIVF_FIRST_CODED_VERSION;
 	if (so->coded && !so->unordered && so->meta.n_lists > 0)
 		ivf_code_query_init(&so->code_query, &so->query, palloc(sizeof(float) * so->meta.dims));
-	so->bound_next = 0;
 	entry = IPIVF_LIST_SIZE(so->meta.dims);
 	for (int l = 0; l < so->meta.n_lists; l++)
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) so->lists + entry * l);
-
-		so->by_bound[l].list = l;
-		so->by_bound[l].key = so->unordered ? 0.0
+		double		bound = so->unordered ? 0.0
 			: ivf_list_bound(&so->query, list->centroid, list->radius, list->max_norm);
-		so->list_bound[l] = so->by_bound[l].key;
+
+		so->list_bound[l] = bound;
+		candidates_add(&so->by_bound, bound, (uint64) l);
 
 		/*
 		 * Visiting order: exact scans go by bound, which lowers the best
 		 * unvisited bound fastest; approximate scans go by the centroid's
 		 * own score, which finds the best rows soonest.
 		 */
-		so->order[l].list = l;
-		if (so->probes == 0 || so->unordered)
-			so->order[l].key = so->by_bound[l].key;
-		else
-			so->order[l].key = ivf_list_priority(&so->query, list->centroid, so->meta.max_norm);
+		candidates_add(&so->order, so->probes == 0 || so->unordered ? bound
+					   : ivf_list_priority(&so->query, list->centroid, so->meta.max_norm),
+					   (uint64) l);
 	}
-	qsort(so->order, so->meta.n_lists, sizeof(ListOrder), compare_bounds);
-	qsort(so->by_bound, so->meta.n_lists, sizeof(ListOrder), compare_bounds);
 	so->have_query = true;
 	MemoryContextSwitchTo(old);
 }
@@ -268,7 +252,7 @@ static void
 visit_next_list(IndexScanDesc scan)
 {
 	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
-	int			l = so->order[so->next].list;
+	int			l = (int) candidates_pop(&so->order).payload;
 	const IpivfList *list = (const IpivfList *) ((const char *) so->lists +
 												 IPIVF_LIST_SIZE(so->meta.dims) * l);
 	BlockNumber block = list->head;
@@ -433,13 +417,12 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 			double		best = candidates_best_score(&so->candidates);
 			bool		certain;
 			bool		enough = so->probes > 0 && so->next >= probe_budget(so);
+			const Candidate *unvisited;
 
 			/* the best bound among unvisited lists */
-			while (so->bound_next < so->meta.n_lists &&
-				   so->visited[so->by_bound[so->bound_next].list])
-				so->bound_next++;
-			certain = so->bound_next >= so->meta.n_lists ||
-				best >= so->by_bound[so->bound_next].key;
+			while ((unvisited = candidates_peek(&so->by_bound)) != NULL && so->visited[unvisited->payload])
+				(void) candidates_pop(&so->by_bound);
+			certain = unvisited == NULL || best >= unvisited->score;
 
 			if (certain || enough)
 			{

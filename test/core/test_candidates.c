@@ -56,6 +56,7 @@ run(int kind, unsigned long long seed, size_t n_ops)
 			double		expected = reference_pop(ref, &n_ref);
 
 			ok &= candidates_best_score(&q) == expected;
+			ok &= candidates_peek(&q) != NULL && candidates_peek(&q)->score == expected;
 			c = candidates_pop(&q);
 			ok &= c.score == expected && c.payload < next_payload && !seen[c.payload];
 			seen[c.payload] = 1;

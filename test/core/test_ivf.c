@@ -143,8 +143,16 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 					double		code_bound = ivf_code_bound(&code_query, &lists[c],
 															(IvfCode *) ((char *) codes + IVF_CODE_SIZE(D) * i));
 
+					const IvfCode *one[1] = {(IvfCode *) ((char *) codes + IVF_CODE_SIZE(D) * i)};
+					double		batch_bound;
+
 					/* never below the score, never above the list's bound */
 					CHECK(score <= code_bound && code_bound <= bound);
+					/* the scan's batch form holds as well */
+					ivf_code_bounds(&code_query, &lists[c], one, 1, &batch_bound);
+					CHECK(score <= batch_bound && batch_bound <= bound);
+					CHECK(fabs(batch_bound - code_bound) <= 1e-6 * (fabs(code_bound) + 1e-30) ||
+						  batch_bound == code_bound);
 					/* and at ordinary magnitudes far closer to the score */
 					if (data_scale == 1.0 && query_scale == 1.0 && bound - score > 1e-3)
 					{

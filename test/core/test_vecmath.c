@@ -347,6 +347,14 @@ test_simd_variants_agree(void)
 					scale_u8 += fabs((double) a[k] * codes[k]);
 				}
 				CHECK_NEAR(vec_dot_u8(a, codes, n), dot_u8, 1e-6 * scale_u8 + 1e-7);
+				{
+					const uint8_t *rows[3] = {codes, codes, codes};
+					float		many[3];
+
+					vec_dot_u8_many(a, rows, 3, n, many);
+					for (int r = 0; r < 3; r++)
+						CHECK_NEAR(many[r], dot_u8, 1e-6 * scale_u8 + 1e-7);
+				}
 			}
 			CHECK(vec_count_greater_equal(a, n, a[n / 2]) == greater_equal);
 
