@@ -7,8 +7,9 @@
  * code's bound (core/ivf_code.h: no member scores above it) and are kept
  * in a candidate queue by it (core/candidates.h).  gettuple returns the
  * best candidate once it is certain: its bound is at least the bound of
- * every unvisited list, so nothing still unseen can have a better bound.  The row goes out with its
- * bound as the distance and xs_recheckorderby set: the executor computes
+ * every unvisited list, so nothing still unseen can have a better bound.
+ * The row goes out with its bound as the distance and xs_recheckorderby
+ * set: the executor computes
  * the exact distance from the table and holds rows back in its reorder
  * queue until no later row can come before them (as for GiST's lossy
  * distances).  Results thus come out in exact order for as long as the
@@ -38,7 +39,6 @@
 #include "core/candidates.h"
 #include "core/vecmath.h"
 #include "index/ipivf.h"
-
 
 typedef struct IpivfScanOpaqueData
 {
@@ -80,7 +80,6 @@ typedef struct IpivfScanOpaqueData
 } IpivfScanOpaqueData;
 
 typedef IpivfScanOpaqueData *IpivfScanOpaque;
-
 
 /* TIDs as candidate payloads. */
 static inline uint64

@@ -13,15 +13,9 @@ large=false
 [ "${1:-}" = --large ] && large=true
 . test/bench/common.sh
 bench_start
-load_lastfm || true
-ml=../shared/data/ml-latest-small/ratings.csv
+load_shared_sets
 psql <<SQL
 SET client_min_messages = warning;
-CREATE TABLE IF NOT EXISTS lastfm (user_id int, item_id int, weight real);
-CREATE TABLE ml_raw (user_id int, item_id int, rating real, ts bigint);
-\\if $( [ -f "$ml" ] && echo true || echo false )
-\\copy ml_raw FROM '$ml' WITH (FORMAT csv, HEADER true)
-\\endif
 CREATE TABLE lastfm_b AS SELECT user_id, item_id FROM lastfm;
 CREATE TABLE ml4 AS SELECT user_id, item_id FROM ml_raw WHERE rating >= 4;
 CREATE TABLE mlb AS SELECT user_id, item_id FROM ml_raw;
