@@ -73,10 +73,28 @@ SELECT max("ndcg@20") >= (SELECT "ndcg@20" FROM tuned_trials WHERE defaults ORDE
 -- the final model has the best trial's setting (the defaults' are recomputed
 -- from the whole source's shape)
 SELECT (SELECT defaults OR params = jsonb_build_object('unobserved_weight', m.params->'unobserved_weight',
-                                                       'regularization', m.params->'regularization')
+                                                       'regularization', m.params->'regularization',
+                                                       'regularization_exponent', m.params->'regularization_exponent')
           FROM tuned_trials ORDER BY "ndcg@20" DESC, rung DESC LIMIT 1) AS final_model_has_best_setting,
        m.n_interactions = (SELECT count(*) FROM (SELECT DISTINCT user_id, item_id FROM tu_train) p) AS trained_on_whole_source
   FROM irec_models m WHERE m.name = 'tuned';
+-- the local search (rung 4) runs at the full epochs on the same folds,
+-- from the last halving rung's best setting, on a lattice of half steps:
+-- α0 times 3^(i/2), ν in 0.5 .. 1.5 by 0.25; the first six trials are the
+-- origin's neighbours, one coordinate each
+SELECT count(*) >= 6 AS local_search,
+       bool_and(t.max_epochs = 16 AND t.folds = o.folds) AS full_epochs_same_folds,
+       bool_and(abs(2 * ln((t.params->>'unobserved_weight')::float8 / (o.params->>'unobserved_weight')::float8) / ln(3)
+                    - round(2 * ln((t.params->>'unobserved_weight')::float8 / (o.params->>'unobserved_weight')::float8) / ln(3))) < 1e-9
+                AND (t.params->>'regularization_exponent')::numeric IN (0.5, 0.75, 1, 1.25, 1.5)) AS on_the_lattice,
+       count(*) FILTER (WHERE t.trial <= o.first + 5
+                        AND ((t.params->>'unobserved_weight')::float8 = (o.params->>'unobserved_weight')::float8)::int
+                          + ((t.params->>'regularization_exponent')::float8 = (o.params->>'regularization_exponent')::float8)::int
+                          >= 1) = 6 AS first_six_are_neighbours
+  FROM tuned_trials t,
+       (SELECT params, folds, (SELECT min(trial) FROM tuned_trials WHERE rung = 4) AS first
+          FROM tuned_trials WHERE rung = 3 ORDER BY "ndcg@20" DESC LIMIT 1) o
+ WHERE t.rung = 4;
 SELECT count(*) AS leftovers FROM pg_class WHERE relname LIKE 'irec_tune%' AND relpersistence = 't';
 SELECT count(*) AS trial_models_left FROM irec_models WHERE name LIKE 'irec_tune%';
 -- the source is all it reads: a view of a third of the users
@@ -90,7 +108,8 @@ SELECT bool_and(round((t.params->>'learning_rate')::numeric / (d.params->>'learn
                 AND round((t.params->>'regularization')::numeric / (d.params->>'regularization')::numeric, 4) IN (0.1, 0.3, 1, 3, 10))
          AS around_defaults,
        count(DISTINCT t.params) > 3 AS several_settings
-  FROM tuned_bpr_trials t, (SELECT params FROM tuned_bpr_trials WHERE defaults LIMIT 1) d;
+  FROM tuned_bpr_trials t, (SELECT params FROM tuned_bpr_trials WHERE defaults LIMIT 1) d
+ WHERE t.rung < 4;  -- the halving grid; rung 4's lattice of half steps is checked above
 -- softmax's grid: learning rate times 1/3 .. 3, λ times 1/4 .. 2 around the
 -- λ its rule computes from the data (not 0.3.0's constant 0.2), T 0.5 or 1
 SELECT trials > 1 AS ran FROM irec_tune('tu_train', model => 'tuned_softmax', algorithm => 'softmax', dims => 16,
@@ -101,7 +120,8 @@ SELECT bool_and(round((t.params->>'learning_rate')::numeric / (d.params->>'learn
          AS around_defaults,
        count(DISTINCT t.params) > 3 AS several_settings,
        bool_and((d.params->>'regularization')::float8 BETWEEN 0.02 AND 0.19) AS shaped_lambda
-  FROM tuned_softmax_trials t, (SELECT params FROM tuned_softmax_trials WHERE defaults LIMIT 1) d;
+  FROM tuned_softmax_trials t, (SELECT params FROM tuned_softmax_trials WHERE defaults LIMIT 1) d
+ WHERE t.rung < 4;
 -- a budget too small for the search still runs one trial and returns a model
 SELECT trials >= 1 AS ran FROM irec_tune('tu_train', model => 'quick', max_seconds => 0.001, quiet => true);
 -- bad arguments

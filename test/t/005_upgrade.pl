@@ -43,7 +43,7 @@ my %before;
 $before{$_} = $node->safe_psql('postgres', $_) for @answers;
 
 $node->safe_psql('postgres', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.5.0', 'updated through 0.2.0, 0.3.0 and 0.4.0 to 0.5.0');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', 'updated through 0.2.0, 0.3.0, 0.4.0 and 0.5.0 to 0.6.0');
 for my $q (@answers)
 {
 	is($node->safe_psql('postgres', $q), $before{$q}, "unchanged by the update: $q");
@@ -130,7 +130,7 @@ my $bodies = q{
 	SELECT string_agg(p.oid::regprocedure || ':' || md5(p.prosrc), ',' ORDER BY p.oid::regprocedure::text)
 	  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
 	 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'irec')};
-is($node->safe_psql('postgres', $bodies), $node->safe_psql('fresh', $bodies), 'the same function bodies (irec_tune of 0.5.0)');
+is($node->safe_psql('postgres', $bodies), $node->safe_psql('fresh', $bodies), 'the same function bodies (irec_tune of 0.6.0)');
 
 # an update from 0.2.0 itself
 $node->safe_psql('postgres', 'CREATE DATABASE from020');
@@ -140,14 +140,20 @@ is($node->safe_psql('from020', $bodies), $node->safe_psql('fresh', $bodies), '0.
 # and from 0.3.0
 $node->safe_psql('postgres', 'CREATE DATABASE from030');
 $node->safe_psql('from030', q{CREATE EXTENSION irec VERSION '0.3.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.5.0', '0.3.0 updates to 0.5.0');
+is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', '0.3.0 updates to 0.6.0');
 is($node->safe_psql('from030', $bodies), $node->safe_psql('fresh', $bodies), '0.3.0 updates to the same functions');
 
 # and from 0.4.0, whose irec_tune wrote trials without a folds column
 $node->safe_psql('postgres', 'CREATE DATABASE from040');
 $node->safe_psql('from040', q{CREATE EXTENSION irec VERSION '0.4.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.5.0', '0.4.0 updates to 0.5.0');
+is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', '0.4.0 updates to 0.6.0');
 is($node->safe_psql('from040', $bodies), $node->safe_psql('fresh', $bodies), '0.4.0 updates to the same functions');
+
+# and from 0.5.0, whose irec_tune ended with the halving's last rung
+$node->safe_psql('postgres', 'CREATE DATABASE from050');
+$node->safe_psql('from050', q{CREATE EXTENSION irec VERSION '0.5.0'; ALTER EXTENSION irec UPDATE});
+is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', '0.5.0 updates to 0.6.0');
+is($node->safe_psql('from050', $bodies), $node->safe_psql('fresh', $bodies), '0.5.0 updates to the same functions');
 
 $node->stop;
 done_testing();
