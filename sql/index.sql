@@ -148,6 +148,28 @@ SELECT p.phase FROM (VALUES (2), (3), (4)) v(n),
 -- bad input
 SELECT * FROM irec_index_check('ix_pkey');
 SELECT * FROM irec_index_check('ix');
+-- the default number of lists: 4·√rows, but at least √rows and no more
+-- than make a list of a full page (226 codes of 4 dims): 20,000 rows get
+-- √rows = 141 lists, 60,000 rows 264 (one page each, where 4·√rows = 979)
+CREATE TABLE lists_rule (id int, e embedding(4));
+INSERT INTO lists_rule SELECT i, ARRAY[sin(i), cos(i), sin(i * 0.37), cos(i * 1.9)]::real[]::embedding(4)
+  FROM generate_series(1, 60000) i;
+CREATE TEMP TABLE lists_rule_20k AS SELECT * FROM lists_rule WHERE id <= 20000;
+CREATE INDEX lists_rule_20k_ix ON lists_rule_20k USING ipivf (e);
+CREATE INDEX lists_rule_ix ON lists_rule USING ipivf (e);
+SELECT (SELECT lists FROM irec_index_check('lists_rule_20k_ix')) AS lists_20k,
+       (SELECT lists FROM irec_index_check('lists_rule_ix')) AS lists_60k;
+-- probes = -1 is the automatic default (1.5% of the lists, at least 64:
+-- here 64 of 264), and finds the exact top 10 on these well-spread rows
+ALTER INDEX lists_rule_ix SET (probes = -1);
+BEGIN;
+SET LOCAL enable_indexscan = off;
+CREATE TEMP TABLE lists_rule_exact AS SELECT id FROM lists_rule ORDER BY e <#> '[1,0.5,-1,0.2]' LIMIT 10;
+COMMIT;
+EXPLAIN (COSTS OFF) SELECT id FROM lists_rule ORDER BY e <#> '[1,0.5,-1,0.2]' LIMIT 10;
+SELECT array_agg(id ORDER BY id) = (SELECT array_agg(id ORDER BY id) FROM lists_rule_exact) AS automatic_probes_exact_top10
+  FROM (SELECT id FROM lists_rule ORDER BY e <#> '[1,0.5,-1,0.2]' LIMIT 10) s;
+DROP TABLE lists_rule, lists_rule_20k;
 CREATE INDEX ON ix USING ipivf (e) WITH (lists = -1);
 CREATE INDEX ON ix USING ipivf (e) WITH (probes = -5);
 CREATE INDEX ON ix USING ipivf (e) WITH (colour = 1);

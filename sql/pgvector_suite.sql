@@ -185,7 +185,7 @@ DROP TABLE pgv;
 -- options
 CREATE TABLE pgv (val embedding(3));
 CREATE INDEX ON pgv USING ipivf (val embedding_l2_ops) WITH (lists = -1);
-CREATE INDEX ON pgv USING ipivf (val embedding_l2_ops) WITH (probes = -1);
+CREATE INDEX ON pgv USING ipivf (val embedding_l2_ops) WITH (probes = -2);
 SHOW irec.probes;
 SET irec.probes = -2;
 RESET enable_seqscan;

@@ -101,15 +101,15 @@ SELECT count(*) AS trial_models_left FROM irec_models WHERE name LIKE 'irec_tune
 CREATE VIEW tu_third AS SELECT * FROM tu_train WHERE user_id % 3 = 0;
 SELECT trials > 0 AS ran FROM irec_tune('tu_third', model => 'third', max_seconds => 60, quiet => true);
 SELECT count(*) = 0 AS only_view_users FROM third_users WHERE user_id % 3 <> 0;
--- every algorithm's grid lies around the defaults' effective values (BPR's
+-- every algorithm's grid (the halving rungs; rung 4's lattice of half steps
+-- is checked above) lies around the defaults' effective values (BPR's
 -- learning rate times 1/3 .. 3, λ times 0.1 .. 10)
 SELECT trials > 1 AS ran FROM irec_tune('tu_train', model => 'tuned_bpr', algorithm => 'bpr', max_seconds => 30, quiet => true);
 SELECT bool_and(round((t.params->>'learning_rate')::numeric / (d.params->>'learning_rate')::numeric, 4) IN (0.3333, 1, 3)
                 AND round((t.params->>'regularization')::numeric / (d.params->>'regularization')::numeric, 4) IN (0.1, 0.3, 1, 3, 10))
-         AS around_defaults,
+         FILTER (WHERE t.rung < 4) AS around_defaults,
        count(DISTINCT t.params) > 3 AS several_settings
-  FROM tuned_bpr_trials t, (SELECT params FROM tuned_bpr_trials WHERE defaults LIMIT 1) d
- WHERE t.rung < 4;  -- the halving grid; rung 4's lattice of half steps is checked above
+  FROM tuned_bpr_trials t, (SELECT params FROM tuned_bpr_trials WHERE defaults LIMIT 1) d;
 -- softmax's grid: learning rate times 1/3 .. 3, λ times 1/4 .. 2 around the
 -- λ its rule computes from the data (not 0.3.0's constant 0.2), T 0.5 or 1
 SELECT trials > 1 AS ran FROM irec_tune('tu_train', model => 'tuned_softmax', algorithm => 'softmax', dims => 16,
@@ -117,11 +117,10 @@ SELECT trials > 1 AS ran FROM irec_tune('tu_train', model => 'tuned_softmax', al
 SELECT bool_and(round((t.params->>'learning_rate')::numeric / (d.params->>'learning_rate')::numeric, 4) IN (0.3333, 1, 3)
                 AND round((t.params->>'regularization')::numeric / (d.params->>'regularization')::numeric, 2) IN (0.25, 0.5, 1, 2)
                 AND (t.params->>'temperature')::numeric IN (0.5, 1))
-         AS around_defaults,
+         FILTER (WHERE t.rung < 4) AS around_defaults,
        count(DISTINCT t.params) > 3 AS several_settings,
        bool_and((d.params->>'regularization')::float8 BETWEEN 0.02 AND 0.19) AS shaped_lambda
-  FROM tuned_softmax_trials t, (SELECT params FROM tuned_softmax_trials WHERE defaults LIMIT 1) d
- WHERE t.rung < 4;
+  FROM tuned_softmax_trials t, (SELECT params FROM tuned_softmax_trials WHERE defaults LIMIT 1) d;
 -- a budget too small for the search still runs one trial and returns a model
 SELECT trials >= 1 AS ran FROM irec_tune('tu_train', model => 'quick', max_seconds => 0.001, quiet => true);
 -- bad arguments

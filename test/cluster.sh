@@ -38,7 +38,7 @@ port = $PGPORT
 listen_addresses = ''
 unix_socket_directories = '$IREC_CLUSTER_DIR'
 fsync = off
-shared_buffers = 256MB
+shared_buffers = ${IREC_SHARED_BUFFERS:-256MB}
 max_parallel_workers_per_gather = 2
 CONF
 	irec_as_pg "$IREC_PGBIN/pg_ctl" -D "$IREC_CLUSTER_DIR/data" -l "$IREC_CLUSTER_DIR/server.log" \

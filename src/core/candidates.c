@@ -86,7 +86,7 @@ track_push(CandidateQueue *q, double score)
 }
 
 void
-candidates_add(CandidateQueue *q, double score, uint64_t payload)
+candidates_add_slow(CandidateQueue *q, double score, uint64_t payload)
 {
 	Candidate	c = {score, payload};
 	bool		promising;
@@ -159,27 +159,129 @@ candidates_select_best(Candidate *a, size_t n, size_t m)
 	}
 }
 
+/* Scores sampled to place a large refill's threshold. */
+#define REFILL_SAMPLE 512
+
+/* The k-th largest (k ≥ 1) of n doubles, reordering them. */
+static double
+kth_largest(double *a, size_t n, size_t k)
+{
+	size_t		lo = 0;
+	size_t		hi = n - 1;
+
+	k--;
+	while (lo < hi)
+	{
+		double		pivot = a[lo + (hi - lo) / 2];
+		size_t		i = lo;
+		size_t		j = hi;
+
+		while (i <= j)
+		{
+			while (a[i] > pivot)
+				i++;
+			while (a[j] < pivot)
+				j--;
+			if (i <= j)
+			{
+				double		t = a[i];
+
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return a[k];
+}
+
 /*
  * The heap's top is below the pool's best (or the heap is empty): the
  * pool's best move into the heap, the floor drops to the best left.
+ *
+ * A small pool: one selection finds both (the best m + 1: the least of them
+ * is the best left).  A large one (a scan's tens of thousands of rows): a
+ * threshold from a sample of the pool that about 2m rows reach, then one
+ * pass that moves every row at or above it into the heap and keeps the
+ * rest in place, taking their best; a selection over the whole pool would
+ * cost several passes of unpredictable branches.  Either way each refill
+ * moves about four times as many as the last, so a scan asked for many
+ * rows (a selective filter) refills a few times.
  */
 static void
 refill(CandidateQueue *q)
 {
-	size_t		m = q->refill_size < q->pool_count ? q->refill_size : q->pool_count;
+	size_t		n = q->pool_count;
+	size_t		m = q->refill_size < n ? q->refill_size : n;
 	double		floor = -INFINITY;
 
-	candidates_select_best(q->pool, q->pool_count, m);
+	if (n > 8 * m && n > 8 * REFILL_SAMPLE)
+	{
+		double		sample[REFILL_SAMPLE];
+		size_t		stride = n / REFILL_SAMPLE;
+		size_t		k = (2 * m * REFILL_SAMPLE + n - 1) / n;
+		double		threshold;
+		size_t		kept = 0;
+
+		for (size_t i = 0; i < REFILL_SAMPLE; i++)
+			sample[i] = q->pool[i * stride].score;
+		threshold = kth_largest(sample, REFILL_SAMPLE, k < 1 ? 1 : k);
+		if (!isnan(threshold))
+		{
+			/* threshold is a pooled score, so at least one row moves */
+			for (size_t i = 0; i < n; i++)
+			{
+				Candidate	c = q->pool[i];
+
+				if (c.score >= threshold)
+					heap_push(q, c);
+				else
+				{
+					q->pool[kept++] = c;
+					floor = c.score > floor ? c.score : floor;
+				}
+			}
+			q->pool_count = kept;
+			goto done;
+		}
+	}
+	if (m < n)
+	{
+		size_t		least = 0;
+		Candidate	t;
+
+		candidates_select_best(q->pool, n, m + 1);
+		for (size_t i = 1; i <= m; i++)
+			least = q->pool[i].score < q->pool[least].score ? i : least;
+		floor = q->pool[least].score;
+		/* the least of the m + 1 stays: swap it past the best m */
+		t = q->pool[least];
+		q->pool[least] = q->pool[m];
+		q->pool[m] = t;
+	}
+	else
+		candidates_select_best(q->pool, n, m);
 	for (size_t i = 0; i < m; i++)
+	{
 		heap_push(q, q->pool[i]);
-	for (size_t i = m; i < q->pool_count; i++)
-		floor = q->pool[i].score > floor ? q->pool[i].score : floor;
-	memmove(q->pool, q->pool + m, sizeof(Candidate) * (q->pool_count - m));
-	q->pool_count -= m;
+		/* fill the hole from the pool's end (beyond the best m) */
+		q->pool[i] = q->pool[n - 1 - i < m ? i : n - 1 - i];
+	}
+	q->pool_count = n - m;
+done:
 	q->floor = floor;
 	q->pool_max = floor;
 	q->tracking = false;
-	q->refill_size *= 2;
+	q->refill_size *= 4;
 }
 
 const Candidate *

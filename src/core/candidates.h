@@ -53,7 +53,30 @@ typedef struct CandidateQueue
 } CandidateQueue;
 
 void		candidates_init(CandidateQueue *q, CandidateResize resize, void *resize_arg);
-void		candidates_add(CandidateQueue *q, double score, uint64_t payload);
+void		candidates_add_slow(CandidateQueue *q, double score, uint64_t payload);
+
+/*
+ * Add a candidate.  Inline for the common case, a candidate that is not
+ * among the promising ones and goes to the pool with room left (a scan adds
+ * tens of thousands per query); the rest in candidates_add_slow.
+ */
+static inline void
+candidates_add(CandidateQueue *q, double score, uint64_t payload)
+{
+	bool		to_pool = q->tracking
+		? q->tracked_count == CANDIDATES_TRACKED && !(score > q->tracked[0])
+		: !(score >= q->floor);
+
+	if (to_pool && q->pool_count < q->pool_capacity)
+	{
+		q->pool[q->pool_count].score = score;
+		q->pool[q->pool_count].payload = payload;
+		q->pool_count++;
+		q->pool_max = score > q->pool_max ? score : q->pool_max;
+		return;
+	}
+	candidates_add_slow(q, score, payload);
+}
 
 static inline size_t
 candidates_count(const CandidateQueue *q)

@@ -387,6 +387,29 @@ l1_distance_double(const float *a, const float *b, int dims)
 	return sum;
 }
 
+/*
+ * ivf_list_bound for inner product, from q·c.  The double dot product is
+ * within IVF_SLACK_DOUBLE of ‖q‖·‖c‖, and ‖c‖ ≤ ‖x‖ + ‖x − c‖ ≤ m + r for
+ * any member x: the slack needs no norm of the centroid (a list without
+ * members has nothing to bound).
+ */
+static double
+ip_list_bound(const IvfQuery *query, double dot, float radius, float max_norm)
+{
+	int			d = query->dims;
+	double		q_norm = query->norm;
+	double		by_radius;
+	double		by_norm;
+
+	/* a zero query scores exactly 0 against everything */
+	if (q_norm == 0.0)
+		return 0.0;
+	by_radius = dot + q_norm * radius * (1.0 + IVF_SLACK_DOUBLE(d)) +
+		IVF_SLACK_DOUBLE(d) * q_norm * ((double) max_norm + radius);
+	by_norm = q_norm * max_norm * (1.0 + IVF_SLACK_DOUBLE(d));
+	return (by_radius < by_norm ? by_radius : by_norm) + IVF_SLACK_FLOAT(d) * q_norm * max_norm;
+}
+
 double
 ivf_list_bound(const IvfQuery *query, const float *centroid, float radius, float max_norm)
 {
@@ -422,41 +445,40 @@ ivf_list_bound(const IvfQuery *query, const float *centroid, float radius, float
 		return bound < 0.0 ? bound : 0.0;
 	}
 	else
-	{
-		double		q_norm = query->norm;
-		double		by_radius;
-		double		by_norm;
-
-		/* a zero query scores exactly 0 against everything */
-		if (q_norm == 0.0)
-			return 0.0;
-		by_radius = vec_dot_double(query->q, centroid, d) + q_norm * radius * (1.0 + IVF_SLACK_DOUBLE(d)) +
-			IVF_SLACK_DOUBLE(d) * q_norm * sqrt(vec_norm_squared_double(centroid, d));
-		by_norm = q_norm * max_norm * (1.0 + IVF_SLACK_DOUBLE(d));
-		return (by_radius < by_norm ? by_radius : by_norm) + IVF_SLACK_FLOAT(d) * q_norm * max_norm;
-	}
+		return ip_list_bound(query, vec_dot_double(query->q, centroid, d), radius, max_norm);
 }
 
 double
-ivf_list_priority(const IvfQuery *query, const float *centroid, float max_norm)
+ivf_list_priority(const IvfQuery *query, const float *centroid, float radius)
 {
 	int			d = query->dims;
 
 	if (query->unordered)
 		return 0.0;
 	if (query->metric == IVF_METRIC_IP)
-	{
-		double		scale = query->norm > 0 ? max_norm / query->norm : 0.0;
-
-		/* −‖q̂ − c̃‖² up to a constant: 2·q̂·c − ‖c̃‖² */
-		return 2.0 * scale * vec_dot_double(query->q, centroid, d) -
-			vec_norm_squared_double(centroid, (size_t) IVF_CENTROID_FLOATS(d));
-	}
+		return vec_dot_double(query->q, centroid, d) + IVF_PRIORITY_RADIUS_SHARE * query->norm * radius;
 	if (query->metric == IVF_METRIC_COSINE)
-		return vec_dot_double(query->unit, centroid, d);
+		return vec_dot_double(query->unit, centroid, d) + IVF_PRIORITY_RADIUS_SHARE * radius;
 	if (query->metric == IVF_METRIC_L1)
 		return -l1_distance_double(query->q, centroid, d);
 	return -ivf_member_radius(query->q, centroid, d);
+}
+
+void
+ivf_list_bound_and_priority(const IvfQuery *query, const float *centroid, float radius,
+							float max_norm, double *bound, double *priority)
+{
+	double		dot;
+
+	if (query->unordered || query->metric != IVF_METRIC_IP)
+	{
+		*bound = ivf_list_bound(query, centroid, radius, max_norm);
+		*priority = ivf_list_priority(query, centroid, radius);
+		return;
+	}
+	dot = vec_dot_double(query->q, centroid, query->dims);
+	*bound = ip_list_bound(query, dot, radius, max_norm);
+	*priority = dot + IVF_PRIORITY_RADIUS_SHARE * query->norm * radius;
 }
 
 double

@@ -108,11 +108,12 @@ ivf_code_covers(IvfMetric metric, const IvfCode *code, const float *x, const flo
 }
 
 void
-ivf_code_query_init(IvfCodeQuery *cq, const IvfQuery *query, float *table_buffer)
+ivf_code_query_init(IvfCodeQuery *cq, const IvfQuery *query, int16_t *table_buffer)
 {
 	const float *v = query->metric == IVF_METRIC_COSINE ? query->unit : query->q;
 	int			d = query->dims;
 	double		max_abs = 0.0;
+	double		rounding_l1 = 0.0;
 	int			exponent = 0;
 	int			shift;
 
@@ -120,7 +121,6 @@ ivf_code_query_init(IvfCodeQuery *cq, const IvfQuery *query, float *table_buffer
 	cq->table = table_buffer;
 	cq->sum = 0.0;
 	cq->l1 = 0.0;
-	cq->table_l1 = 0.0;
 	for (int k = 0; k < d; k++)
 	{
 		cq->sum += v[k];
@@ -131,21 +131,24 @@ ivf_code_query_init(IvfCodeQuery *cq, const IvfQuery *query, float *table_buffer
 
 	/*
 	 * The table is the query scaled by a power of two that brings its
-	 * largest component into [0.5, 1): the float sums of the scan then
-	 * neither overflow nor lose the query's small components, whatever its
-	 * magnitude.
+	 * largest component into [0.5, 1), then to 16-bit integers: whatever
+	 * the query's magnitude, none overflows and the largest keeps 15 bits.
+	 * A component's rounding δ_k (at most half a unit) moves a code's sum
+	 * by δ_k·code_k: over the code, by at most 255·Σ|δ_k| units.
 	 */
 	if (max_abs > 0.0)
 		(void) frexp(max_abs, &exponent);
 	shift = -exponent;
-	cq->unscale = ldexp(1.0, -shift);
 	for (int k = 0; k < d; k++)
 	{
-		cq->table[k] = (float) ldexp((double) v[k], shift);
-		cq->table_l1 += fabs((double) cq->table[k]);
+		double		scaled = ldexp((double) v[k], shift) * IVF_CODE_QUERY_SCALE;	/* exact */
+		double		level = nearbyint(scaled);
+
+		cq->table[k] = (int16_t) level;
+		rounding_l1 += fabs(scaled - level);	/* exact: both within 2¹⁵ */
 	}
-	cq->code_slack = cq->unscale *
-		(IVF_SLACK_FLOAT(d) * IVF_CODE_LEVELS * cq->table_l1 + (IVF_CODE_LEVELS + 1.0) * d * 0x1p-149);
+	cq->unscale = ldexp(1.0, -shift) / IVF_CODE_QUERY_SCALE;
+	cq->code_slack = cq->unscale * IVF_CODE_LEVELS * rounding_l1 * (1.0 + IVF_SLACK_DOUBLE(d));
 	cq->lo_slack = IVF_SLACK_DOUBLE(d) * cq->l1;
 	cq->error_weight = cq->norm * (1.0 + IVF_SLACK_DOUBLE(d));
 }
@@ -183,20 +186,18 @@ code_l1_distance(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode 
  * The bound of one code, with the constants of the query and the list.
  * What the estimate can miss of q·g (g the vector in the list geometry):
  *	- the code's own error, ‖q‖·e (error_weight);
- *	- the float sum of d products table_k·code_k, within γ_d·255·Σ|table_k|
- *	  (IVF_SLACK_FLOAT is twice γ_d), plus 2⁻¹⁴⁹ per product and per table
- *	  entry when they fall to subnormals, all in table units (code_slack,
- *	  per unit of step);
+ *	- the table's rounding to integers, at most 255·Σ|δ_k| table units
+ *	  (code_slack, per unit of step; the integer sum itself is exact);
  *	- the double sums of the base, Σq and the total, IVF_SLACK_DOUBLE of
  *	  their magnitudes (lo_slack per unit of |lo|, the list's base_slack).
  */
-/* An upper bound of q·g from the code and S = Σ table_k·code_k (scaled units). */
+/* An upper bound of q·g from the code and S = Σ table_k·code_k (table units). */
 static inline __attribute__((always_inline)) double
-dot_upper_from(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *code, int d, float scaled)
+dot_upper_from(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *code, int d, int64_t sum)
 {
 	double		step = code->step;
 	double		lo = code->lo;
-	double		by_code = step * scaled * cq->unscale;
+	double		by_code = step * (double) sum * cq->unscale;
 	double		estimate = list->base + lo * cq->sum + by_code;
 
 	return estimate + step * cq->code_slack + fabs(lo) * cq->lo_slack +
@@ -207,7 +208,7 @@ dot_upper_from(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *c
 static inline double
 dot_upper(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *code, int d)
 {
-	return dot_upper_from(cq, list, code, d, vec_dot_u8(cq->table, code->code, d));
+	return dot_upper_from(cq, list, code, d, vec_dot_s16u8(cq->table, code->code, d));
 }
 
 /* The bound of one code, with the constants of the query and the list. */
@@ -294,15 +295,15 @@ ivf_code_bounds(const IvfCodeQuery *cq, const IvfCodeList *list, const IvfCode *
 		{
 			size_t		count = n - first < IVF_CODE_CHUNK ? n - first : IVF_CODE_CHUNK;
 			const uint8_t *bytes[IVF_CODE_CHUNK];
-			float		scaled[IVF_CODE_CHUNK];
+			int64_t		sums[IVF_CODE_CHUNK];
 
 			for (size_t i = 0; i < count; i++)
 				bytes[i] = codes[first + i]->code;
-			vec_dot_u8_many(cq->table, bytes, count, d, scaled);
+			vec_dot_s16u8_many(cq->table, bytes, count, d, sums);
 			for (size_t i = 0; i < count; i++)
 			{
 				const IvfCode *code = codes[first + i];
-				double		bound = dot_upper_from(cq, list, code, d, scaled[i]) + offset;
+				double		bound = dot_upper_from(cq, list, code, d, sums[i]) + offset;
 
 				out[first + i] = code->step < 0.0f || isnan(bound) || bound > list->bound
 					? list->bound : bound;

@@ -69,20 +69,31 @@ int			ivf_code_covers(IvfMetric metric, const IvfCode *code, const float *x,
 typedef struct IvfCodeQuery
 {
 	const IvfQuery *query;
-	float	   *table;			/* the query (cosine: unit) times 2^shift */
-	double		unscale;		/* 2^−shift */
+	/*
+	 * The query (cosine: unit) as 16-bit integers: its components times
+	 * 2^shift (the largest in [0.5, 1)) times IVF_CODE_QUERY_SCALE, rounded;
+	 * a code's sum against it is exact (vec_dot_s16u8)
+	 */
+	int16_t    *table;
+	double		unscale;		/* 2^−shift / IVF_CODE_QUERY_SCALE: a table unit in query units */
 	double		sum;			/* Σ_k of the query's (cosine: unit) components */
 	double		l1;				/* Σ_k |query_k| */
 	double		norm;			/* ‖query‖ (cosine: of the unit query) */
-	double		table_l1;		/* Σ_k |table_k| */
-	/* rounding slack (ivf_code.c): per unit of step, of |lo|, of error */
+	/*
+	 * slack (ivf_code.c), per unit of step: what the table's rounding can
+	 * miss of Σ query_k·code_k; per unit of |lo| and of error: the double
+	 * sums' rounding
+	 */
 	double		code_slack;
 	double		lo_slack;
 	double		error_weight;
 } IvfCodeQuery;
 
-/* table_buffer: dims floats, kept by the prepared query. */
-void		ivf_code_query_init(IvfCodeQuery *cq, const IvfQuery *query, float *table_buffer);
+/* The table's scale: the largest 16-bit magnitude. */
+#define IVF_CODE_QUERY_SCALE 32767.0
+
+/* table_buffer: dims int16s, kept by the prepared query. */
+void		ivf_code_query_init(IvfCodeQuery *cq, const IvfQuery *query, int16_t *table_buffer);
 
 /* What a list's codes share: computed once per list and query. */
 typedef struct IvfCodeList

@@ -38,8 +38,8 @@ typedef struct VecKernels
 	float		(*norm_squared) (const float *a, size_t dims);
 	double		(*dot_double) (const float *a, const float *b, size_t dims);
 	double		(*norm_squared_double) (const float *a, size_t dims);
-	float		(*dot_u8) (const float *a, const uint8_t *b, size_t dims);
-	void		(*dot_u8_many) (const float *a, const uint8_t *const *b, size_t n, size_t dims, float *out);
+	int64_t		(*dot_s16u8) (const int16_t *a, const uint8_t *b, size_t dims);
+	void		(*dot_s16u8_many) (const int16_t *a, const uint8_t *const *b, size_t n, size_t dims, int64_t *out);
 	void		(*axpy) (float *y, float a, const float *x, size_t dims);
 	void		(*axpby) (float *y, float a, const float *x, float b, size_t dims);
 	size_t		(*count_greater) (const float *x, size_t n, float threshold);
@@ -86,18 +86,24 @@ vec_dot_double(const float *a, const float *b, size_t dims)
 	return vec_kernels->dot_double(a, b, dims);
 }
 
-/* Σ a[k]·b[k] with b one byte per component (the index's codes). */
-static inline float
-vec_dot_u8(const float *a, const uint8_t *b, size_t dims)
+/* Components per 32-bit partial sum of vec_dot_s16u8. */
+#define VEC_S16U8_BLOCK 256
+
+/*
+ * Σ a[k]·b[k], exactly, for a 16-bit integer vector a and one byte per
+ * component b (the index's codes against its quantized query).
+ */
+static inline int64_t
+vec_dot_s16u8(const int16_t *a, const uint8_t *b, size_t dims)
 {
-	return vec_kernels->dot_u8(a, b, dims);
+	return vec_kernels->dot_s16u8(a, b, dims);
 }
 
-/* out[i] = vec_dot_u8(a, b[i], dims) for i < n. */
+/* out[i] = vec_dot_s16u8(a, b[i], dims) for i < n. */
 static inline void
-vec_dot_u8_many(const float *a, const uint8_t *const *b, size_t n, size_t dims, float *out)
+vec_dot_s16u8_many(const int16_t *a, const uint8_t *const *b, size_t n, size_t dims, int64_t *out)
 {
-	vec_kernels->dot_u8_many(a, b, n, dims, out);
+	vec_kernels->dot_s16u8_many(a, b, n, dims, out);
 }
 
 static inline double

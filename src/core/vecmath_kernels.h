@@ -67,30 +67,36 @@ KERNEL(norm_squared_double) (const float *a, size_t dims)
 	return sum;
 }
 
-/* Σ a[k]·b[k] for one-byte codes b (ivf_code.h's scan). */
-KERNEL_TARGET static float
-KERNEL(dot_u8) (const float *a, const uint8_t *b, size_t dims)
+/*
+ * Σ a[k]·b[k] for a 16-bit integer query a and one-byte codes b (the
+ * index's scan, ivf_code.h): exact, so every variant gives the same sum.
+ * Blocks of VEC_S16U8_BLOCK components sum in 32 bits, which the compiler
+ * turns into pmaddwd (16-bit products added in pairs into 32-bit lanes):
+ * a block's sum is below 32767·255·256 < 2³¹ in magnitude.
+ */
+KERNEL_TARGET static int64_t
+KERNEL(dot_s16u8) (const int16_t *a, const uint8_t *b, size_t dims)
 {
-	float		sum = 0.0f;
+	int64_t		total = 0;
 
-	for (size_t k = 0; k < dims; k++)
-		sum += a[k] * (float) b[k];
-	return sum;
+	for (size_t first = 0; first < dims; first += VEC_S16U8_BLOCK)
+	{
+		size_t		end = dims - first < VEC_S16U8_BLOCK ? dims : first + VEC_S16U8_BLOCK;
+		int32_t		sum = 0;
+
+		for (size_t k = first; k < end; k++)
+			sum += (int32_t) a[k] * (int16_t) b[k];
+		total += sum;
+	}
+	return total;
 }
 
-/* dot_u8 of one float vector against n codes (a page of the index's), into out. */
+/* dot_s16u8 of one query against n codes (a page of the index's), into out. */
 KERNEL_TARGET static void
-KERNEL(dot_u8_many) (const float *a, const uint8_t *const *b, size_t n, size_t dims, float *out)
+KERNEL(dot_s16u8_many) (const int16_t *a, const uint8_t *const *b, size_t n, size_t dims, int64_t *out)
 {
 	for (size_t i = 0; i < n; i++)
-	{
-		const uint8_t *code = b[i];
-		float		sum = 0.0f;
-
-		for (size_t k = 0; k < dims; k++)
-			sum += a[k] * (float) code[k];
-		out[i] = sum;
-	}
+		out[i] = KERNEL(dot_s16u8) (a, b[i], dims);
 }
 
 KERNEL_TARGET static void

@@ -51,11 +51,11 @@ ipivf_init(void)
 	ivf_set_iteration_hook(ipivf_check_interrupts);
 	ipivf_relopt_kind = add_reloption_kind();
 	add_int_reloption(ipivf_relopt_kind, "lists",
-					  "Number of inverted lists (0: the square root of the rows at build)",
+					  "Number of inverted lists (0: 4 times the square root of the rows at build, at most a page of rows per list)",
 					  0, 0, 100000, AccessExclusiveLock);
 	add_int_reloption(ipivf_relopt_kind, "probes",
-					  "Lists scanned before results may be returned without proof (0: exact)",
-					  64, 0, 100000, AccessExclusiveLock);
+					  "Lists scanned before results may be returned without proof (0: exact, -1: 1.5% of the lists, at least 64)",
+					  -1, -1, 100000, AccessExclusiveLock);
 	DefineCustomIntVariable("irec.probes",
 							"Lists an ipivf scan visits before it may return rows without proof of order.",
 							"0 makes every scan exact; -1 uses each index's probes option.",
@@ -109,7 +109,7 @@ ipivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	costs.indexTotalCost -= costs.numIndexPages * (random_page - seq_page);
 	index = index_open(path->indexinfo->indexoid, NoLock);
 	ipivf_read_meta(index, &meta);
-	probes = ipivf_probes(index);
+	probes = ipivf_probes(index, meta.n_lists);
 	index_close(index, NoLock);
 	/* exact scans visit about a quarter of the lists on clustered data */
 	ratio = meta.n_lists > 0 ? (probes > 0 ? (double) probes / meta.n_lists : 0.25) : 1.0;

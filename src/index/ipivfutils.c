@@ -53,13 +53,19 @@ ipivf_lists_option(Relation index)
 
 /* Probes for a scan: the GUC when set, else the index's own default. */
 int
-ipivf_probes(Relation index)
+ipivf_probes(Relation index, int n_lists)
 {
 	IpivfOptions *options = (IpivfOptions *) index->rd_options;
+	int			probes = irec_probes >= 0 ? irec_probes : options ? options->probes : -1;
 
-	if (irec_probes >= 0)
-		return irec_probes;
-	return options ? options->probes : 64;
+	if (probes >= 0)
+		return probes;
+	/*
+	 * Automatic: a fixed share of the lists, as recall at a given share of
+	 * rows read holds across index sizes, but never below
+	 * IPIVF_MIN_AUTO_PROBES, as small indexes have short lists
+	 */
+	return Max(IPIVF_MIN_AUTO_PROBES, (int) ceil(n_lists * IPIVF_AUTO_PROBES_SHARE));
 }
 
 void

@@ -37,7 +37,7 @@ done
 report=$(gcc -O2 -Isrc -ftree-vectorize -fassociative-math -fno-signed-zeros \
 	-fno-trapping-math -fopt-info-vec-optimized -c src/core/vecmath.c -o /dev/null 2>&1)
 kernels=src/core/vecmath_kernels.h
-for fn in dot dot_u8 dot_u8_many l2_squared norm_squared dot_double norm_squared_double axpy axpby count_greater count_greater_equal; do
+for fn in dot dot_s16u8 l2_squared norm_squared dot_double norm_squared_double axpy axpby count_greater count_greater_equal; do
 	first=$(grep -n "^KERNEL($fn) (" $kernels | cut -d: -f1)
 	last=$(awk -v start="$first" 'NR > start && /^}/ { print NR; exit }' $kernels)
 	found=$(echo "$report" | awk -F: -v a="$first" -v b="$last" \

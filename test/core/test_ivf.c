@@ -114,7 +114,7 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 			float		unit[D];
 			IvfQuery	query;
 			IvfCodeQuery code_query;
-			float		table[D];
+			int16_t		table[D];
 			IvfCodeList lists[K];
 			double		best[K];
 
@@ -128,6 +128,14 @@ check_metric_at(IvfMetric metric, double data_scale, double query_scale)
 			ivf_code_query_init(&code_query, &query, table);
 			for (int c = 0; c < K; c++)
 			{
+				double		bound;
+				double		priority;
+
+				/* the scan's combined form gives the two functions' values */
+				ivf_list_bound_and_priority(&query, centroids + c * (D + 1), radius[c], max_norm[c],
+											&bound, &priority);
+				CHECK(bound == ivf_list_bound(&query, centroids + c * (D + 1), radius[c], max_norm[c]));
+				CHECK(priority == ivf_list_priority(&query, centroids + c * (D + 1), radius[c]));
 				best[c] = -INFINITY;
 				ivf_code_list_init(&lists[c], &code_query, centroids + c * (D + 1), max_norm[c],
 								   ivf_list_bound(&query, centroids + c * (D + 1), radius[c], max_norm[c]));

@@ -336,24 +336,30 @@ test_simd_variants_agree(void)
 			CHECK_NEAR(vec_dot_double(a, b, n), dot, 1e-12 * scale_dot);
 			CHECK_NEAR(vec_norm_squared_double(a, n), norm, 1e-12 * norm);
 			CHECK(vec_count_greater(a, n, a[n / 2]) == greater);
+			/* the index's integer sums: exact, so every variant agrees to the bit */
+			for (int extreme = 0; extreme < 3; extreme++)
 			{
-				uint8_t		codes[1000];
-				double		dot_u8 = 0, scale_u8 = 0;
+				int16_t		ints[2000];
+				uint8_t		codes[2000];
+				size_t		m = l + 1 == sizeof(lengths) / sizeof(lengths[0]) ? 2000 : n;	/* up to IPIVF_MAX_DIMS */
+				int64_t		expected = 0;
 
-				for (size_t k = 0; k < n; k++)
+				for (size_t k = 0; k < m; k++)
 				{
-					codes[k] = (uint8_t) ((k * 37 + l * 11) % 256);
-					dot_u8 += (double) a[k] * codes[k];
-					scale_u8 += fabs((double) a[k] * codes[k]);
+					/* random; then the largest magnitudes, where 32-bit sums would overflow */
+					ints[k] = extreme == 0 ? (int16_t) ((int) (unit_rand_uniform(&state) * 65535) - 32767)
+						: extreme == 1 ? 32767 : -32767;
+					codes[k] = extreme == 0 ? (uint8_t) ((k * 37 + l * 11) % 256) : 255;
+					expected += (int64_t) ints[k] * codes[k];
 				}
-				CHECK_NEAR(vec_dot_u8(a, codes, n), dot_u8, 1e-6 * scale_u8 + 1e-7);
+				CHECK(vec_dot_s16u8(ints, codes, m) == expected);
 				{
 					const uint8_t *rows[3] = {codes, codes, codes};
-					float		many[3];
+					int64_t		many[3];
 
-					vec_dot_u8_many(a, rows, 3, n, many);
+					vec_dot_s16u8_many(ints, rows, 3, m, many);
 					for (int r = 0; r < 3; r++)
-						CHECK_NEAR(many[r], dot_u8, 1e-6 * scale_u8 + 1e-7);
+						CHECK(many[r] == expected);
 				}
 			}
 			CHECK(vec_count_greater_equal(a, n, a[n / 2]) == greater_equal);
