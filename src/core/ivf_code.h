@@ -15,7 +15,8 @@
  *	 cosine			q̂·ĝ + e − 1							(g = x/‖x‖)
  *	 L2				−√(‖q‖² + ‖x‖² − 2·(q·ĝ + ‖q‖·e))
  *	 L1				−max(‖q − ĝ‖₁ − √d·e, the L2 gap)			(‖·‖₁ ≥ ‖·‖₂)
- * each widened by the rounding of the float sums involved, and never above
+ * each widened by the rounding of the sums and of the query's integer table
+ * (IvfCodeQuery), and never above
  * the list's own bound (ivf_list_bound), which also stands in for codes a
  * residual beyond float range could not give.
  *

@@ -68,7 +68,7 @@ SELECT 'CREATE INDEX ... USING ipivf (' || (SELECT lists FROM irec_index_check('
 -- query's own time; bench() for ipivf (NULL probes: no index), bench_hnsw()
 -- below for pgvector
 CREATE FUNCTION run_queries(knob text, suffix text, nq int, filter text, truth text)
-RETURNS TABLE (recall numeric, ms numeric, p95 numeric) LANGUAGE plpgsql AS $$
+RETURNS TABLE (recall numeric, ms numeric, p95 numeric, short int) LANGUAGE plpgsql AS $$
 DECLARE t timestamptz; hits bigint := 0; r record; got int[]; times float8[] := '{}';
 BEGIN
   EXECUTE knob;
@@ -78,6 +78,8 @@ BEGIN
       INTO got USING r.e;
     times := times || extract(epoch FROM clock_timestamp() - t) * 1000;
     hits := hits + (SELECT count(*) FROM unnest(got) x WHERE x = ANY (r.ids));
+    -- a query that returned fewer than its LIMIT of rows
+    short := coalesce(short, 0) + (coalesce(array_length(got, 1), 0) < 20)::int;
   END LOOP;
   recall := round(hits::numeric / (20 * nq), 4);
   SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 2),
@@ -85,12 +87,12 @@ BEGIN
     INTO ms, p95 FROM unnest(times) x;
   RETURN NEXT;
 END $$;
-CREATE FUNCTION bench(probes int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric, p95 numeric)
+CREATE FUNCTION bench(probes int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric, p95 numeric, short int)
 LANGUAGE sql AS $$
   SELECT * FROM run_queries(CASE WHEN probes IS NULL THEN 'SET LOCAL enable_indexscan = off'
                                  ELSE format('SET LOCAL irec.probes = %s', probes) END, '', nq, filter, truth)
 $$;
-CREATE TABLE results (setting text, filter text, recall numeric, ms numeric, p95 numeric);
+CREATE TABLE results (setting text, filter text, recall numeric, ms numeric, p95 numeric, short int);
 -- the default probes (-1: 1.5% of the lists, at least 64), said as a number
 SELECT greatest(64, ceil(lists * 0.015))::int AS auto_probes FROM irec_index_check('items_ivf') \gset
 INSERT INTO results SELECT 'seq scan (exact)', 'none', * FROM bench(NULL, 20, 'true', 'gt');
@@ -120,14 +122,14 @@ SELECT 'CREATE INDEX ... USING hnsw (m 16, ef_construction 64), pgvector ' || ex
        :hnsw_seconds AS seconds, pg_size_pretty(pg_relation_size('items_hnsw')) AS index_size,
        pg_size_pretty(pg_relation_size('items_v')) AS table_size
   FROM pg_extension WHERE extname = 'vector';
-CREATE FUNCTION bench_hnsw(ef int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric, p95 numeric)
+CREATE FUNCTION bench_hnsw(ef int, nq int, filter text, truth text) RETURNS TABLE (recall numeric, ms numeric, p95 numeric, short int)
 LANGUAGE sql AS $$
   SELECT * FROM run_queries(format('SET LOCAL hnsw.ef_search = %s', ef), '_v', nq, filter, truth)
 $$;
 INSERT INTO results SELECT 'hnsw ef_search ' || ef, 'none', b.* FROM unnest(ARRAY[20, 40, 80, 160, 400]) ef, bench_hnsw(ef, 1000, 'true', 'gt') b;
 INSERT INTO results SELECT 'hnsw ef_search 40', 'id % 10 = 0', * FROM bench_hnsw(40, 1000, 'id % 10 = 0', 'gt_sel10');
 \endif
-SELECT r.setting, r.filter, r.recall AS "recall@20", r.ms AS median_ms, r.p95 AS p95_ms,
+SELECT r.setting, r.filter, r.recall AS "recall@20", r.ms AS median_ms, r.p95 AS p95_ms, r.short AS short_answers,
        round(s.ms / r.ms, 1) AS speedup_vs_seq_scan
   FROM results r JOIN results s ON s.filter = r.filter AND s.setting = 'seq scan (exact)'
  ORDER BY r.filter, r.ms DESC;
@@ -146,13 +148,13 @@ gnuplot <<PLOT
 set terminal pngcairo size 720,440 font ",10" noenhanced
 set output "$plots/index_recall_latency.png"
 set title "1,000,000 × 64 items, top 20 by inner product (bench_index.sh)"
-set xlabel "ms per query (log scale)"
+set xlabel "median ms per query (log scale)"
 set ylabel "recall@20"
 set logscale x
 set key right center
 set datafile separator "\t"
 set grid
-plot "< grep -v exact $curve" using 1:2 with linespoints pointtype 7 title "ipivf, probes 8 … 128", \
+plot "< grep -v exact $curve" using 1:2 with linespoints pointtype 7 title "ipivf, probes 16 … 160", \
      "< grep -v exact $curve" using 1:2:(substr(strcol(3), 8, 10)) with labels offset 0,1 notitle, \
      "< grep 'exact (probes' $curve" using 1:2:3 with labels point pointtype 5 right offset -1,-1 notitle, \
      "< grep 'seq scan' $curve" using 1:2:3 with labels point pointtype 5 left offset 1,-1 notitle$hnsw_plot
