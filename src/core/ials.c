@@ -24,14 +24,21 @@ extern void spotrs_(const char *uplo, const int *n, const int *nrhs,
 
 /* Interactions gathered per block for one sgemm rank update (Cholesky path). */
 #define IALS_GATHER_BLOCK 256
+/* Rows solved together by CG, their Gramian products one sgemm. */
+#define IALS_CG_BLOCK 64
 
 size_t
 ials_scratch_floats(const IalsConfig *config)
 {
 	size_t		d = (size_t) config->dims;
 
-	/* A (d×d), b, and either two gather blocks or the four CG vectors */
-	return d * d + d + 2 * IALS_GATHER_BLOCK * d + 4 * d + IALS_GATHER_BLOCK;
+	/* Cholesky: A (d×d), b, two gather blocks and their weights */
+	size_t		cholesky = d * d + d + 2 * IALS_GATHER_BLOCK * d + IALS_GATHER_BLOCK;
+	/* CG: r, p and A·p for a block of rows, their ‖r‖² and λ */
+	size_t		cg = 3 * IALS_CG_BLOCK * d + 2 * IALS_CG_BLOCK;
+
+	/* a multiple of 16 floats, so that each thread's part starts on a line */
+	return ((cholesky > cg ? cholesky : cg) + 15) / 16 * 16;
 }
 
 typedef struct GramianJob
@@ -230,68 +237,81 @@ solve_cholesky(const IalsConfig *config, const CsrMatrix *m, const float *other,
 }
 
 /*
- * apply_row_matrix: out = (α0·G + Σ(α−α0)·h·hᵀ + λ·I)·v without forming the
- * matrix: O(d² + nnz·d) per product, which is what makes CG cheap.
+ * solve_cg_block: cg_steps of conjugate gradient from the current x (the
+ * previous epoch's embedding), as in Rendle et al. 2021, for `count`
+ * consecutive rows at once.  Each row runs its own CG on
+ * A = α0·G + Σ(α−α0)·h·hᵀ + λ·I without forming A: the Gramian term of all
+ * the block's rows is one sgemm (G is read once per block, not once per row
+ * and step), the data term one fused pass over the row's interactions
+ * (vec_sparse_rank1_apply), O(nnz·d) per product.  A row whose residual
+ * vanished stops moving; the others go on.
  */
-static void
-apply_row_matrix(const IalsConfig *config, const CsrMatrix *m, const float *other,
-				 const float *gram, size_t row, float lambda, const float *v,
-				 float *out)
+static int
+solve_cg_block(const IalsConfig *config, const CsrMatrix *m, const float *other,
+			   const float *gram, size_t first, int count, float *target,
+			   float *scratch)
 {
 	const int	d = config->dims;
 	const float alpha0 = (float) config->unobserved_weight;
-
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, d, d, alpha0, gram, d, v, 1,
-				0.0f, out, 1);
-	vec_axpy(out, lambda, v, d);
-	for (size_t j = m->row_start[row]; j < m->row_start[row + 1]; j++)
-	{
-		const float *h = other + (size_t) m->col[j] * d;
-
-		vec_axpy(out, (m->value[j] - alpha0) * vec_dot(h, v, d), h, d);
-	}
-}
-
-/*
- * solve_cg: cg_steps of conjugate gradient from the current x (the previous
- * epoch's embedding), as in Rendle et al. 2021.
- */
-static int
-solve_cg(const IalsConfig *config, const CsrMatrix *m, const float *other,
-		 const float *gram, size_t row, float *x, float *scratch)
-{
-	const int	d = config->dims;
+	float	   *x = target + first * d;
 	float	   *r = scratch;
-	float	   *p = r + d;
-	float	   *ap = p + d;
-	size_t		count = m->row_start[row + 1] - m->row_start[row];
-	float		lambda = (float) ials_row_regularization(config, count, m->n_cols);
-	float		rs;
+	float	   *p = r + (size_t) IALS_CG_BLOCK * d;
+	float	   *ap = p + (size_t) IALS_CG_BLOCK * d;
+	float	   *rs = ap + (size_t) IALS_CG_BLOCK * d;
+	float	   *lambda = rs + IALS_CG_BLOCK;
+	int			active = 0;
 
-	/* r = b − A·x with b = Σ α·h */
-	apply_row_matrix(config, m, other, gram, row, lambda, x, ap);
-	memset(r, 0, sizeof(float) * d);
-	vec_axpy(r, -1.0f, ap, d);
-	for (size_t j = m->row_start[row]; j < m->row_start[row + 1]; j++)
-		vec_axpy(r, m->value[j], other + (size_t) m->col[j] * d, d);
-	memcpy(p, r, sizeof(float) * d);
-	rs = vec_dot(r, r, d);
-	for (int step = 0; step < config->cg_steps && rs > 1e-20f; step++)
+	/* r = b − A·x with b = Σ α·h: −α0·G·x, then −λ·x + Σ (α − (α−α0)·hᵀx)·h */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, d, d,
+				-alpha0, x, d, gram, d, 0.0f, r, d);
+	for (int i = 0; i < count; i++)
 	{
-		float		step_size;
-		float		rs_next;
-		float		pap;
+		size_t		row = first + i;
+		size_t		start = m->row_start[row];
+		size_t		n = m->row_start[row + 1] - start;
+		float	   *ri = r + (size_t) i * d;
 
-		apply_row_matrix(config, m, other, gram, row, lambda, p, ap);
-		pap = vec_dot(p, ap, d);
-		if (!(pap > 0.0f))
-			return IALS_ERR_NOT_POSITIVE_DEFINITE;
-		step_size = rs / pap;
-		vec_axpy(x, step_size, p, d);
-		vec_axpy(r, -step_size, ap, d);
-		rs_next = vec_dot(r, r, d);
-		vec_axpby(p, 1.0f, r, rs_next / rs, d);
-		rs = rs_next;
+		lambda[i] = (float) ials_row_regularization(config, n, m->n_cols);
+		vec_axpy(ri, -lambda[i], x + (size_t) i * d, d);
+		vec_sparse_rank1_apply(ri, x + (size_t) i * d, other, m->col + start,
+							   m->value + start, n, d, alpha0, 1.0f, -1.0f);
+		memcpy(p + (size_t) i * d, ri, sizeof(float) * d);
+		rs[i] = vec_dot(ri, ri, d);
+		active += rs[i] > 1e-20f;
+	}
+	for (int step = 0; step < config->cg_steps && active > 0; step++)
+	{
+		/* ap = A·p: the block's Gramian term in one product */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, d, d,
+					alpha0, p, d, gram, d, 0.0f, ap, d);
+		active = 0;
+		for (int i = 0; i < count; i++)
+		{
+			size_t		row = first + i;
+			size_t		start = m->row_start[row];
+			float	   *pi = p + (size_t) i * d;
+			float	   *api = ap + (size_t) i * d;
+			float	   *ri = r + (size_t) i * d;
+			float		step_size;
+			float		rs_next;
+			float		pap;
+
+			if (!(rs[i] > 1e-20f))
+				continue;
+			vec_axpy(api, lambda[i], pi, d);
+			vec_sparse_rank1_apply(api, pi, other, m->col + start, m->value + start,
+								   m->row_start[row + 1] - start, d, alpha0, 0.0f, 1.0f);
+			pap = vec_dot(pi, api, d);
+			if (!(pap > 0.0f))
+				return IALS_ERR_NOT_POSITIVE_DEFINITE;
+			step_size = rs[i] / pap;
+			vec_axpy(x + (size_t) i * d, step_size, pi, d);
+			vec_axpy(ri, -step_size, api, d);
+			rs_next = vec_dot(ri, ri, d);
+			vec_axpby(pi, 1.0f, ri, rs_next / rs[i], d);
+			rs[i] = rs_next;
+			active += rs_next > 1e-20f;
+		}
 	}
 	return IALS_OK;
 }
@@ -315,16 +335,25 @@ solve_block(void *context, size_t begin, size_t end, int thread)
 	const int	d = job->config->dims;
 	float	   *scratch = job->scratch + job->scratch_per_thread * (size_t) thread;
 
+	if (job->config->solver == IALS_SOLVER_CG)
+	{
+		for (size_t i = begin; i < end; i += IALS_CG_BLOCK)
+		{
+			int			count = (int) (end - i < IALS_CG_BLOCK ? end - i : IALS_CG_BLOCK);
+			int			rc = solve_cg_block(job->config, job->m, job->other, job->gram,
+											job->first_row + i, count, job->target, scratch);
+
+			if (rc != IALS_OK)
+				return rc;
+		}
+		return IALS_OK;
+	}
 	for (size_t i = begin; i < end; i++)
 	{
 		size_t		row = job->first_row + i;
-		float	   *x = job->target + row * d;
-		int			rc;
+		int			rc = solve_cholesky(job->config, job->m, job->other, job->gram,
+										row, job->target + row * d, scratch);
 
-		if (job->config->solver == IALS_SOLVER_CG)
-			rc = solve_cg(job->config, job->m, job->other, job->gram, row, x, scratch);
-		else
-			rc = solve_cholesky(job->config, job->m, job->other, job->gram, row, x, scratch);
 		if (rc != IALS_OK)
 			return rc;
 	}

@@ -55,7 +55,7 @@ extern void vec_exp_avx512(float *x, size_t n);
 
 #define KERNEL_TABLE(suffix, level_name) \
 	{level_name, dot_##suffix, l2_squared_##suffix, norm_squared_##suffix, dot_double_##suffix, \
-	 norm_squared_double_##suffix, dot_s16u8_##suffix, dot_s16u8_many_##suffix, axpy_##suffix, axpby_##suffix, count_greater_##suffix, \
+	 norm_squared_double_##suffix, dot_s16u8_##suffix, dot_s16u8_many_##suffix, axpy_##suffix, axpby_##suffix, sparse_rank1_apply_##suffix, count_greater_##suffix, \
 	 count_greater_equal_##suffix, vec_exp_##suffix}
 
 static const VecKernels kernel_tables[VEC_SIMD_LEVELS] = {

@@ -42,6 +42,9 @@ typedef struct VecKernels
 	void		(*dot_s16u8_many) (const int16_t *a, const uint8_t *const *b, size_t n, size_t dims, int64_t *out);
 	void		(*axpy) (float *y, float a, const float *x, size_t dims);
 	void		(*axpby) (float *y, float a, const float *x, float b, size_t dims);
+	void		(*sparse_rank1_apply) (float *out, const float *v, const float *base,
+									   const int32_t *cols, const float *weights, size_t n,
+									   size_t dims, float shift, float add, float scale);
 	size_t		(*count_greater) (const float *x, size_t n, float threshold);
 	size_t		(*count_greater_equal) (const float *x, size_t n, float threshold);
 	void		(*exp) (float *x, size_t n);
@@ -110,6 +113,20 @@ static inline double
 vec_norm_squared_double(const float *a, size_t dims)
 {
 	return vec_kernels->norm_squared_double(a, dims);
+}
+
+/*
+ * out += Σ_j (add·w_j + scale·(w_j − shift)·⟨h_j, v⟩)·h_j over n rows
+ * h_j = base + cols[j]·dims with weights w_j: iALS's data term, the sum of
+ * the rank-one products (w_j − α0)·h_j·h_jᵀ applied to v (add 0, scale 1,
+ * shift α0), and with add 1, scale −1 its right-hand side minus that.
+ */
+static inline void
+vec_sparse_rank1_apply(float *out, const float *v, const float *base,
+					   const int32_t *cols, const float *weights, size_t n,
+					   size_t dims, float shift, float add, float scale)
+{
+	vec_kernels->sparse_rank1_apply(out, v, base, cols, weights, n, dims, shift, add, scale);
 }
 
 /* y[k] += a·x[k]. */

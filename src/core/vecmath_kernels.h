@@ -106,6 +106,73 @@ KERNEL(axpy) (float *y, float a, const float *x, size_t dims)
 		y[k] += a * x[k];
 }
 
+/*
+ * out += Σ_j (add·w_j + scale·(w_j − shift)·⟨h_j, v⟩)·h_j, h_j the row
+ * cols[j] of base: one row of iALS's data term applied to v (ials.c), its
+ * n rank-one products fused so that each h_j is read once per product and
+ * the next one is on its way while this one is summed.
+ */
+KERNEL_TARGET static void
+KERNEL(sparse_rank1_apply) (float *out, const float *v, const float *base,
+							const int32_t *cols, const float *weights, size_t n,
+							size_t dims, float shift, float add, float scale)
+{
+	size_t		j = 0;
+
+	/*
+	 * Four rows at a time: their four dot products are independent sums the
+	 * core overlaps, and out is read and written once for the four.
+	 */
+	for (; j + 4 <= n; j += 4)
+	{
+		const float *h0 = base + (size_t) cols[j] * dims;
+		const float *h1 = base + (size_t) cols[j + 1] * dims;
+		const float *h2 = base + (size_t) cols[j + 2] * dims;
+		const float *h3 = base + (size_t) cols[j + 3] * dims;
+		float		t0 = 0.0f;
+		float		t1 = 0.0f;
+		float		t2 = 0.0f;
+		float		t3 = 0.0f;
+		float		c0;
+		float		c1;
+		float		c2;
+		float		c3;
+
+		for (size_t next = j + 4; next < j + 8 && next < n; next++)
+		{
+			const char *row = (const char *) (base + (size_t) cols[next] * dims);
+
+			for (size_t byte = 0; byte < dims * sizeof(float); byte += 64)
+				__builtin_prefetch(row + byte);
+		}
+		for (size_t k = 0; k < dims; k++)
+		{
+			t0 += h0[k] * v[k];
+			t1 += h1[k] * v[k];
+			t2 += h2[k] * v[k];
+			t3 += h3[k] * v[k];
+		}
+		c0 = add * weights[j] + scale * (weights[j] - shift) * t0;
+		c1 = add * weights[j + 1] + scale * (weights[j + 1] - shift) * t1;
+		c2 = add * weights[j + 2] + scale * (weights[j + 2] - shift) * t2;
+		c3 = add * weights[j + 3] + scale * (weights[j + 3] - shift) * t3;
+		for (size_t k = 0; k < dims; k++)
+			out[k] += c0 * h0[k] + c1 * h1[k] + c2 * h2[k] + c3 * h3[k];
+	}
+	for (; j < n; j++)
+	{
+		const float *h = base + (size_t) cols[j] * dims;
+		float		t = 0.0f;
+		float		coef;
+
+		for (size_t k = 0; k < dims; k++)
+			t += h[k] * v[k];
+		coef = add * weights[j] + scale * (weights[j] - shift) * t;
+		for (size_t k = 0; k < dims; k++)
+			out[k] += coef * h[k];
+	}
+}
+
 KERNEL_TARGET static void
 KERNEL(axpby) (float *y, float a, const float *x, float b, size_t dims)
 {

@@ -372,6 +372,49 @@ test_simd_variants_agree(void)
 			vec_axpby(y, -0.5f, a, 2.0f, n);
 			for (size_t k = 0; k < n; k++)
 				CHECK_NEAR(y[k], -0.5 * a[k] + 2.0 * b[k], 4e-7);
+			/*
+			 * iALS's fused data term over 7 rows (a block of four and three
+			 * single ones), some repeated, against double sums
+			 */
+			{
+				static const int32_t cols[7] = {3, 0, 5, 3, 1, 4, 2};
+				float		weights[7] = {1.0f, 3.0f, 0.5f, 2.0f, 1.0f, 7.0f, 1.5f};
+				float	   *base = malloc(sizeof(float) * 6 * n);
+				unsigned long long rows_state = 7;	/* apart from the shared stream */
+
+				for (size_t k = 0; k < 6 * n; k++)
+					base[k] = (float) (unit_rand_uniform(&rows_state) - 0.5);
+				for (int mode = 0; mode < 2; mode++)
+				{
+					float		add = mode == 0 ? 0.0f : 1.0f;
+					float		scale = mode == 0 ? 1.0f : -1.0f;
+
+					memcpy(y, b, sizeof(float) * n);
+					vec_sparse_rank1_apply(y, a, base, cols, weights, 7, n, 0.1f, add, scale);
+					for (size_t k = 0; k < n; k++)
+					{
+						double		expected = b[k];
+						double		size = fabs(b[k]);
+
+						for (int j = 0; j < 7; j++)
+						{
+							const float *h = base + (size_t) cols[j] * n;
+							double		t = 0.0;
+							double		t_size = 0.0;
+
+							for (size_t c = 0; c < n; c++)
+							{
+								t += (double) h[c] * a[c];
+								t_size += fabs((double) h[c] * a[c]);
+							}
+							expected += (add * weights[j] + scale * (weights[j] - 0.1) * t) * h[k];
+							size += (fabs(weights[j]) + fabs(weights[j] - 0.1) * t_size) * fabs(h[k]);
+						}
+						CHECK_NEAR(y[k], expected, 1e-6 * (size + 1.0));
+					}
+				}
+				free(base);
+			}
 			memcpy(y, a, sizeof(float) * n);
 			vec_exp(y, n);
 			for (size_t k = 0; k < n; k++)
