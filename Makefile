@@ -4,7 +4,7 @@ EXTENSION = irec
 EXTVERSION = 0.6.0
 MODULE_big = irec
 
-CORE_OBJS = src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
+CORE_OBJS = src/core/id_sort.o src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
 	src/core/sparse.o src/core/ials.o src/core/synthetic.o src/core/topn.o \
 	src/core/metrics.o src/core/evaluate.o src/core/ivf.o src/core/vecexp.o \
 	src/core/sampler.o src/core/sgd.o src/core/agg_state.o src/core/spectrum.o src/core/ivf_code.o src/core/candidates.o

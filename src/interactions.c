@@ -13,17 +13,26 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/acl.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 
+#include "core/id_sort.h"
 #include "interactions.h"
 #include "irec.h"
 
@@ -31,6 +40,14 @@
 
 /* Bytes per interaction the loader and the CSR copies need, for estimates. */
 #define BYTES_PER_INTERACTION 40.0
+/*
+ * Bytes per row the direct reader holds at its peak: the ids and weight as
+ * read (24), the sort's keys and payloads twice over (24), the ranks (8),
+ * the merged pairs (16).
+ */
+#define BYTES_PER_ROW_DIRECT 72.0
+/* Rows between interrupt checks while reading the heap. */
+#define ROWS_PER_INTERRUPT_CHECK 65536
 
 static Oid
 check_column(Oid relid, const char *column, const char *role, bool is_weight)
@@ -207,13 +224,248 @@ idmap_note(IdMap *map, size_t *capacity, bool **seen, int64 index, Datum id,
 	}
 }
 
-void
-interactions_load(const InteractionSource *source, MemoryContext context,
-				  Interactions *out)
+/*
+ * can_read_directly: whether the source is a plain table whose rows this
+ * backend may read straight from the heap with the same result as the SQL
+ * query: integer ids, a weight of a fixed-size number type, SELECT on the
+ * whole table, no row security in force, no inheritance children (a SELECT
+ * reads them too) and no Citus (a distributed table's rows are on the
+ * workers).  Anything else takes the SQL path.
+ */
+static bool
+can_read_directly(const InteractionSource *source, Oid user_type, Oid item_type)
 {
-	Oid			user_type;
-	Oid			item_type;
-	char	   *relation;
+	Oid			relid = source->relid;
+
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		return false;
+	if ((user_type != INT4OID && user_type != INT8OID) ||
+		(item_type != INT4OID && item_type != INT8OID))
+		return false;
+	if (source->weight_column)
+	{
+		Oid			weight_type = get_atttype(relid, get_attnum(relid, source->weight_column));
+
+		if (weight_type != INT2OID && weight_type != INT4OID && weight_type != INT8OID &&
+			weight_type != FLOAT4OID && weight_type != FLOAT8OID)
+			return false;
+	}
+	if (has_subclass(relid))
+		return false;
+	if (OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	/* column privileges alone: the SQL path checks them column by column */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return false;
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	return true;
+}
+
+static int64
+id_value(Datum value, Oid type)
+{
+	return type == INT8OID ? DatumGetInt64(value) : (int64) DatumGetInt32(value);
+}
+
+static Datum
+id_datum(int64 value, Oid type)
+{
+	return type == INT8OID ? Int64GetDatum(value) : Int32GetDatum((int32) value);
+}
+
+static double
+weight_value(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(value);
+		case INT4OID:
+			return (double) DatumGetInt32(value);
+		case INT8OID:
+			return (double) DatumGetInt64(value);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(value);
+		default:
+			return DatumGetFloat8(value);
+	}
+}
+
+static char *
+datum_text(Datum value, Oid type)
+{
+	Oid			output;
+	bool		varlena;
+
+	getTypeOutputInfo(type, &output, &varlena);
+	return OidOutputFunctionCall(output, value);
+}
+
+/* ERROR for a summed weight beyond float's range (both paths). */
+static void
+check_summed_weight(double weight)
+{
+	if (!isfinite(weight) || weight > FLT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("summed weight of a (user, item) pair is out of range"),
+				 errhint("Scale the weights down or aggregate them differently; repeated pairs are summed.")));
+}
+
+static void
+no_interactions(const char *relation, int64 rows, int64 skipped)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("%s has no interactions to train on", relation),
+			 errdetail("It has %lld rows, %lld of them with a NULL user, item or weight.",
+					   (long long) rows, (long long) skipped),
+			 errhint("Train from a table with at least one row whose user, item and weight are not NULL.")));
+}
+
+static void
+too_many_interactions(const char *relation)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("%s has more than %d interactions", relation, PG_INT32_MAX),
+			 errhint("Train on a sample, or with engine => 'sql' on Citus.")));
+}
+
+/*
+ * load_directly: one sequential scan of the heap under the statement's
+ * snapshot (what the SQL query would see), then the relational work in C:
+ * ids numbered in ascending order and repeated pairs summed in row order,
+ * by radix sorts (core/id_sort.h).  The result equals the SQL path's but
+ * for the order of pairs, which here is (user, item) and so does not depend
+ * on where rows sit in the heap.
+ */
+static void
+load_directly(const InteractionSource *source, Oid user_type, Oid item_type,
+			  const char *relation, MemoryContext context, Interactions *out)
+{
+	Relation	rel = table_open(source->relid, AccessShareLock);
+	AttrNumber	user_att = get_attnum(source->relid, source->user_column);
+	AttrNumber	item_att = get_attnum(source->relid, source->item_column);
+	AttrNumber	weight_att = source->weight_column ? get_attnum(source->relid, source->weight_column)
+		: InvalidAttrNumber;
+	Oid			weight_type = source->weight_column ? get_atttype(source->relid, weight_att) : InvalidOid;
+	int			needed = Max(Max(user_att, item_att), weight_att);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	size_t		capacity = 65536;
+	size_t		n = 0;
+	int64	   *users = MemoryContextAllocHuge(context, sizeof(int64) * capacity);
+	int64	   *items = MemoryContextAllocHuge(context, sizeof(int64) * capacity);
+	double	   *weights = MemoryContextAllocHuge(context, sizeof(double) * capacity);
+	int32	   *user_rank;
+	int32	   *item_rank;
+	int64	   *distinct;
+	uint64	   *work;
+	uint32	   *work_payload;
+	double	   *sums;
+	size_t		count;
+
+	out->rows = 0;
+	out->skipped_rows = 0;
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		double		weight = 1.0;
+
+		out->rows++;
+		if ((out->rows % ROWS_PER_INTERRUPT_CHECK) == 0)
+			CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, needed);
+		if (slot->tts_isnull[user_att - 1] || slot->tts_isnull[item_att - 1] ||
+			(weight_att != InvalidAttrNumber && slot->tts_isnull[weight_att - 1]))
+		{
+			out->skipped_rows++;
+			continue;
+		}
+		if (weight_att != InvalidAttrNumber)
+		{
+			weight = weight_value(slot->tts_values[weight_att - 1], weight_type);
+			if (!(weight >= 0.0 && weight < INFINITY))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid weight %s for user %s and item %s",
+								datum_text(slot->tts_values[weight_att - 1], weight_type),
+								datum_text(slot->tts_values[user_att - 1], user_type),
+								datum_text(slot->tts_values[item_att - 1], item_type)),
+						 errdetail("Weights must be finite and not negative."),
+						 errhint("Filter or fix such rows, for example through a view.")));
+		}
+		if (n == capacity)
+		{
+			if (n >= (size_t) PG_INT32_MAX)
+				too_many_interactions(relation);
+			capacity *= 2;
+			irec_check_memory((double) capacity * BYTES_PER_ROW_DIRECT, "loading the interactions");
+			users = repalloc_huge(users, sizeof(int64) * capacity);
+			items = repalloc_huge(items, sizeof(int64) * capacity);
+			weights = repalloc_huge(weights, sizeof(double) * capacity);
+		}
+		users[n] = id_value(slot->tts_values[user_att - 1], user_type);
+		items[n] = id_value(slot->tts_values[item_att - 1], item_type);
+		weights[n] = weight;
+		n++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	table_close(rel, NoLock);
+	if (n == 0)
+		no_interactions(relation, out->rows, out->skipped_rows);
+	irec_check_memory((double) n * BYTES_PER_ROW_DIRECT, "loading the interactions");
+
+	work = MemoryContextAllocHuge(context, sizeof(uint64) * 2 * n);
+	work_payload = MemoryContextAllocHuge(context, sizeof(uint32) * 2 * n);
+	distinct = MemoryContextAllocHuge(context, sizeof(int64) * n);
+	user_rank = MemoryContextAllocHuge(context, sizeof(int32) * n);
+	item_rank = MemoryContextAllocHuge(context, sizeof(int32) * n);
+
+	/* the ids, numbered as dense_rank() numbers them */
+	count = dense_rank_i64(users, n, user_rank, distinct, work, work_payload);
+	out->users.ids = MemoryContextAllocHuge(context, sizeof(Datum) * count);
+	for (size_t k = 0; k < count; k++)
+		out->users.ids[k] = id_datum(distinct[k], user_type);
+	out->users.count = count;
+	CHECK_FOR_INTERRUPTS();
+	count = dense_rank_i64(items, n, item_rank, distinct, work, work_payload);
+	out->items.ids = MemoryContextAllocHuge(context, sizeof(Datum) * count);
+	for (size_t k = 0; k < count; k++)
+		out->items.ids[k] = id_datum(distinct[k], item_type);
+	out->items.count = count;
+	pfree(users);
+	pfree(items);
+	pfree(distinct);
+	CHECK_FOR_INTERRUPTS();
+
+	/* repeated pairs summed, as GROUP BY sums them */
+	out->user_index = MemoryContextAllocHuge(context, sizeof(int32) * n);
+	out->item_index = MemoryContextAllocHuge(context, sizeof(int32) * n);
+	sums = MemoryContextAllocHuge(context, sizeof(double) * n);
+	out->nnz = merge_pairs(user_rank, item_rank, weights, n, out->user_index, out->item_index,
+						   sums, work, work_payload);
+	pfree(work);
+	pfree(work_payload);
+	pfree(user_rank);
+	pfree(item_rank);
+	pfree(weights);
+	out->weight = MemoryContextAllocHuge(context, sizeof(float) * out->nnz);
+	for (size_t k = 0; k < out->nnz; k++)
+	{
+		check_summed_weight(sums[k]);
+		out->weight[k] = (float) sums[k];
+	}
+	pfree(sums);
+}
+
+/* load_with_query: the SQL path, for every other kind of source. */
+static void
+load_with_query(const InteractionSource *source, Oid user_type, Oid item_type,
+				const char *relation, MemoryContext context, Interactions *out)
+{
 	StringInfoData sql;
 	SPIPlanPtr	plan;
 	Portal		portal;
@@ -225,18 +477,9 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 	const char *u = quote_identifier(source->user_column);
 	const char *i = quote_identifier(source->item_column);
 
-	interactions_check_source(source, &user_type, &item_type);
-	relation = quoted_relation(source->relid);
-	out->source_name = MemoryContextStrdup(context, relation);
-
 	count_rows(source, relation, &out->rows, &out->skipped_rows);
 	if (out->rows - out->skipped_rows <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s has no interactions to train on", relation),
-				 errdetail("It has %lld rows, %lld of them with a NULL user, item or weight.",
-						   (long long) out->rows, (long long) out->skipped_rows),
-				 errhint("Train from a table with at least one row whose user, item and weight are not NULL.")));
+		no_interactions(relation, out->rows, out->skipped_rows);
 	if (source->weight_column)
 		check_weights(source, relation);
 	irec_check_memory((double) (out->rows - out->skipped_rows) * BYTES_PER_INTERACTION,
@@ -244,18 +487,13 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 
 	/* the rows that survive filtering bound pairs, users and items */
 	if (out->rows - out->skipped_rows > PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s has more than %d interactions", relation, PG_INT32_MAX),
-				 errhint("Train on a sample, or with engine => 'sql' on Citus.")));
+		too_many_interactions(relation);
 	capacity = (size_t) (out->rows - out->skipped_rows);
 	out->user_index = MemoryContextAllocHuge(context, sizeof(int32) * capacity);
 	out->item_index = MemoryContextAllocHuge(context, sizeof(int32) * capacity);
 	out->weight = MemoryContextAllocHuge(context, sizeof(float) * capacity);
 	user_seen = MemoryContextAllocZero(context, user_capacity);
 	item_seen = MemoryContextAllocZero(context, item_capacity);
-	idmap_init(&out->users, user_type, context);
-	idmap_init(&out->items, item_type, context);
 	out->nnz = 0;
 
 	initStringInfo(&sql);
@@ -299,11 +537,7 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						 errmsg("%s changed while it was being read", relation),
 						 errhint("Train again, or train from a snapshot of the table.")));
-			if (!isfinite(weight) || weight > FLT_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("summed weight of a (user, item) pair is out of range"),
-						 errhint("Scale the weights down or aggregate them differently; repeated pairs are summed.")));
+			check_summed_weight(weight);
 			idmap_note(&out->users, &user_capacity, &user_seen, user,
 					   SPI_getbinval(row, desc, 4, &isnull), capacity, context);
 			idmap_note(&out->items, &item_capacity, &item_seen, item,
@@ -320,6 +554,25 @@ interactions_load(const InteractionSource *source, MemoryContext context,
 	SPI_freeplan(plan);
 	pfree(user_seen);
 	pfree(item_seen);
+}
+
+void
+interactions_load(const InteractionSource *source, MemoryContext context,
+				  Interactions *out)
+{
+	Oid			user_type;
+	Oid			item_type;
+	char	   *relation;
+
+	interactions_check_source(source, &user_type, &item_type);
+	relation = quoted_relation(source->relid);
+	out->source_name = MemoryContextStrdup(context, relation);
+	idmap_init(&out->users, user_type, context);
+	idmap_init(&out->items, item_type, context);
+	if (can_read_directly(source, user_type, item_type))
+		load_directly(source, user_type, item_type, relation, context, out);
+	else
+		load_with_query(source, user_type, item_type, relation, context, out);
 
 	if (out->items.count < 2)
 		ereport(ERROR,

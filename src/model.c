@@ -8,12 +8,18 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -24,7 +30,9 @@
 #include "irec.h"
 #include "model.h"
 
-#define WRITE_BATCH 10000
+/* Rows per table_multi_insert call (COPY uses 1,000), and at most 4 MB. */
+#define WRITE_BATCH 1000
+#define WRITE_BATCH_BYTES (4 * 1024 * 1024)
 
 static char *
 registry_table(void)
@@ -233,60 +241,94 @@ drop_previous_tables(const ModelTarget *target)
 	}
 }
 
+/*
+ * write_side: the table of one side's embeddings.  Rows go in as COPY puts
+ * them (table_multi_insert with a bulk-insert state: whole pages per WAL
+ * record, no executor per row) into a table without an index, and the
+ * primary key is built afterwards by one sort, which is cheaper than
+ * inserting every key into a growing btree.
+ */
 static void
 write_side(const char *table, const char *id_column, const IdMap *ids,
 		   const float *embeddings, int dims)
 {
 	StringInfoData sql;
-	Oid			embedding_type = irec_embedding_type_oid();
-	Oid			types[2];
-	SPIPlanPtr	plan;
 	char	   *schema = irec_extension_schema();
+	Oid			relid;
+	Relation	rel;
+	BulkInsertState bulk;
+	CommandId	command = GetCurrentCommandId(true);
+	int			batch = (int) Max(1, Min(WRITE_BATCH, WRITE_BATCH_BYTES / (sizeof(float) * dims)));
+	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * batch);
+	Embedding **vectors = palloc(sizeof(Embedding *) * batch);
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE %s (%s %s PRIMARY KEY, embedding %s(%d) NOT NULL)",
+	appendStringInfo(&sql, "CREATE TABLE %s (%s %s NOT NULL, embedding %s(%d) NOT NULL)",
 					 table, id_column, format_type_be_qualified(ids->type),
 					 quote_qualified_identifier(schema, "embedding"), dims);
 	run_sql(sql.data, SPI_OK_UTILITY);
 
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "INSERT INTO %s SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))", table);
-	types[0] = get_array_type(ids->type);
-	types[1] = get_array_type(embedding_type);
-	plan = SPI_prepare(sql.data, 2, types);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare %s", sql.data);
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+							 NoLock, false);
+	rel = table_open(relid, RowExclusiveLock);
 
-	for (size_t first = 0; first < ids->count; first += WRITE_BATCH)
+	/*
+	 * A bulk-insert state writes through a small ring of buffers, which
+	 * keeps a large load from pushing everything else out of shared
+	 * buffers but flushes WAL and writes pages itself whenever the ring
+	 * comes round; a table that fits in a quarter of shared buffers goes in
+	 * without it, leaving those writes to the checkpointer.
+	 */
+	if ((double) ids->count * (sizeof(float) * dims + 64) > (double) NBuffers * BLCKSZ / 4)
+		bulk = GetBulkInsertState();
+	else
+		bulk = NULL;
+	for (int k = 0; k < batch; k++)
 	{
-		size_t		count = Min(WRITE_BATCH, ids->count - first);
-		Datum	   *vectors = palloc(sizeof(Datum) * count);
-		Datum		values[2];
+		slots[k] = table_slot_create(rel, NULL);
+		vectors[k] = embedding_new(dims);
+	}
+	for (size_t first = 0; first < ids->count; first += batch)
+	{
+		int			count = (int) Min((size_t) batch, ids->count - first);
 
-		for (size_t k = 0; k < count; k++)
+		for (int k = 0; k < count; k++)
 		{
-			Embedding  *e = embedding_new(dims);
+			TupleTableSlot *slot = slots[k];
 
-			memcpy(e->x, embeddings + (first + k) * dims, sizeof(float) * dims);
-			vectors[k] = PointerGetDatum(e);
+			ExecClearTuple(slot);
+			memcpy(vectors[k]->x, embeddings + (first + k) * dims, sizeof(float) * dims);
+			slot->tts_values[0] = ids->ids[first + k];
+			slot->tts_values[1] = PointerGetDatum(vectors[k]);
+			slot->tts_isnull[0] = false;
+			slot->tts_isnull[1] = false;
+			ExecStoreVirtualTuple(slot);
 		}
-		values[0] = PointerGetDatum(construct_array(ids->ids + first, (int) count, ids->type,
-													ids->typlen, ids->typbyval, ids->typalign));
-		values[1] = PointerGetDatum(construct_array(vectors, (int) count, embedding_type,
-													-1, false, TYPALIGN_INT));
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not write to %s", table);
-		for (size_t k = 0; k < count; k++)
-			pfree(DatumGetPointer(vectors[k]));
-		pfree(vectors);
-		pfree(DatumGetPointer(values[0]));
-		pfree(DatumGetPointer(values[1]));
+		table_multi_insert(rel, slots, count, command, 0, bulk);
 		CHECK_FOR_INTERRUPTS();
 	}
-	SPI_freeplan(plan);
-	/* statistics now, so the planner serves the first queries well */
+	if (bulk)
+		FreeBulkInsertState(bulk);
+	table_finish_bulk_insert(rel, 0);
+	for (int k = 0; k < batch; k++)
+	{
+		ExecDropSingleTupleTableSlot(slots[k]);
+		pfree(vectors[k]);
+	}
+	pfree(slots);
+	pfree(vectors);
+	table_close(rel, NoLock);
+	/* the statements below see the rows */
+	CommandCounterIncrement();
+
+	/*
+	 * The key's index build also records the table's size and row count in
+	 * pg_class, which is what the planner needs from statistics here: the
+	 * unique index tells it that ids are distinct, and nothing filters on
+	 * an embedding's value.  Autovacuum's ANALYZE adds the rest later.
+	 */
 	resetStringInfo(&sql);
-	appendStringInfo(&sql, "ANALYZE %s", table);
+	appendStringInfo(&sql, "ALTER TABLE %s ADD PRIMARY KEY (%s)", table, id_column);
 	run_sql(sql.data, SPI_OK_UTILITY);
 }
 

@@ -39,12 +39,12 @@
 
 /*
  * Work between two interrupt checks, in floating-point operations: about
- * 10 ms of BLAS at 100 GFLOP/s, and well under a second at large
- * dims, where the CG's Gramian products stream a d×d matrix from memory per
- * row and run many times below the peak.  Each chunk starts its threads
+ * 0.1 s of BLAS at 100 GFLOP/s, and enough rows per chunk at large dims
+ * for CG's blocks of rows (ials_solve_rows) to be full, so that each
+ * Gramian product is a real matrix product.  Each chunk starts its threads
  * anew, which costs tens of microseconds.
  */
-#define FLOPS_PER_CHUNK 1e9
+#define FLOPS_PER_CHUNK 1e10
 /* Random initial components generated between two interrupt checks. */
 #define INIT_FLOATS_PER_CHUNK (4 * 1024 * 1024)
 

@@ -24,7 +24,10 @@ extern void spotrs_(const char *uplo, const int *n, const int *nrhs,
 
 /* Interactions gathered per block for one sgemm rank update (Cholesky path). */
 #define IALS_GATHER_BLOCK 256
-/* Rows solved together by CG, their Gramian products one sgemm. */
+/*
+ * Rows solved together by CG, their Gramian products one sgemm.  (Taller
+ * blocks, up to 256 rows at dims 1024, measured no faster.)
+ */
 #define IALS_CG_BLOCK 64
 
 size_t
@@ -369,13 +372,24 @@ ials_solve_rows(const IalsConfig *config, const CsrMatrix *m, const float *other
 	ials_scratch_floats(config)};
 
 	size_t		rows = end - begin;
+	size_t		threads = (size_t) (config->threads > 0 ? config->threads : 1);
+	size_t		per_thread;
 	size_t		grain;
 
 	if (end <= begin)
 		return IALS_OK;
-	/* at least 16 blocks per thread, so that uneven rows balance out */
-	grain = rows / ((size_t) (config->threads > 0 ? config->threads : 1) * 16);
-	grain = grain < 1 ? 1 : grain > 64 ? 64 : grain;
+
+	/*
+	 * Blocks of up to IALS_CG_BLOCK rows (CG's Gramian products are one
+	 * sgemm per block, and G is read once per block: at large dims a block
+	 * of a few rows would make that product memory-bound), as many per
+	 * thread as that takes, of equal size, so that the threads finish
+	 * together; with many blocks per thread the dynamic claiming also
+	 * evens out rows of uneven length.
+	 */
+	per_thread = (rows + threads * IALS_CG_BLOCK - 1) /
+		(threads * IALS_CG_BLOCK);
+	grain = (rows + threads * per_thread - 1) / (threads * per_thread);
 	return parallel_for(config->threads, rows, grain, solve_block, &job);
 }
 
