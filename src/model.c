@@ -243,10 +243,10 @@ drop_previous_tables(const ModelTarget *target)
 
 /*
  * write_side: the table of one side's embeddings.  Rows go in as COPY puts
- * them (table_multi_insert with a bulk-insert state: whole pages per WAL
- * record, no executor per row) into a table without an index, and the
- * primary key is built afterwards by one sort, which is cheaper than
- * inserting every key into a growing btree.
+ * them (table_multi_insert: whole pages per WAL record, no executor per
+ * row) into a table without an index, and the primary key is built
+ * afterwards by one sort, which is cheaper than inserting every key into a
+ * growing btree.
  */
 static void
 write_side(const char *table, const char *id_column, const IdMap *ids,
