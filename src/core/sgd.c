@@ -34,6 +34,7 @@ struct SgdState
 	size_t		n_batches;
 	int			epoch;
 	AliasTable	popularity;		/* q over items (popularity and in-batch) */
+	float	   *log_q;			/* ln q(j) per item, for the softmax's logQ correction */
 	RankSampler rank;
 	float	   *item_gram;		/* dims × dims (gramian) */
 	float	   *user_gram;
@@ -70,7 +71,7 @@ sgd_scratch_bytes(const SgdConfig *c, const SgdData *data)
 		bytes += rank_sampler_bytes(n_items, c->dims);
 	bytes += sizeof(float) * d * d * (2 + (size_t) c->threads);
 	bytes += (size_t) c->threads * thread_floats(c) * sizeof(float);
-	bytes += sizeof(double) * n_items;	/* sampler weights while building */
+	bytes += sizeof(double) * n_items;	/* sampler weights while building, then ln q */
 	bytes += sizeof(SgdState);
 	return bytes + 256;
 }
@@ -144,6 +145,10 @@ sgd_begin(const SgdConfig *c, const SgdData *data, void *scratch)
 	if (alias_build(&s->popularity, weights, n_items, p) != 0)
 		return NULL;
 	p += alias_table_bytes(n_items);
+	/* the weights are spent: their space keeps ln q, looked up per draw */
+	s->log_q = (float *) weights;
+	for (size_t j = 0; j < n_items; j++)
+		s->log_q[j] = (float) log(s->popularity.q[j]);
 	if (c->sampler == SAMPLER_RANK_ADAPTIVE)
 	{
 		rank_sampler_init(&s->rank, n_items, c->dims, c->rank_scale, p);
@@ -304,31 +309,20 @@ softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
 	{
 		float	   *row = work + (size_t) b * m;
 		float		l_pos = vec_dot(ctx + (size_t) b * dims, pos + (size_t) b * dims, dims) * inv_t;
-		float		top = l_pos;
+		/* an accidental hit is not a negative */
+		float		top = vec_logits_max(row, log_q, neg_ids, pos_ids[b], MASKED_LOGIT, m);
+		double		e_pos;
 		double		z;
 		float		p_pos;
 
-		for (int k = 0; k < m; k++)
-		{
-			if (neg_ids[k] == pos_ids[b])
-				row[k] = MASKED_LOGIT;	/* an accidental hit is not a negative */
-			else if (log_q)
-				row[k] -= log_q[k];
-			if (row[k] > top)
-				top = row[k];
-		}
-		for (int k = 0; k < m; k++)
-			row[k] -= top;
-		vec_exp(row, m);
-		z = expf(l_pos - top);
-		p_pos = (float) z;
-		for (int k = 0; k < m; k++)
-			z += row[k];
+		if (l_pos > top)
+			top = l_pos;
+		e_pos = exp((double) l_pos - top);
+		z = e_pos + vec_exp_sum(row, m, top);
 		loss += -(double) l_pos + top + log(z);
 		/* row becomes d loss / d score of each negative: p_k / T */
-		for (int k = 0; k < m; k++)
-			row[k] = (float) (row[k] / z) * inv_t;
-		p_pos = (float) (p_pos / z);
+		vec_scale(row, (float) (inv_t / z), m);
+		p_pos = (float) (e_pos / z);
 		/* d loss / d s_pos = (p_pos − 1)/T */
 		vec_axpy(g_ctx + (size_t) b * dims, (p_pos - 1.0f) * inv_t, pos + (size_t) b * dims, dims);
 		vec_axpy(g_pos + (size_t) b * dims, (p_pos - 1.0f) * inv_t, ctx + (size_t) b * dims, dims);
@@ -438,11 +432,23 @@ typedef struct BatchJob
 	size_t		first_batch;
 } BatchJob;
 
+/* Ask for a row's cache lines ahead of its use (rows drawn at random miss the caches). */
+static inline void
+prefetch_row(const float *row, int dims)
+{
+	for (int at = 0; at < dims; at += 16)
+		__builtin_prefetch(row + at, 1);
+}
+
 static void
 gather(float *out, const float *table, const int32_t *ids, int count, int dims)
 {
 	for (int k = 0; k < count; k++)
+	{
+		if (k + 8 < count)
+			prefetch_row(table + (size_t) ids[k + 8] * dims, dims);
 		memcpy(out + (size_t) k * dims, table + (size_t) ids[k] * dims, sizeof(float) * dims);
+	}
 }
 
 static double
@@ -464,6 +470,7 @@ softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffe
 	float	   *log_q = (float *) (neg_ids + m);
 	float		eta = (float) c->learning_rate;
 	float		lambda = (float) c->regularization;
+	float		log_m = (float) log((double) m);
 	double		loss;
 
 	for (int b = 0; b < count; b++)
@@ -477,7 +484,7 @@ softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffe
 	{
 		neg_ids[k] = c->sampler == SAMPLER_IN_BATCH ? pos_ids[k] : draw_item(s, NULL, rng);
 		/* logQ correction: ln(m·q(j)) */
-		log_q[k] = (float) log((double) m * s->popularity.q[neg_ids[k]]);
+		log_q[k] = log_m + s->log_q[neg_ids[k]];
 	}
 	gather(ctx, model->users, ctx_ids, count, d);
 	gather(pos, model->items, pos_ids, count, d);
@@ -495,8 +502,13 @@ softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffe
 					   g_pos + (size_t) b * d, d, eta, lambda);
 	}
 	for (int k = 0; k < m; k++)
+	{
+		/* rows drawn at random: ask for a later one while this one is updated */
+		if (k + 8 < m)
+			prefetch_row(model->items + (size_t) neg_ids[k + 8] * d, d);
 		adagrad_update(model->items + (size_t) neg_ids[k] * d, &model->item_acc[neg_ids[k]],
 					   g_neg + (size_t) k * d, d, eta, lambda);
+	}
 	return loss;
 }
 

@@ -46,17 +46,24 @@
 #undef KERNEL_TARGET
 #endif
 
-/* vecexp.c builds vec_exp the same three ways (it needs -ffast-math) */
-extern void vec_exp_portable(float *x, size_t n);
+/* vecexp.c builds the softmax's row passes the same three ways (they need -ffast-math) */
+#define SOFTMAX_KERNEL_DECLS(suffix) \
+extern void vec_exp_##suffix(float *x, size_t n); \
+extern float vec_logits_max_##suffix(float *x, const float *sub, const int32_t *ids, int32_t masked_id, \
+									  float masked, size_t n); \
+extern float vec_exp_sum_##suffix(float *x, size_t n, float shift); \
+extern void vec_scale_##suffix(float *x, float a, size_t n);
+SOFTMAX_KERNEL_DECLS(portable)
 #ifdef VEC_SIMD_X86
-extern void vec_exp_avx2(float *x, size_t n);
-extern void vec_exp_avx512(float *x, size_t n);
+SOFTMAX_KERNEL_DECLS(avx2)
+SOFTMAX_KERNEL_DECLS(avx512)
 #endif
 
 #define KERNEL_TABLE(suffix, level_name) \
 	{level_name, dot_##suffix, l2_squared_##suffix, norm_squared_##suffix, dot_double_##suffix, \
 	 norm_squared_double_##suffix, dot_s16u8_##suffix, dot_s16u8_many_##suffix, axpy_##suffix, axpby_##suffix, sparse_rank1_apply_##suffix, count_greater_##suffix, \
-	 count_greater_equal_##suffix, vec_exp_##suffix}
+	 count_greater_equal_##suffix, vec_exp_##suffix, vec_logits_max_##suffix, vec_exp_sum_##suffix, \
+	 vec_scale_##suffix}
 
 static const VecKernels kernel_tables[VEC_SIMD_LEVELS] = {
 	KERNEL_TABLE(portable, "portable"),

@@ -48,6 +48,10 @@ typedef struct VecKernels
 	size_t		(*count_greater) (const float *x, size_t n, float threshold);
 	size_t		(*count_greater_equal) (const float *x, size_t n, float threshold);
 	void		(*exp) (float *x, size_t n);
+	float		(*logits_max) (float *x, const float *sub, const int32_t *ids, int32_t masked_id,
+							   float masked, size_t n);
+	float		(*exp_sum) (float *x, size_t n, float shift);
+	void		(*scale) (float *x, float a, size_t n);
 } VecKernels;
 
 extern const VecKernels *vec_kernels;
@@ -212,6 +216,32 @@ static inline void
 vec_exp(float *x, size_t n)
 {
 	vec_kernels->exp(x, n);
+}
+
+/*
+ * A row of sampled logits made ready for the softmax: x[k] = masked where
+ * ids[k] = masked_id (a sampled negative that is the row's positive),
+ * else x[k] − sub[k] (the logQ correction; sub may be NULL).  Returns the
+ * largest x[k] (−FLT_MAX for n = 0).
+ */
+static inline float
+vec_logits_max(float *x, const float *sub, const int32_t *ids, int32_t masked_id, float masked, size_t n)
+{
+	return vec_kernels->logits_max(x, sub, ids, masked_id, masked, n);
+}
+
+/* x[k] = exp(x[k] − shift); returns Σ x[k].  x must be finite. */
+static inline float
+vec_exp_sum(float *x, size_t n, float shift)
+{
+	return vec_kernels->exp_sum(x, n, shift);
+}
+
+/* x[k] *= a */
+static inline void
+vec_scale(float *x, float a, size_t n)
+{
+	vec_kernels->scale(x, a, n);
 }
 
 /* Returns 1 when every component is finite, 0 otherwise. */

@@ -16,6 +16,7 @@
 #include "core/ials.h"
 #include "core/parallel.h"
 #include "core/rng.h"
+#include "core/sgd.h"
 #include "core/sparse.h"
 #include "core/synthetic.h"
 
@@ -77,10 +78,9 @@ half_step_flops(const CsrMatrix *m, int d, IalsSolver solver, int steps)
 	return flops;
 }
 
-/* iALS epochs on generated data of a given shape, both solvers, d = 64 and 128: the median epoch. */
-static void
-bench_ials(const char *label, size_t n_users, size_t n_items, size_t n_interactions,
-		   int threads, double peak, int epochs)
+/* Gowalla-shaped generated positives (α = 2 each), by user and by item. */
+static size_t
+generate(size_t n_users, size_t n_items, size_t n_interactions, CsrMatrix *by_user, CsrMatrix *by_item)
 {
 	SyntheticConfig sc = {n_users, n_items, n_interactions, 16, 0.8, 0.5, 4.0, 11};
 	void	   *work = malloc(synthetic_workspace_bytes(&sc));
@@ -88,25 +88,34 @@ bench_ials(const char *label, size_t n_users, size_t n_items, size_t n_interacti
 	int32_t    *i = malloc(sizeof(int32_t) * n_interactions);
 	float	   *w = malloc(sizeof(float) * n_interactions);
 	size_t		nnz = synthetic_generate(&sc, u, i, w, n_interactions, work);
-	CsrMatrix	by_user;
-	CsrMatrix	by_item;
-	static const int dims_list[] = {64, 128};
 
 	for (size_t k = 0; k < nnz; k++)
-		w[k] = 1.0f + w[k] * 0.0f + 1.0f;	/* α = 1 + a·w with a = 1, w = 1 */
-	by_user.row_start = malloc(sizeof(size_t) * (n_users + 1));
-	by_user.col = malloc(sizeof(int32_t) * nnz);
-	by_user.value = malloc(sizeof(float) * nnz);
-	by_item.row_start = malloc(sizeof(size_t) * (n_items + 1));
-	by_item.col = malloc(sizeof(int32_t) * nnz);
-	by_item.value = malloc(sizeof(float) * nnz);
-	csr_build(n_users, n_items, nnz, u, i, w, &by_user);
-	csr_build(n_items, n_users, nnz, i, u, w, &by_item);
+		w[k] = 2.0f;
+	by_user->row_start = malloc(sizeof(size_t) * (n_users + 1));
+	by_user->col = malloc(sizeof(int32_t) * nnz);
+	by_user->value = malloc(sizeof(float) * nnz);
+	by_item->row_start = malloc(sizeof(size_t) * (n_items + 1));
+	by_item->col = malloc(sizeof(int32_t) * nnz);
+	by_item->value = malloc(sizeof(float) * nnz);
+	csr_build(n_users, n_items, nnz, u, i, w, by_user);
+	csr_build(n_items, n_users, nnz, i, u, w, by_item);
 	free(work);
 	free(u);
 	free(i);
 	free(w);
+	return nnz;
+}
 
+/* iALS epochs on generated data of a given shape, both solvers, d = 64 and 128: the median epoch. */
+static void
+bench_ials(const char *label, size_t n_users, size_t n_items, size_t n_interactions,
+		   int threads, double peak, int epochs)
+{
+	CsrMatrix	by_user;
+	CsrMatrix	by_item;
+	static const int dims_list[] = {64, 128};
+
+	size_t		nnz = generate(n_users, n_items, n_interactions, &by_user, &by_item);
 	for (int di = 0; di < 2; di++)
 		for (int solver = 0; solver < 2; solver++)
 		{
@@ -166,6 +175,98 @@ bench_ials(const char *label, size_t n_users, size_t n_items, size_t n_interacti
 	free(by_item.value);
 }
 
+/* OpenBLAS's own square sgemm (2048) on `threads` threads: the best of five, GFLOP/s. */
+static double
+square_sgemm_peak(int threads)
+{
+	int			n = 2048;
+	float	   *a = malloc(sizeof(float) * n * n);
+	float	   *b = malloc(sizeof(float) * n * n);
+	float	   *out = malloc(sizeof(float) * n * n);
+	double		best = 0.0;
+	Rng			rng;
+
+	rng_seed(&rng, 1, 0);
+	fill(a, (size_t) n * n, &rng, 0.1);
+	fill(b, (size_t) n * n, &rng, 0.1);
+	openblas_set_num_threads(threads);
+	for (int rep = 0; rep < 5; rep++)
+	{
+		double		t0 = now();
+		double		seconds;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, out, n);
+		seconds = now() - t0;
+		if (2.0 * n * n * n / seconds / 1e9 > best)
+			best = 2.0 * n * n * n / seconds / 1e9;
+	}
+	openblas_set_num_threads(1);
+	free(a);
+	free(b);
+	free(out);
+	return best;
+}
+
+/*
+ * Sampled softmax epochs (the shipped defaults: uniform sampler, batches of
+ * 256 sharing m = 1,024 negatives, d = 64) on the Gowalla-shaped problem:
+ * positives per second and GFLOP/s on 6·m·d flops per positive (three
+ * sgemms per batch), against the square sgemm peak of the same process.
+ */
+static void
+bench_softmax(int threads, double peak)
+{
+	CsrMatrix	by_user;
+	CsrMatrix	by_item;
+	size_t		nnz = generate(29858, 40981, 810128, &by_user, &by_item);
+	SgdData		data = {&by_user, &by_item};
+	SgdConfig	config = {SGD_SOFTMAX, SAMPLER_UNIFORM, 64, 1024, 0.0, 1, 0.2, 0.002, 0.1, 256, threads, 42,
+						  0.0, 0, 0.0};
+	void	   *scratch = malloc(sgd_scratch_bytes(&config, &data));
+	SgdState   *state = sgd_begin(&config, &data, scratch);
+	SgdModel	model = {by_user.n_rows, by_user.n_cols};
+	int			d = config.dims;
+	double		times[5];
+	Rng			rng;
+
+	model.users = malloc(sizeof(float) * model.n_users * d);
+	model.items = malloc(sizeof(float) * model.n_items * d);
+	model.user_acc = calloc(model.n_users, sizeof(float));
+	model.item_acc = calloc(model.n_items, sizeof(float));
+	rng_seed(&rng, 3, 0);
+	fill(model.users, model.n_users * d, &rng, 0.1);
+	fill(model.items, model.n_items * d, &rng, 0.1);
+	for (int e = 0; e < 5; e++)
+	{
+		double		t0 = now();
+		size_t		batches = sgd_epoch_begin(state, &model, e);
+
+		sgd_run_batches(state, &model, 0, batches);
+		times[e] = now() - t0;
+		for (int k = e; k > 0 && times[k] < times[k - 1]; k--)
+		{
+			double		swap = times[k];
+
+			times[k] = times[k - 1];
+			times[k - 1] = swap;
+		}
+	}
+	{
+		double		per_s = nnz / times[2];
+		double		gflops = per_s * 6.0 * config.negatives * d / 1e9;
+
+		printf("sampled softmax, nnz %zu, m=%d, d=%d, batch %d: %.3f s/epoch (median of 5), %.0f positives/s, "
+			   "%.1f GFLOP/s, %.0f%% of the square sgemm peak (%.1f GFLOP/s on %d threads)\n",
+			   nnz, config.negatives, d, config.batch_size, times[2], per_s, gflops, 100.0 * gflops / peak,
+			   peak, threads);
+	}
+	free(scratch);
+	free(model.users);
+	free(model.items);
+	free(model.user_acc);
+	free(model.item_acc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -184,28 +285,12 @@ main(int argc, char **argv)
 	/* --peak: OpenBLAS's own square sgemm on every thread, and nothing else */
 	if (argc > 1 && strcmp(argv[1], "--peak") == 0)
 	{
-		int			n = 2048;
-		float	   *a = malloc(sizeof(float) * n * n);
-		float	   *b = malloc(sizeof(float) * n * n);
-		float	   *out = malloc(sizeof(float) * n * n);
-		double		best = 0.0;
-
-		rng_seed(&rng, 1, 0);
-		fill(a, (size_t) n * n, &rng, 0.1);
-		fill(b, (size_t) n * n, &rng, 0.1);
-		openblas_set_num_threads(threads);
-		for (int rep = 0; rep < 5; rep++)
-		{
-			double		seconds;
-
-			t0 = now();
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
-						0.0f, out, n);
-			seconds = now() - t0;
-			if (2.0 * n * n * n / seconds / 1e9 > best)
-				best = 2.0 * n * n * n / seconds / 1e9;
-		}
-		printf("%.1f\n", best);
+		printf("%.1f\n", square_sgemm_peak(threads));
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--softmax") == 0)
+	{
+		bench_softmax(threads, square_sgemm_peak(threads));
 		return 0;
 	}
 	openblas_set_num_threads(1);

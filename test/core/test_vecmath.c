@@ -419,6 +419,52 @@ test_simd_variants_agree(void)
 			vec_exp(y, n);
 			for (size_t k = 0; k < n; k++)
 				CHECK_NEAR(y[k], exp((double) a[k]), 1e-6 * exp((double) a[k]));
+			/* the softmax's row passes: mask and shift, max, shifted exp and sum, scale */
+			{
+				int32_t    *ids = malloc(sizeof(int32_t) * n);
+				float		top;
+				double		expected_top = -3.4028235e38;
+				double		expected_sum = 0.0;
+				float		sum;
+
+				for (size_t k = 0; k < n; k++)
+					ids[k] = (int32_t) (k % 7);
+				memcpy(y, a, sizeof(float) * n);
+				top = vec_logits_max(y, b, ids, 3, -1e30f, n);
+				for (size_t k = 0; k < n; k++)
+				{
+					double		want = ids[k] == 3 ? -1e30 : (double) a[k] - b[k];
+
+					CHECK_NEAR(y[k], want, 1e-6 * fabs(want));
+					if (want > expected_top)
+						expected_top = want;
+				}
+				CHECK_NEAR(top, expected_top, 1e-6 * fabs(expected_top));
+				memcpy(y, a, sizeof(float) * n);
+				top = vec_logits_max(y, NULL, ids, -1, -1e30f, n);
+				expected_top = -3.4028235e38;
+				for (size_t k = 0; k < n; k++)
+				{
+					CHECK(y[k] == a[k]);
+					if (a[k] > expected_top)
+						expected_top = a[k];
+				}
+				CHECK(top == (float) expected_top);
+				sum = vec_exp_sum(y, n, top);
+				for (size_t k = 0; k < n; k++)
+				{
+					double		want = exp((double) a[k] - top);
+
+					CHECK_NEAR(y[k], want, 1e-6 * want + 1e-30);
+					expected_sum += want;
+				}
+				CHECK_NEAR(sum, expected_sum, 1e-5 * expected_sum);
+				memcpy(y, a, sizeof(float) * n);
+				vec_scale(y, 0.37f, n);
+				for (size_t k = 0; k < n; k++)
+					CHECK_NEAR(y[k], 0.37 * a[k], 1e-6 * fabs(a[k]));
+				free(ids);
+			}
 		}
 		for (int q = 0; q < n_queries; q++)
 		{
