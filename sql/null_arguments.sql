@@ -29,7 +29,7 @@ BEGIN
   FOR r IN SELECT p.proname, p.proargnames, p.pronargs FROM pg_proc p
             WHERE p.proname IN ('irec_train', 'irec_evaluate', 'irec_evaluate_popularity', 'irec_split',
                                 'irec_synthetic', 'irec_recommend', 'irec_similar_items', 'irec_fold_in',
-                                'irec_recommend_for_items', 'irec_tune')
+                                'irec_recommend_for_items', 'irec_tune', 'irec_update', 'irec_track_changes')
               AND p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'irec')
   LOOP
     FOREACH a IN ARRAY r.proargnames[1:r.pronargs] LOOP
@@ -43,6 +43,11 @@ BEGIN
         WHEN 'irec_similar_items' THEN 'SELECT * FROM irec_similar_items(model => ''na_train'', item => 1'
         WHEN 'irec_fold_in' THEN 'SELECT irec_fold_in(model => ''na_train'', items => ARRAY[1, 2]'
         WHEN 'irec_recommend_for_items' THEN 'SELECT * FROM irec_recommend_for_items(model => ''na_train'', items => ARRAY[1, 2]'
+        WHEN 'irec_update' THEN 'SELECT * FROM irec_update(model => ''na_train'''
+          || CASE WHEN 'users' = ANY (r.proargnames) THEN ', users => ARRAY[1]' ELSE '' END
+          || CASE WHEN 'items' = ANY (r.proargnames) THEN ', items => ARRAY[1]' ELSE '' END
+          || CASE WHEN 'since' = ANY (r.proargnames) THEN ', since => now(), time_column => ''weight''' ELSE '' END
+        WHEN 'irec_track_changes' THEN 'SELECT irec_track_changes(model => ''na_train'''
         WHEN 'irec_tune' THEN 'SELECT * FROM irec_tune(source => ''na_train'', model => ''na_null'', dims => 4, max_seconds => 0.001, quiet => true'
       END;
       -- replace the argument if the base sets it, else add it

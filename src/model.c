@@ -430,24 +430,7 @@ model_register(const ModelTarget *target, const ModelSummary *summary)
 	if (SPI_execute_with_args(sql.data, 20, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not register model %s", target->name);
 
-	{
-		int			dd = summary->dims * summary->dims;
-		Datum	   *cells = palloc(sizeof(Datum) * dd);
-		Oid			gram_types[2] = {TEXTOID, FLOAT4ARRAYOID};
-		Datum		gram_values[2];
-
-		for (int k = 0; k < dd; k++)
-			cells[k] = Float4GetDatum(summary->item_gramian[k]);
-		gram_values[0] = CStringGetTextDatum(target->name);
-		gram_values[1] = PointerGetDatum(construct_array(cells, dd, FLOAT4OID, 4, true, TYPALIGN_INT));
-		resetStringInfo(&sql);
-		appendStringInfo(&sql,
-						 "INSERT INTO %s (name, item_gramian) VALUES ($1, $2) "
-						 "ON CONFLICT (name) DO UPDATE SET item_gramian = EXCLUDED.item_gramian",
-						 quote_qualified_identifier(irec_extension_schema(), "irec_model_gramians"));
-		if (SPI_execute_with_args(sql.data, 2, gram_types, gram_values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not store the Gramian of model %s", target->name);
-	}
+	model_store_item_gramian(target->name, summary->item_gramian, summary->dims);
 
 	/*
 	 * The validation scores per epoch (NULL without validation), in the
@@ -476,12 +459,37 @@ model_register(const ModelTarget *target, const ModelSummary *summary)
 				val_nulls[1] = val_nulls[2] = ' ';
 			}
 			resetStringInfo(&sql);
-			appendStringInfo(&sql, "UPDATE %s SET validation = $2, best_epoch = $3 WHERE name = $1",
-							 registry_table());
+			/* a training clears 0.7.0's updated_at: the model is new again */
+			appendStringInfo(&sql, "UPDATE %s SET validation = $2, best_epoch = $3%s WHERE name = $1",
+							 registry_table(),
+							 get_attnum(registry, "updated_at") != InvalidAttrNumber ? ", updated_at = NULL" : "");
 			if (SPI_execute_with_args(sql.data, 3, val_types, val_values, val_nulls, false, 0) != SPI_OK_UPDATE)
 				elog(ERROR, "could not record the validation scores of model %s", target->name);
 		}
 	}
+}
+
+void
+model_store_item_gramian(const char *name, const float *gram, int dims)
+{
+	int			dd = dims * dims;
+	Datum	   *cells = palloc(sizeof(Datum) * dd);
+	Oid			types[2] = {TEXTOID, FLOAT4ARRAYOID};
+	Datum		values[2];
+	StringInfoData sql;
+
+	for (int k = 0; k < dd; k++)
+		cells[k] = Float4GetDatum(gram[k]);
+	values[0] = CStringGetTextDatum(name);
+	values[1] = PointerGetDatum(construct_array(cells, dd, FLOAT4OID, 4, true, TYPALIGN_INT));
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "INSERT INTO %s (name, item_gramian) VALUES ($1, $2) "
+					 "ON CONFLICT (name) DO UPDATE SET item_gramian = EXCLUDED.item_gramian",
+					 quote_qualified_identifier(irec_extension_schema(), "irec_model_gramians"));
+	if (SPI_execute_with_args(sql.data, 2, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store the Gramian of model %s", name);
+	pfree(cells);
 }
 
 static Oid
@@ -519,7 +527,7 @@ model_lookup(const char *name, ModelInfo *info)
 					 "weight_column, dims, (params->>'regularization')::float8, "
 					 "(params->>'regularization_exponent')::float8, "
 					 "(params->>'unobserved_weight')::float8, params->>'confidence', "
-					 "(params->>'alpha')::float8, (params->>'epsilon')::float8, n_items "
+					 "(params->>'alpha')::float8, (params->>'epsilon')::float8, n_items, algorithm, n_users "
 					 "FROM %s WHERE name = $1",
 					 registry_table());
 	values[0] = CStringGetTextDatum(name);
@@ -560,6 +568,8 @@ again:
 	info->alpha = DatumGetFloat8(SPI_getbinval(row, desc, 13, &isnull));
 	info->epsilon = DatumGetFloat8(SPI_getbinval(row, desc, 14, &isnull));
 	info->n_items = DatumGetInt64(SPI_getbinval(row, desc, 15, &isnull));
+	info->algorithm = SPI_getvalue(row, desc, 16);
+	info->n_users = DatumGetInt64(SPI_getbinval(row, desc, 17, &isnull));
 	{
 		Oid			users_relid = info->users_relid;
 		Oid			items_relid = info->items_relid;
@@ -611,4 +621,36 @@ model_item_gramian(const ModelInfo *info)
 	gram = palloc(sizeof(float) * info->dims * info->dims);
 	memcpy(gram, ARR_DATA_PTR(array), sizeof(float) * info->dims * info->dims);
 	return gram;
+}
+
+/*
+ * Ids are passed and returned as anyelement and converted to and from the
+ * model's id type through their text form.  That is exact for integers of
+ * any width against integer ids and for text against any ids; anything
+ * else (numeric 1.5 would become user 2, a date cannot name an integer id)
+ * is refused before it is used.
+ */
+static bool
+is_integer_type(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID;
+}
+
+bool
+model_id_types_compatible(Oid arg_type, Oid id_type)
+{
+	return arg_type == id_type ||
+		(is_integer_type(arg_type) && is_integer_type(id_type)) ||
+		arg_type == TEXTOID || arg_type == VARCHAROID;
+}
+
+void
+model_check_id_type(const char *model, const char *side, Oid arg_type, Oid id_type)
+{
+	if (!model_id_types_compatible(arg_type, id_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model \"%s\" has %s ids of type %s, not %s",
+						model, side, format_type_be(id_type), format_type_be(arg_type)),
+				 errhint("Pass the ids as %s, or as text.", format_type_be(id_type))));
 }

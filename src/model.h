@@ -67,6 +67,9 @@ typedef struct ModelSummary
 
 extern void model_register(const ModelTarget *target, const ModelSummary *summary);
 
+/* Store (insert or replace) the item Gramian, dims × dims, of a registered model. */
+extern void model_store_item_gramian(const char *name, const float *gram, int dims);
+
 /* A trained model, as serving and evaluation need it. */
 typedef struct ModelInfo
 {
@@ -91,6 +94,8 @@ typedef struct ModelInfo
 	double		alpha;
 	double		epsilon;
 	int64		n_items;
+	int64		n_users;
+	char	   *algorithm;
 } ModelInfo;
 
 /*
@@ -102,5 +107,14 @@ extern void model_lookup(const char *name, ModelInfo *info);
 
 /* The item Gramian stored at training time (dims × dims, palloc'd). */
 extern float *model_item_gramian(const ModelInfo *info);
+
+/*
+ * Ids are passed to serving and updates as anyelement/anyarray and
+ * converted to the model's id type through their text form: exact for
+ * integers of any width against integer ids and for text against any ids.
+ * model_check_id_type refuses anything else with an error naming the side.
+ */
+extern bool model_id_types_compatible(Oid arg_type, Oid id_type);
+extern void model_check_id_type(const char *model, const char *side, Oid arg_type, Oid id_type);
 
 #endif							/* IREC_MODEL_H */

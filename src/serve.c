@@ -40,6 +40,7 @@
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
+#include "core/diversify.h"
 #include "core/ials.h"
 #include "core/topn.h"
 #include "core/vecmath.h"
@@ -56,6 +57,8 @@ typedef struct Candidates
 	Topn		topn;
 	TopnEntry  *storage;
 	Datum	   *ids;			/* id of each accepted candidate, by topn index */
+	float	   *vectors;		/* its embedding, when diversifying (else NULL) */
+	int			dims;
 	size_t		n_ids;
 	size_t		ids_capacity;
 	int16		typlen;
@@ -95,9 +98,15 @@ offer(ItemScorer *scorer, Datum id, const Embedding *e)
 	{
 		c->ids_capacity *= 2;
 		c->ids = repalloc(c->ids, sizeof(Datum) * c->ids_capacity);
+		if (c->vectors)
+			c->vectors = repalloc_huge(c->vectors, sizeof(float) * c->ids_capacity * c->dims);
 	}
 	if (topn_push(&c->topn, score, (int64_t) c->n_ids))
+	{
+		if (c->vectors)
+			memcpy(c->vectors + c->n_ids * c->dims, e->x, sizeof(float) * c->dims);
 		c->ids[c->n_ids++] = datumCopy(id, c->typbyval, c->typlen);
+	}
 }
 
 /*
@@ -252,13 +261,17 @@ score_items(const ModelInfo *model, ItemScorer *scorer)
 	MemoryContextDelete(row_context);
 }
 
+/* dims > 0: keep each candidate's embedding too (for diversifying) */
 static void
-candidates_init(Candidates *c, Oid type, size_t capacity)
+candidates_init(Candidates *c, Oid type, size_t capacity, int dims)
 {
 	c->storage = palloc(sizeof(TopnEntry) * Max(capacity, 1));
 	topn_init(&c->topn, c->storage, capacity);
 	c->ids_capacity = Max(capacity * 4, 64);
 	c->ids = palloc(sizeof(Datum) * c->ids_capacity);
+	c->dims = dims;
+	c->vectors = dims > 0 ? MemoryContextAllocHuge(CurrentMemoryContext,
+												   sizeof(float) * c->ids_capacity * dims) : NULL;
 	c->n_ids = 0;
 	get_typlenbyval(type, &c->typlen, &c->typbyval);
 }
@@ -280,38 +293,6 @@ n_arg(FunctionCallInfo fcinfo, int arg)
 				 errmsg("n must be between 1 and %d, not %d", SERVE_MAX_N, n),
 				 errhint("n is the number of recommendations to return.")));
 	return n;
-}
-
-/*
- * Ids are passed and returned as anyelement and converted to and from the
- * model's id type through their text form.  That is exact for integers of
- * any width against integer ids and for text against any ids; anything
- * else (numeric 1.5 would become user 2, a date cannot name an integer id)
- * is refused before it is used.
- */
-static bool
-is_integer_type(Oid type)
-{
-	return type == INT2OID || type == INT4OID || type == INT8OID;
-}
-
-static bool
-id_types_compatible(Oid arg_type, Oid id_type)
-{
-	return arg_type == id_type ||
-		(is_integer_type(arg_type) && is_integer_type(id_type)) ||
-		arg_type == TEXTOID || arg_type == VARCHAROID;
-}
-
-static void
-check_id_type(const char *model, const char *side, Oid arg_type, Oid id_type)
-{
-	if (!id_types_compatible(arg_type, id_type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("model \"%s\" has %s ids of type %s, not %s",
-						model, side, format_type_be(id_type), format_type_be(arg_type)),
-				 errhint("Pass the ids as %s, or as text.", format_type_be(id_type))));
 }
 
 /* Convert a datum between id types through their text forms (int4 ↔ int8 and the like). */
@@ -362,28 +343,59 @@ exclusions_init(Exclusions *ex, Oid item_type)
 
 /*
  * emit: the best n candidates that are not excluded, into the SRF's
- * tuplestore, with ids converted to the result column's type.
+ * tuplestore, with ids converted to the result column's type.  With
+ * diversity > 0 the candidates left after exclusion (the pool) are
+ * re-ranked by maximal marginal relevance first; scores stay the
+ * relevance scores.
  */
 static void
 emit(FunctionCallInfo fcinfo, Candidates *c, const Exclusions *ex, int n,
-	 Oid item_type, Oid result_type)
+	 Oid item_type, Oid result_type, double diversity)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			emitted = 0;
+	size_t	   *pool = palloc(sizeof(size_t) * Max(c->topn.count, 1));
+	size_t		pool_size = 0;
+	size_t	   *order = pool;
+	size_t		count;
 
 	topn_finish(&c->topn);
-	for (size_t k = 0; k < c->topn.count && emitted < n; k++)
+	for (size_t k = 0; k < c->topn.count; k++)
 	{
-		Datum		id = c->ids[c->topn.entries[k].index];
+		if (ex && excluded(ex, c->ids[c->topn.entries[k].index]))
+			continue;
+		pool[pool_size++] = k;
+		if (diversity == 0 && pool_size == (size_t) n)
+			break;
+	}
+	count = Min(pool_size, (size_t) n);
+	if (diversity > 0 && pool_size > 0)
+	{
+		float	   *vectors = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * pool_size * c->dims);
+		double	   *relevance = palloc(sizeof(double) * pool_size);
+		double	   *scratch = palloc(sizeof(double) * 2 * pool_size);
+		size_t	   *picked = palloc(sizeof(size_t) * count);
+
+		for (size_t p = 0; p < pool_size; p++)
+		{
+			TopnEntry  *entry = &c->topn.entries[pool[p]];
+
+			memcpy(vectors + p * c->dims, c->vectors + (size_t) entry->index * c->dims, sizeof(float) * c->dims);
+			relevance[p] = entry->score;
+		}
+		count = mmr_select(vectors, pool_size, c->dims, relevance, diversity, count, picked, scratch);
+		for (size_t p = 0; p < count; p++)
+			picked[p] = pool[picked[p]];
+		order = picked;
+	}
+	for (size_t p = 0; p < count; p++)
+	{
+		TopnEntry  *entry = &c->topn.entries[order[p]];
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		if (ex && excluded(ex, id))
-			continue;
-		values[0] = convert_id(id, item_type, result_type);
-		values[1] = Float8GetDatum((double) c->topn.entries[k].score);
+		values[0] = convert_id(c->ids[entry->index], item_type, result_type);
+		values[1] = Float8GetDatum((double) entry->score);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		emitted++;
 	}
 }
 
@@ -416,19 +428,29 @@ model_arg(FunctionCallInfo fcinfo)
 }
 
 /*
+ * Diversified lists are picked from a pool of the best DIVERSITY_POOL_FACTOR·n
+ * (at least DIVERSITY_POOL_MIN) candidates: wide enough to reach past a
+ * run of near-duplicates, narrow enough to stay relevant.
+ */
+#define DIVERSITY_POOL_FACTOR 5
+#define DIVERSITY_POOL_MIN 50
+
+/*
  * rank_and_emit: score every model item against the query (inner product,
  * or cosine), and return the best n not in `ex` as the caller's result
- * rows, ids converted to result_type.
+ * rows, ids converted to result_type, diversified when diversity > 0.
  */
 static void
 rank_and_emit(FunctionCallInfo fcinfo, const ModelInfo *model, const float *query, int dims,
-			  bool cosine, const Exclusions *ex, int n, Oid result_type, MemoryContext caller)
+			  bool cosine, const Exclusions *ex, int n, Oid result_type, MemoryContext caller,
+			  double diversity)
 {
 	Candidates	candidates;
 	ItemScorer	scorer;
 	MemoryContext old;
+	size_t		wanted = diversity > 0 ? Max((size_t) n * DIVERSITY_POOL_FACTOR, DIVERSITY_POOL_MIN) : (size_t) n;
 
-	candidates_init(&candidates, model->item_type, (size_t) n + ex->count);
+	candidates_init(&candidates, model->item_type, wanted + ex->count, diversity > 0 ? dims : 0);
 	scorer.query = query;
 	scorer.dims = dims;
 	scorer.cosine = cosine;
@@ -436,8 +458,30 @@ rank_and_emit(FunctionCallInfo fcinfo, const ModelInfo *model, const float *quer
 	scorer.out = &candidates;
 	score_items(model, &scorer);
 	old = MemoryContextSwitchTo(caller);
-	emit(fcinfo, &candidates, ex, n, model->item_type, result_type);
+	emit(fcinfo, &candidates, ex, n, model->item_type, result_type, diversity);
 	MemoryContextSwitchTo(old);
+}
+
+/* The diversity argument (0.7.0 on; 0 before): a number in [0, 1]. */
+static double
+diversity_arg(FunctionCallInfo fcinfo, int arg)
+{
+	double		diversity;
+
+	if (PG_NARGS() <= arg)
+		return 0;
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("diversity must not be NULL"),
+				 errhint("Pass 0 for the plain top-n, up to 1 for the most varied list.")));
+	diversity = PG_GETARG_FLOAT8(arg);
+	if (!(diversity >= 0 && diversity <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diversity must be between 0 and 1, not %g", diversity),
+				 errhint("0 is the plain top-n; 0.2 to 0.5 mixes in less similar items.")));
+	return diversity;
 }
 
 /*
@@ -454,6 +498,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 	Oid			arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	int			n = n_arg(fcinfo, 2);
 	bool		exclude_seen;
+	double		diversity;
 	Embedding  *user;
 	Exclusions	ex;
 	MemoryContext caller = CurrentMemoryContext;
@@ -466,6 +511,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 				 errmsg("exclude_seen must not be NULL"),
 				 errhint("Pass true to skip items the user has already interacted with, false to keep them.")));
 	exclude_seen = PG_GETARG_BOOL(3);
+	diversity = diversity_arg(fcinfo, 4);
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		return (Datum) 0;
@@ -473,9 +519,9 @@ irec_recommend(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
-	check_id_type(name, "user", arg_type, model.user_type);
+	model_check_id_type(name, "user", arg_type, model.user_type);
 	/* the items come back in the type of the user argument */
-	if (!id_types_compatible(arg_type, model.item_type))
+	if (!model_id_types_compatible(arg_type, model.item_type))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("model \"%s\" has item ids of type %s, which irec_recommend cannot return as %s",
@@ -515,7 +561,7 @@ irec_recommend(PG_FUNCTION_ARGS)
 								  typbyval, typlen);
 		}
 	}
-	rank_and_emit(fcinfo, &model, user->x, user->dims, false, &ex, n, arg_type, caller);
+	rank_and_emit(fcinfo, &model, user->x, user->dims, false, &ex, n, arg_type, caller, diversity);
 	SPI_finish();
 	irec_restore_search_path(path_level);
 	return (Datum) 0;
@@ -538,6 +584,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *name = model_arg(fcinfo);
 	int			path_level;
+	double		diversity = diversity_arg(fcinfo, 3);
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
@@ -546,7 +593,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
-	check_id_type(name, "item", arg_type, model.item_type);
+	model_check_id_type(name, "item", arg_type, model.item_type);
 	item = lookup_embedding(model.items_table, "item_id", model.item_type, PG_GETARG_DATUM(1), arg_type);
 	if (item == NULL)
 	{
@@ -558,7 +605,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	ex.count = 1;
 	ex.ids = palloc(sizeof(Datum));
 	ex.ids[0] = convert_id(PG_GETARG_DATUM(1), arg_type, model.item_type);
-	rank_and_emit(fcinfo, &model, item->x, item->dims, true, &ex, n, arg_type, caller);
+	rank_and_emit(fcinfo, &model, item->x, item->dims, true, &ex, n, arg_type, caller, diversity);
 	SPI_finish();
 	irec_restore_search_path(path_level);
 	return (Datum) 0;
@@ -734,7 +781,7 @@ irec_fold_in(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
-	check_id_type(name, "item", get_element_type(get_fn_expr_argtype(fcinfo->flinfo, 1)), model.item_type);
+	model_check_id_type(name, "item", get_element_type(get_fn_expr_argtype(fcinfo->flinfo, 1)), model.item_type);
 	x = palloc0(sizeof(float) * model.dims);
 	known = fold_in(&model, PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1),
 					PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), !PG_ARGISNULL(2), x, NULL);
@@ -771,13 +818,15 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 	char	   *name = model_arg(fcinfo);
 	int			path_level;
 
+	double		diversity = diversity_arg(fcinfo, 4);
+
 	check_fold_in_args(fcinfo, 1, 3);
 	InitMaterializedSRF(fcinfo, 0);
 	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	model_lookup(name, &model);
-	check_id_type(name, "item", elem_type, model.item_type);
+	model_check_id_type(name, "item", elem_type, model.item_type);
 	x = palloc0(sizeof(float) * model.dims);
 	exclusions_init(&ex, model.item_type);
 	if (!fold_in(&model, PG_GETARG_DATUM(1), array_type,
@@ -787,7 +836,7 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 		irec_restore_search_path(path_level);
 		return (Datum) 0;
 	}
-	rank_and_emit(fcinfo, &model, x, model.dims, false, &ex, n, elem_type, caller);
+	rank_and_emit(fcinfo, &model, x, model.dims, false, &ex, n, elem_type, caller, diversity);
 	SPI_finish();
 	irec_restore_search_path(path_level);
 	return (Datum) 0;

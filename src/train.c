@@ -15,14 +15,19 @@
 #include <math.h>
 #include <time.h>
 
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/array.h"
 
 #include "core/ials.h"
 #include "core/parallel.h"
@@ -98,6 +103,7 @@ typedef struct TrainOptions
 	int			validation_k;
 	const char *validation_metric;
 	int			patience;
+	bool		warm_start;		/* start from the existing model's embeddings */
 } TrainOptions;
 
 static double
@@ -291,6 +297,18 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		options->validation_metric = text_arg(fcinfo, 32);
 		options->patience = PG_GETARG_INT32(33);
 	}
+	/* 0.7.0 added warm_start */
+	options->warm_start = false;
+	if (PG_NARGS() > 34)
+	{
+		require_not_null(fcinfo, 34, "warm_start");
+		options->warm_start = PG_GETARG_BOOL(34);
+	}
+	if (options->warm_start && options->sql_engine)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("engine 'sql' does not warm-start"),
+				 errhint("Use engine => 'memory' with warm_start.")));
 	if (strcmp(options->validation_metric, "ndcg") != 0 && strcmp(options->validation_metric, "recall") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -494,6 +512,8 @@ params_json(const TrainOptions *options, int threads)
 		if (options->sampler == SAMPLER_RANK_ADAPTIVE)
 			appendStringInfo(&json, ", \"rank_scale\": %s", float8out_internal(options->rank_scale));
 	}
+	if (options->warm_start)
+		appendStringInfoString(&json, ", \"warm_start\": true");
 	if (OidIsValid(options->validation))
 		appendStringInfo(&json, ", \"validation_metric\": \"%s\", \"validation_k\": %d, \"patience\": %d",
 						 options->validation_metric, options->validation_k, options->patience);
@@ -902,6 +922,107 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 	return name;
 }
 
+/*
+ * warm_start_side: overwrite the rows of x (ids → dense index as in `ids`)
+ * whose ids the existing model table has, with that model's embeddings.
+ * Returns how many rows were taken over.
+ */
+static int64
+warm_start_side(const char *table, const char *id_column, const IdMap *ids, int dims, float *x)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+										 AccessShareLock, false);
+	Oid			table_type = get_atttype(relid, get_attnum(relid, id_column));
+	Oid			types[1] = {get_array_type(ids->type)};
+	Datum		values[1];
+	char	   *sql;
+	Portal		portal;
+	int64		taken = 0;
+
+	if (table_type != ids->type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the existing model's %s is of type %s, the source's ids are %s",
+						id_column, format_type_be(table_type), format_type_be(ids->type)),
+				 errhint("Train without warm_start, or from a source with the same id types.")));
+	values[0] = PointerGetDatum(construct_array(ids->ids, (int) ids->count, ids->type,
+												ids->typlen, ids->typbyval, ids->typalign));
+	sql = psprintf("SELECT u.k, m.embedding FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, k) "
+				   "JOIN %s m ON m.%s = u.id", table, id_column);
+	portal = SPI_cursor_open_with_args(NULL, sql, 1, types, values, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			int64		k = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+			Datum		emb = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+			Embedding  *e;
+
+			if (isnull)
+				continue;
+			e = DatumGetEmbedding(emb);
+			if (e->dims != dims)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("an embedding of %s has %d dimensions, not %d", table, e->dims, dims),
+						 errhint("Train without warm_start, or with the existing model's dims.")));
+			memcpy(x + (size_t) (k - 1) * dims, e->x, sizeof(float) * dims);
+			taken++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	return taken;
+}
+
+/*
+ * warm_start: the existing model of the target's name, if any, gives its
+ * embeddings to the ids it knows; new ids keep their random start.
+ */
+static void
+warm_start(const TrainOptions *options, const ModelTarget *target, const Interactions *data,
+		   float *users, float *items)
+{
+	char	   *sql = psprintf("SELECT dims FROM %s WHERE name = $1",
+							   quote_qualified_identifier(irec_extension_schema(), "irec_models"));
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(target->name)};
+	bool		isnull;
+	int			dims;
+	int64		users_taken;
+	int64		items_taken;
+
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the model registry");
+	if (SPI_processed == 0)
+	{
+		if (!options->quiet)
+			ereport(NOTICE,
+					(errmsg("model \"%s\" does not exist yet: warm_start starts from random embeddings",
+							target->name)));
+		return;
+	}
+	dims = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (dims != options->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has %d dims, not %d: warm_start needs the same dims",
+						target->name, dims, options->dims),
+				 errhint("Pass dims => %d, or train without warm_start.", dims)));
+	users_taken = warm_start_side(target->users_table, "user_id", &data->users, dims, users);
+	items_taken = warm_start_side(target->items_table, "item_id", &data->items, dims, items);
+	if (!options->quiet)
+		ereport(NOTICE,
+				(errmsg("warm start from model \"%s\": " INT64_FORMAT " of %zu users and "
+						INT64_FORMAT " of %zu items", target->name, users_taken, data->users.count,
+						items_taken, data->items.count)));
+}
+
 PG_FUNCTION_INFO_V1(irec_train);
 Datum
 irec_train(PG_FUNCTION_ARGS)
@@ -1014,6 +1135,8 @@ irec_train(PG_FUNCTION_ARGS)
 
 	init_side(users, data.users.count, options.dims, options.init_std, (uint64) options.seed, 1, threads);
 	init_side(items, data.items.count, options.dims, options.init_std, (uint64) options.seed, 2, threads);
+	if (options.warm_start)
+		warm_start(&options, &target, &data, users, items);
 
 	clock_gettime(CLOCK_MONOTONIC, &train_start);
 	progress_phase("training");

@@ -74,6 +74,8 @@ if irec_cluster_start; then
 	count_pass_fail < <(bash test/load.sh 2>&1 || echo "FAIL load harness")
 	echo "== retraining under live traffic (pgbench, ${IREC_LOAD_SECONDS:-60} s)"
 	count_pass_fail < <(bash test/load_retrain.sh 2>&1 || echo "FAIL retrain harness")
+	echo "== irec_update under live traffic (pgbench, ${IREC_LOAD_SECONDS:-60} s)"
+	count_pass_fail < <(bash test/load_update.sh 2>&1 || echo "FAIL update harness")
 	for t in test/sql_scripts/*.sh; do
 		[ -e "$t" ] || continue
 		if bash "$t"; then note_result "$t" 0; else note_result "$t" 1; fi

@@ -43,7 +43,7 @@ my %before;
 $before{$_} = $node->safe_psql('postgres', $_) for @answers;
 
 $node->safe_psql('postgres', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', 'updated through 0.2.0, 0.3.0, 0.4.0 and 0.5.0 to 0.6.0');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.7.0', 'updated through 0.2.0 ... 0.6.0 to 0.7.0');
 for my $q (@answers)
 {
 	is($node->safe_psql('postgres', $q), $before{$q}, "unchanged by the update: $q");
@@ -110,6 +110,18 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT castcontext FROM pg_cast WHERE castsource = 'embedding'::regtype AND casttarget = 'real[]'::regtype}),
 	'i', 'embedding -> real[] is implicit after the update');
+# 0.7.0's objects on a model trained under 0.1.0: irec_update, diversity, warm start
+is($node->safe_psql('postgres', q{
+	INSERT INTO clicks VALUES (5, 7, 2), (100000, 7, 1);
+	SELECT users_updated || '|' || users_added FROM irec_update('clicks', users => ARRAY[5, 100000])}),
+	'1|1', 'irec_update on a model trained before the update');
+is($node->safe_psql('postgres', q{
+	SELECT concat_ws('|', (SELECT updated_at IS NOT NULL FROM irec_models WHERE name = 'clicks'),
+	       (SELECT count(*) FROM irec_recommend('clicks', 5, n => 10, diversity => 0.5)),
+	       (SELECT irec_train('clicks', dims => 8, epochs => 1, warm_start => true, quiet => true)))}),
+	't|10|clicks', 'the registry records it; diversity and warm start work');
+is($node->safe_psql('postgres', "SELECT updated_at IS NULL FROM irec_models WHERE name = 'clicks'"),
+	't', 'a training clears updated_at');
 my ($rc, $out, $err) = $node->psql('postgres', 'SELECT irec_pgvector_casts()');
 like($err, qr/pgvector is not installed in this database/, 'irec_pgvector_casts refuses without pgvector');
 
@@ -130,7 +142,7 @@ my $bodies = q{
 	SELECT string_agg(p.oid::regprocedure || ':' || md5(p.prosrc), ',' ORDER BY p.oid::regprocedure::text)
 	  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
 	 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'irec')};
-is($node->safe_psql('postgres', $bodies), $node->safe_psql('fresh', $bodies), 'the same function bodies (irec_tune of 0.6.0)');
+is($node->safe_psql('postgres', $bodies), $node->safe_psql('fresh', $bodies), 'the same function bodies');
 
 # an update from 0.2.0 itself
 $node->safe_psql('postgres', 'CREATE DATABASE from020');
@@ -140,20 +152,27 @@ is($node->safe_psql('from020', $bodies), $node->safe_psql('fresh', $bodies), '0.
 # and from 0.3.0
 $node->safe_psql('postgres', 'CREATE DATABASE from030');
 $node->safe_psql('from030', q{CREATE EXTENSION irec VERSION '0.3.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', '0.3.0 updates to 0.6.0');
+is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.7.0', '0.3.0 updates to 0.7.0');
 is($node->safe_psql('from030', $bodies), $node->safe_psql('fresh', $bodies), '0.3.0 updates to the same functions');
 
 # and from 0.4.0, whose irec_tune wrote trials without a folds column
 $node->safe_psql('postgres', 'CREATE DATABASE from040');
 $node->safe_psql('from040', q{CREATE EXTENSION irec VERSION '0.4.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', '0.4.0 updates to 0.6.0');
+is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.7.0', '0.4.0 updates to 0.7.0');
 is($node->safe_psql('from040', $bodies), $node->safe_psql('fresh', $bodies), '0.4.0 updates to the same functions');
 
 # and from 0.5.0, whose irec_tune ended with the halving's last rung
 $node->safe_psql('postgres', 'CREATE DATABASE from050');
 $node->safe_psql('from050', q{CREATE EXTENSION irec VERSION '0.5.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.6.0', '0.5.0 updates to 0.6.0');
+is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.7.0', '0.5.0 updates to 0.7.0');
 is($node->safe_psql('from050', $bodies), $node->safe_psql('fresh', $bodies), '0.5.0 updates to the same functions');
+
+# and from 0.6.0, before irec_update, warm_start and diversity
+$node->safe_psql('postgres', 'CREATE DATABASE from060');
+$node->safe_psql('from060', q{CREATE EXTENSION irec VERSION '0.6.0'; ALTER EXTENSION irec UPDATE});
+is($node->safe_psql('from060', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.7.0', '0.6.0 updates to 0.7.0');
+is($node->safe_psql('from060', $bodies), $node->safe_psql('fresh', $bodies), '0.6.0 updates to the same functions');
+is($node->safe_psql('from060', $objects), $node->safe_psql('fresh', $objects), '0.6.0 updates to the same objects');
 
 $node->stop;
 done_testing();

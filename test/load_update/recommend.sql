@@ -1,0 +1,4 @@
+\set u random(1, 5500)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT live_check(:u);
+COMMIT;
