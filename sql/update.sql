@@ -151,6 +151,16 @@ SELECT w.loss[3] <= c.loss[12] * 1.001 AS warm_3_epochs_reach_cold_12,
        (w.params->>'warm_start')::boolean AS recorded
   FROM irec_models w, irec_models c WHERE w.name = 'grow' AND c.name = 'grow_cold';
 SELECT irec_train('grow', model => 'grow_new', dims => 8, epochs => 1, warm_start => true, quiet => true);
+-- every algorithm starts from the model's embeddings: a sampled-softmax
+-- model's first warm epoch is below its first cold one
+SELECT irec_train('grow_old', model => 'grow_sm', algorithm => 'softmax', dims => 8, epochs => 10,
+                  negatives => 32, threads => 1, quiet => true);
+SELECT irec_train('grow', model => 'grow_sm_cold', algorithm => 'softmax', dims => 8, epochs => 1,
+                  negatives => 32, threads => 1, quiet => true);
+SELECT irec_train('grow', model => 'grow_sm', algorithm => 'softmax', dims => 8, epochs => 1,
+                  negatives => 32, threads => 1, warm_start => true, quiet => true);
+SELECT w.loss[1] < c.loss[1] AS softmax_warm_starts_lower
+  FROM irec_models w, irec_models c WHERE w.name = 'grow_sm' AND c.name = 'grow_sm_cold';
 \set VERBOSITY terse
 SELECT irec_train('grow', model => 'grow', dims => 4, epochs => 1, warm_start => true);
 SELECT irec_train('grow', model => 'grow', dims => 8, epochs => 1, warm_start => true, engine => 'sql');
