@@ -12,6 +12,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "access/xloginsert.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -19,11 +20,16 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 #include "storage/lmgr.h"
+#include "storage/smgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/regproc.h"
 
 #include "embedding.h"
@@ -242,35 +248,131 @@ drop_previous_tables(const ModelTarget *target)
 }
 
 /*
- * write_side: the table of one side's embeddings.  Rows go in as COPY puts
- * them (table_multi_insert: whole pages per WAL record, no executor per
- * row) into a table without an index, and the primary key is built
- * afterwards by one sort, which is cheaper than inserting every key into a
- * growing btree.
+ * Pages written and WAL-logged together: log_newpages puts up to
+ * XLR_MAX_BLOCK_ID full pages in one record.
+ */
+#define DIRECT_PAGES 32
+
+/*
+ * heap_tuple_of: the heap tuple of one row (id, embedding), with the
+ * header an INSERT by this command gives it (heap_prepare_insert's).
+ */
+static HeapTuple
+heap_tuple_of(TupleDesc desc, Datum id, Embedding *vector, TransactionId xid, CommandId command)
+{
+	Datum		values[2] = {id, PointerGetDatum(vector)};
+	bool		nulls[2] = {false, false};
+	HeapTuple	tuple = heap_form_tuple(desc, values, nulls);
+
+	tuple->t_data->t_infomask &= ~HEAP_XACT_MASK;
+	tuple->t_data->t_infomask2 &= ~HEAP2_XACT_MASK;
+	tuple->t_data->t_infomask |= HEAP_XMAX_INVALID;
+	HeapTupleHeaderSetXmin(tuple->t_data, xid);
+	HeapTupleHeaderSetCmin(tuple->t_data, command);
+	HeapTupleHeaderSetXmax(tuple->t_data, 0);
+	return tuple;
+}
+
+static void
+flush_direct_pages(Relation rel, PGAlignedBlock *pages, int count, BlockNumber first)
+{
+	BlockNumber blocks[DIRECT_PAGES];
+	Page		images[DIRECT_PAGES];
+
+	for (int k = 0; k < count; k++)
+	{
+		blocks[k] = first + k;
+		images[k] = (Page) pages[k].data;
+	}
+	/* the WAL record first: it stamps each page's LSN */
+	if (RelationNeedsWAL(rel))
+		log_newpages(&rel->rd_node, MAIN_FORKNUM, count, blocks, images, true);
+	for (int k = 0; k < count; k++)
+	{
+		PageSetChecksumInplace(images[k], blocks[k]);
+		smgrextend(RelationGetSmgr(rel), MAIN_FORKNUM, blocks[k], pages[k].data, true);
+	}
+}
+
+/*
+ * write_rows_direct: fill a table created by this transaction with
+ * whole pages built in local memory, as CLUSTER and index builds write
+ * theirs: no shared buffers, no per-row WAL, one full-page image per page
+ * (or none under wal_level = minimal, where commit syncs the new file).
+ * Nobody else can see the table before commit, and if the transaction
+ * aborts the file goes with it.  Rows stay in line (no TOAST), which
+ * the caller has checked they fit.
  */
 static void
-write_side(const char *table, const char *id_column, const IdMap *ids,
-		   const float *embeddings, int dims)
+write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int dims)
 {
-	StringInfoData sql;
-	char	   *schema = irec_extension_schema();
-	Oid			relid;
-	Relation	rel;
+	TupleDesc	desc = RelationGetDescr(rel);
+	TransactionId xid = GetCurrentTransactionId();
+	CommandId	command = GetCurrentCommandId(true);
+	Embedding  *vector = embedding_new(dims);
+	PGAlignedBlock *pages = palloc(sizeof(PGAlignedBlock) * DIRECT_PAGES);
+	BlockNumber first = 0;
+	int			filled = 0;
+	Page		page = NULL;
+
+	if (RelationGetNumberOfBlocks(rel) != 0)
+		elog(ERROR, "irec: direct write into a table that is not empty");
+	for (size_t row = 0; row < ids->count; row++)
+	{
+		HeapTuple	tuple;
+		OffsetNumber offset;
+		HeapTupleHeader stored;
+
+		memcpy(vector->x, embeddings + row * dims, sizeof(float) * dims);
+		tuple = heap_tuple_of(desc, ids->ids[row], vector, xid, command);
+		if (page == NULL || PageGetHeapFreeSpace(page) < MAXALIGN(tuple->t_len))
+		{
+			if (filled == DIRECT_PAGES)
+			{
+				flush_direct_pages(rel, pages, filled, first);
+				first += filled;
+				filled = 0;
+				CHECK_FOR_INTERRUPTS();
+			}
+			page = (Page) pages[filled++].data;
+			PageInit(page, BLCKSZ, 0);
+		}
+		offset = PageAddItem(page, (Item) tuple->t_data, tuple->t_len, InvalidOffsetNumber, false, true);
+		if (offset == InvalidOffsetNumber)
+			elog(ERROR, "irec: could not place a row of %u bytes on a new page", tuple->t_len);
+		stored = (HeapTupleHeader) PageGetItem(page, PageGetItemId(page, offset));
+		ItemPointerSet(&stored->t_ctid, first + filled - 1, offset);
+		heap_freetuple(tuple);
+	}
+	if (filled > 0)
+		flush_direct_pages(rel, pages, filled, first);
+
+	/*
+	 * A checkpoint during the writes did not see these pages (they were
+	 * never in shared buffers), so they are on disk only once synced; with
+	 * no WAL, commit syncs the new file instead.
+	 */
+	if (RelationNeedsWAL(rel))
+		smgrimmedsync(RelationGetSmgr(rel), MAIN_FORKNUM);
+	/* as heap inserts count, so that autovacuum analyzes the table */
+	pgstat_count_heap_insert(rel, (PgStat_Counter) ids->count);
+	pfree(pages);
+	pfree(vector);
+}
+
+/*
+ * write_rows_buffered: the same rows as COPY puts them
+ * (table_multi_insert: whole pages per WAL record, no executor per row),
+ * TOASTing what does not fit in line.
+ */
+static void
+write_rows_buffered(Relation rel, const IdMap *ids, const float *embeddings, int dims)
+{
 	BulkInsertState bulk;
 	CommandId	command = GetCurrentCommandId(true);
 	int			batch = (int) Max(1, Min(WRITE_BATCH, WRITE_BATCH_BYTES / (sizeof(float) * dims)));
 	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * batch);
 	Embedding **vectors = palloc(sizeof(Embedding *) * batch);
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE %s (%s %s NOT NULL, embedding %s(%d) NOT NULL)",
-					 table, id_column, format_type_be_qualified(ids->type),
-					 quote_qualified_identifier(schema, "embedding"), dims);
-	run_sql(sql.data, SPI_OK_UTILITY);
-
-	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
-							 NoLock, false);
-	rel = table_open(relid, RowExclusiveLock);
 
 	/*
 	 * A bulk-insert state writes through a small ring of buffers, which
@@ -317,6 +419,59 @@ write_side(const char *table, const char *id_column, const IdMap *ids,
 	}
 	pfree(slots);
 	pfree(vectors);
+}
+
+/*
+ * rows_fit_in_line: whether every row (id, embedding) fits on a heap page
+ * without TOAST.  A bound: the widest id and an embedding, each padded to
+ * the widest alignment.
+ */
+static bool
+rows_fit_in_line(TupleDesc desc, const IdMap *ids, int dims)
+{
+	Form_pg_attribute id = TupleDescAttr(desc, 0);
+	Embedding  *vector = embedding_new(dims);
+	Size		id_width = 0;
+	Size		size;
+
+	if (id->attlen > 0)
+		id_width = id->attlen;
+	else
+		for (size_t k = 0; k < ids->count; k++)
+			id_width = Max(id_width, datumGetSize(ids->ids[k], false, id->attlen));
+	size = MAXALIGN(SizeofHeapTupleHeader) + MAXALIGN(id_width) + MAXALIGN(VARSIZE(vector));
+	pfree(vector);
+	return size <= MaxHeapTupleSize;
+}
+
+/*
+ * write_side: the table of one side's embeddings, created here, filled,
+ * and keyed afterwards by one sort, which is cheaper than inserting every
+ * key into a growing btree.
+ */
+static void
+write_side(const char *table, const char *id_column, const IdMap *ids,
+		   const float *embeddings, int dims)
+{
+	StringInfoData sql;
+	char	   *schema = irec_extension_schema();
+	Oid			relid;
+	Relation	rel;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE %s (%s %s NOT NULL, embedding %s(%d) NOT NULL)",
+					 table, id_column, format_type_be_qualified(ids->type),
+					 quote_qualified_identifier(schema, "embedding"), dims);
+	run_sql(sql.data, SPI_OK_UTILITY);
+
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+							 NoLock, false);
+	rel = table_open(relid, RowExclusiveLock);
+	if (rel->rd_createSubid == GetCurrentSubTransactionId() &&
+		rows_fit_in_line(RelationGetDescr(rel), ids, dims))
+		write_rows_direct(rel, ids, embeddings, dims);
+	else
+		write_rows_buffered(rel, ids, embeddings, dims);
 	table_close(rel, NoLock);
 	/* the statements below see the rows */
 	CommandCounterIncrement();

@@ -56,6 +56,26 @@ $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', "SELECT missing, duplicated FROM irec_index_check('u_ivf')"),
 	'0|0', 'lazily formed lists replay');
 
+# a trained model's tables are written as whole pages (full-page WAL
+# records, no shared buffers): the standby holds the same rows, in line
+# (dims 8) and TOASTed (dims 2048)
+for my $dims (8, 2048)
+{
+	$primary->safe_psql('postgres',
+		"CREATE TABLE IF NOT EXISTS clicks AS SELECT user_id, item_id FROM irec_synthetic(300, 200, 3000, seed => 5);
+		 SELECT irec_train('clicks', model => 'm$dims', dims => $dims, epochs => 1, quiet => true);");
+	$primary->wait_for_catchup($standby);
+	for my $side ('users', 'items')
+	{
+		my $fingerprint = "SELECT count(*) || ':' || md5(string_agg(embedding::text, ',' ORDER BY 1))
+			FROM m${dims}_$side";
+		is($standby->safe_psql('postgres', $fingerprint), $primary->safe_psql('postgres', $fingerprint),
+			"dims $dims: the standby's $side table equals the primary's");
+	}
+	is($standby->safe_psql('postgres', "SET enable_seqscan = off; SELECT count(*) FROM m${dims}_items WHERE item_id = 7"),
+		'1', "dims $dims: the standby's primary key finds a row");
+}
+
 $standby->stop;
 $primary->stop;
 done_testing();

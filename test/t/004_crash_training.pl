@@ -38,5 +38,16 @@ for my $engine ('memory', 'sql')
 	is($node->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname LIKE 'irec_sql%'"), '0',
 		"$engine engine: no work tables are left behind");
 }
+# a finished training survives a crash before any checkpoint: its tables'
+# pages come back from WAL
+$node->safe_psql('postgres', "CHECKPOINT");
+$node->safe_psql('postgres', "SELECT irec_train('clicks', dims => 16, epochs => 1, quiet => true)");
+my $trained = $node->safe_psql('postgres', $fingerprint);
+isnt($trained, $before, 'a new model was trained');
+$node->stop('immediate');
+$node->start;
+is($node->safe_psql('postgres', $fingerprint), $trained, 'the new model survives a crash after commit');
+is($node->safe_psql('postgres', "SELECT count(*) FROM clicks_items"),
+	$node->safe_psql('postgres', "SELECT count(DISTINCT item_id) FROM clicks"), 'every item row is back');
 $node->stop;
 done_testing();
