@@ -51,8 +51,8 @@ thread_floats(const SgdConfig *c)
 	size_t		b = (size_t) c->batch_size;
 	size_t		m = (size_t) (c->sampler == SAMPLER_IN_BATCH ? c->batch_size : c->negatives);
 
-	/* ctx, pos, g_ctx, g_pos (B×d); neg, g_neg (m×d); work (B×m); ids and log q */
-	return 4 * b * d + 2 * m * d + b * m + 3 * b + 2 * m + 8 * d + 64;
+	/* ctx, pos, g_ctx, g_pos (B×d); neg, g_neg (m×d); work (B×(m+1)); ids and log q */
+	return 4 * b * d + 2 * m * d + b * (m + 1) + 3 * b + 2 * m + 8 * d + 64;
 }
 
 size_t
@@ -300,6 +300,7 @@ softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
 			  float *g_ctx, float *g_pos, float *g_neg, float *work)
 {
 	float		inv_t = 1.0f / temperature;
+	float	   *pos_coef = work + (size_t) batch * m;
 	double		loss = 0.0;
 
 	/* logits of the negatives: one sgemm for the whole batch */
@@ -313,7 +314,6 @@ softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
 		float		top = vec_logits_max(row, log_q, neg_ids, pos_ids[b], MASKED_LOGIT, m);
 		double		e_pos;
 		double		z;
-		float		p_pos;
 
 		if (l_pos > top)
 			top = l_pos;
@@ -322,16 +322,20 @@ softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
 		loss += -(double) l_pos + top + log(z);
 		/* row becomes d loss / d score of each negative: p_k / T */
 		vec_scale(row, (float) (inv_t / z), m);
-		p_pos = (float) (e_pos / z);
 		/* d loss / d s_pos = (p_pos − 1)/T */
-		vec_axpy(g_ctx + (size_t) b * dims, (p_pos - 1.0f) * inv_t, pos + (size_t) b * dims, dims);
-		vec_axpy(g_pos + (size_t) b * dims, (p_pos - 1.0f) * inv_t, ctx + (size_t) b * dims, dims);
+		pos_coef[b] = ((float) (e_pos / z) - 1.0f) * inv_t;
 	}
-	/* g_ctx += P·neg ; g_neg += Pᵀ·ctx (P already holds p/T) */
+	/* g_ctx = P·neg ; g_neg = Pᵀ·ctx (P already holds p/T): written, not added */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, dims, m, 1.0f,
-				work, m, neg, dims, 1.0f, g_ctx, dims);
+				work, m, neg, dims, 0.0f, g_ctx, dims);
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, dims, batch, 1.0f,
-				work, m, ctx, dims, 1.0f, g_neg, dims);
+				work, m, ctx, dims, 0.0f, g_neg, dims);
+	for (int b = 0; b < batch; b++)
+	{
+		vec_axpy(g_ctx + (size_t) b * dims, pos_coef[b], pos + (size_t) b * dims, dims);
+		memcpy(g_pos + (size_t) b * dims, ctx + (size_t) b * dims, sizeof(float) * dims);
+		vec_scale(g_pos + (size_t) b * dims, pos_coef[b], dims);
+	}
 	return loss;
 }
 
@@ -464,7 +468,7 @@ softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffe
 	float	   *neg = g_pos + (size_t) c->batch_size * d;
 	float	   *g_neg = neg + (size_t) m * d;
 	float	   *work = g_neg + (size_t) m * d;
-	int32_t    *ctx_ids = (int32_t *) (work + (size_t) c->batch_size * m);
+	int32_t    *ctx_ids = (int32_t *) (work + (size_t) c->batch_size * (m + 1));
 	int32_t    *pos_ids = ctx_ids + c->batch_size;
 	int32_t    *neg_ids = pos_ids + c->batch_size;
 	float	   *log_q = (float *) (neg_ids + m);
@@ -489,9 +493,6 @@ softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffe
 	gather(ctx, model->users, ctx_ids, count, d);
 	gather(pos, model->items, pos_ids, count, d);
 	gather(neg, model->items, neg_ids, m, d);
-	memset(g_ctx, 0, sizeof(float) * count * d);
-	memset(g_pos, 0, sizeof(float) * count * d);
-	memset(g_neg, 0, sizeof(float) * (size_t) m * d);
 	loss = softmax_batch(ctx, pos, pos_ids, neg, neg_ids, c->logq ? log_q : NULL, count, m, d,
 						 (float) c->temperature, g_ctx, g_pos, g_neg, work);
 	for (int b = 0; b < count; b++)

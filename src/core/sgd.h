@@ -110,16 +110,17 @@ double		sgd_epoch_loss(SgdState *state, SgdModel *model);
 /*
  * The losses and their gradients with respect to the embeddings, one step
  * each, exposed so that tests can check them against finite differences.
- * Gradients are accumulated (+=) into the g_* buffers; regularization is not
- * included (the update adds λ·x).
+ * Gradients are accumulated (+=) into the g_* buffers (softmax_batch's
+ * are written); regularization is not included (the update adds λ·x).
  */
 
 /*
  * Sampled softmax for a batch of B positives (rows of ctx, pos) with m
  * shared negatives (rows of neg): loss_b = −l_b+ + ln(e^{l_b+} + Σ_k e^{l_bk}),
  * l = score/T, minus ln(m·q_k) on negatives when log_q is given.  Negatives
- * equal to the row's positive (accidental hits) are masked.  work holds
- * B × m floats.  Returns the summed loss.
+ * equal to the row's positive (accidental hits) are masked.  The gradients
+ * are written (=), not added.  work holds B × (m + 1) floats.  Returns the
+ * summed loss.
  */
 double		softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids,
 						  const float *neg, const int32_t *neg_ids, const float *log_q,

@@ -63,7 +63,7 @@ static const float log_q[M] = {0.3f, -0.2f, 0.1f, 0.0f};
 static double
 softmax_fn(float *p, float *g, void *context)
 {
-	float		work[B * M];
+	float		work[B * (M + 1)];
 	float		temperature = *(float *) context;
 
 	return softmax_batch(p, p + B * D, pos_ids, p + 2 * B * D, neg_ids, log_q, B, M, D,
@@ -249,7 +249,7 @@ test_sampled_softmax_approaches_full(void)
 		float	   *neg = malloc(sizeof(float) * m * D);
 		int32_t    *ids = malloc(sizeof(int32_t) * m);
 		float	   *lq = malloc(sizeof(float) * m);
-		float	   *work = malloc(sizeof(float) * m);
+		float	   *work = malloc(sizeof(float) * (m + 1));
 		float	   *g_neg = calloc((size_t) m * D, sizeof(float));
 		float		g_ctx[D] = {0};
 		float		g_pos[D] = {0};
