@@ -12,6 +12,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "access/xloginsert.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -467,7 +468,12 @@ write_side(const char *table, const char *id_column, const IdMap *ids,
 	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
 							 NoLock, false);
 	rel = table_open(relid, RowExclusiveLock);
-	if (rel->rd_createSubid == GetCurrentSubTransactionId() &&
+	/*
+	 * Whole pages only into a table this subtransaction created, and not
+	 * under wal_level = logical, whose decoding reads rows from heap
+	 * inserts, not from page images.
+	 */
+	if (rel->rd_createSubid == GetCurrentSubTransactionId() && !XLogLogicalInfoActive() &&
 		rows_fit_in_line(RelationGetDescr(rel), ids, dims))
 		write_rows_direct(rel, ids, embeddings, dims);
 	else
