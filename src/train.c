@@ -604,7 +604,7 @@ gramian(const float *factors, size_t n, int dims, int threads, float *gram, floa
  */
 static void
 solve_side(const IalsConfig *config, const CsrMatrix *m, const float *other,
-		   const float *gram, float *target, float *scratch)
+		   const float *gram, float *target, float *scratch, double *row_loss)
 {
 	double		d = config->dims;
 	size_t		begin = 0;
@@ -625,7 +625,7 @@ solve_side(const IalsConfig *config, const CsrMatrix *m, const float *other,
 				flops += 2 * nnz * d * d + d * d * d / 3 + 2 * d * d;
 			end++;
 		}
-		rc = ials_solve_rows(config, m, other, gram, target, begin, end, scratch);
+		rc = ials_solve_rows_with_loss(config, m, other, gram, target, begin, end, scratch, row_loss);
 		if (rc != IALS_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -710,12 +710,14 @@ train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 		struct timespec epoch_start;
 
 		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
-		solve_side(&config, by_user, items, gram, users, scratch);
+		solve_side(&config, by_user, items, gram, users, scratch, NULL);
 		gramian(users, by_user->n_rows, d, threads, user_gram, partials);
-		solve_side(&config, by_item, users, user_gram, items, scratch);
+		/* the item step also leaves each item's share of the loss */
+		solve_side(&config, by_item, users, user_gram, items, scratch, row_loss);
 		/* the items' Gramian serves the loss now and the next user step */
 		gramian(items, by_item->n_rows, d, threads, gram, partials);
-		loss[epoch] = ials_loss(&config, by_user, by_item, users, items, user_gram, gram, row_loss);
+		loss[epoch] = ials_loss_from_item_rows(&config, by_user, users, user_gram, gram,
+											   row_loss, by_item->n_rows);
 		report_epoch(options, epoch, loss[epoch], &epoch_start);
 		if (end_of_epoch(options, validation, epoch, loss[epoch], users, by_user->n_rows, items, by_item->n_rows))
 			return epoch + 1;

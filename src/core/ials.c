@@ -240,6 +240,31 @@ solve_cholesky(const IalsConfig *config, const CsrMatrix *m, const float *other,
 }
 
 /*
+ * row_loss_terms: a solved row's share of the loss, Σ_j [α(ŷ−1)² − α0·ŷ²]
+ * over its interactions plus λ_row‖x‖².  Called right after the row's
+ * solve, while the other side's rows it touched are still in the caches.
+ */
+static double
+row_loss_terms(const IalsConfig *config, const CsrMatrix *m, const float *other,
+			   size_t row, const float *x)
+{
+	const int	d = config->dims;
+	const double alpha0 = config->unobserved_weight;
+	size_t		start = m->row_start[row];
+	size_t		end = m->row_start[row + 1];
+	double		loss = 0.0;
+
+	for (size_t j = start; j < end; j++)
+	{
+		double		score = vec_dot(x, other + (size_t) m->col[j] * d, d);
+		double		alpha = m->value[j];
+
+		loss += alpha * (score - 1.0) * (score - 1.0) - alpha0 * score * score;
+	}
+	return loss + ials_row_regularization(config, end - start, m->n_cols) * vec_norm_squared(x, d);
+}
+
+/*
  * solve_cg_block: cg_steps of conjugate gradient from the current x (the
  * previous epoch's embedding), as in Rendle et al. 2021, for `count`
  * consecutive rows at once.  Each row runs its own CG on
@@ -329,6 +354,7 @@ typedef struct SolveJob
 	size_t		first_row;
 	float	   *scratch;
 	size_t		scratch_per_thread;
+	double	   *row_loss;		/* per solved row, or NULL */
 } SolveJob;
 
 static int
@@ -343,11 +369,16 @@ solve_block(void *context, size_t begin, size_t end, int thread)
 		for (size_t i = begin; i < end; i += IALS_CG_BLOCK)
 		{
 			int			count = (int) (end - i < IALS_CG_BLOCK ? end - i : IALS_CG_BLOCK);
+			size_t		first = job->first_row + i;
 			int			rc = solve_cg_block(job->config, job->m, job->other, job->gram,
-											job->first_row + i, count, job->target, scratch);
+											first, count, job->target, scratch);
 
 			if (rc != IALS_OK)
 				return rc;
+			if (job->row_loss != NULL)
+				for (size_t row = first; row < first + count; row++)
+					job->row_loss[row] = row_loss_terms(job->config, job->m, job->other, row,
+														job->target + row * d);
 		}
 		return IALS_OK;
 	}
@@ -359,6 +390,9 @@ solve_block(void *context, size_t begin, size_t end, int thread)
 
 		if (rc != IALS_OK)
 			return rc;
+		if (job->row_loss != NULL)
+			job->row_loss[row] = row_loss_terms(job->config, job->m, job->other, row,
+												job->target + row * d);
 	}
 	return IALS_OK;
 }
@@ -368,8 +402,16 @@ ials_solve_rows(const IalsConfig *config, const CsrMatrix *m, const float *other
 				const float *gram, float *target, size_t begin, size_t end,
 				float *scratch)
 {
+	return ials_solve_rows_with_loss(config, m, other, gram, target, begin, end, scratch, NULL);
+}
+
+int
+ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m, const float *other,
+						  const float *gram, float *target, size_t begin, size_t end,
+						  float *scratch, double *row_loss)
+{
 	SolveJob	job = {config, m, other, gram, target, begin, scratch,
-	ials_scratch_floats(config)};
+	ials_scratch_floats(config), row_loss};
 
 	size_t		rows = end - begin;
 	size_t		threads = (size_t) (config->threads > 0 ? config->threads : 1);
@@ -463,6 +505,26 @@ ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
 	for (size_t i = 0; i < n; i++)
 		total += row_loss[i];
 	/* Σ_c Σ_i ⟨φ_c,ψ_i⟩² = Σ_c φ_cᵀ G_I φ_c = ⟨G_C, G_I⟩_F: O(d²), the Gramian trick */
+	for (size_t k = 0; k < dd; k++)
+		all_pairs += (double) user_gram[k] * item_gram[k];
+	return total + config->unobserved_weight * all_pairs;
+}
+
+double
+ials_loss_from_item_rows(const IalsConfig *config, const CsrMatrix *by_user,
+						 const float *users, const float *user_gram, const float *item_gram,
+						 const double *item_row_loss, size_t n_items)
+{
+	size_t		dd = (size_t) config->dims * config->dims;
+	double		total = 0.0;
+	double		all_pairs = 0.0;
+
+	for (size_t i = 0; i < n_items; i++)
+		total += item_row_loss[i];
+	for (size_t u = 0; u < by_user->n_rows; u++)
+		total += ials_row_regularization(config, by_user->row_start[u + 1] - by_user->row_start[u],
+										 n_items) *
+			vec_norm_squared(users + u * config->dims, config->dims);
 	for (size_t k = 0; k < dd; k++)
 		all_pairs += (double) user_gram[k] * item_gram[k];
 	return total + config->unobserved_weight * all_pairs;

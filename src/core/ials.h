@@ -86,6 +86,27 @@ int			ials_solve_rows(const IalsConfig *config, const CsrMatrix *m,
 							float *scratch);
 
 /*
+ * ials_solve_rows_with_loss: ials_solve_rows, and each solved row's share
+ * of the loss (its observed terms and its regularization) into
+ * row_loss[row], computed while the row's data is still in the caches.
+ */
+int			ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m,
+									  const float *other, const float *gram,
+									  float *target, size_t begin, size_t end,
+									  float *scratch, double *row_loss);
+
+/*
+ * ials_loss_from_item_rows: ials_loss after an item half-step that
+ * recorded its rows' shares (ials_solve_rows_with_loss over by_item
+ * against users): those shares, the users' regularization and the
+ * all-pairs term.  Saves ials_loss's second pass over the interactions.
+ */
+double		ials_loss_from_item_rows(const IalsConfig *config, const CsrMatrix *by_user,
+									 const float *users, const float *user_gram,
+									 const float *item_gram, const double *item_row_loss,
+									 size_t n_items);
+
+/*
  * ials_loss: the loss L above.  users/items are the current embeddings and
  * user_gram/item_gram their Gramians; by_user and by_item the two
  * orientations of the interactions.  row_loss is scratch of n_users +

@@ -367,6 +367,56 @@ test_loss_decreases(void)
 	free_problem(&p);
 }
 
+/*
+ * The loss the item half-step leaves (its rows' shares, the users'
+ * regularization, the all-pairs term) equals ials_loss after that step,
+ * for both solvers, and the step's embeddings equal a plain solve's.
+ */
+static void
+test_loss_from_item_rows(void)
+{
+	for (int solver = 0; solver < 2; solver++)
+	{
+		Problem		p;
+		Problem		q;
+		IalsConfig	config = solver == 0 ? make_config(IALS_SOLVER_CHOLESKY, 0, 2)
+			: make_config(IALS_SOLVER_CG, 3, 2);
+		float		gram[DIMS * DIMS];
+		float		user_gram[DIMS * DIMS];
+		float		partials[3 * DIMS * DIMS];
+		double		row_loss[N_USERS + N_ITEMS];
+		double		item_loss[N_ITEMS];
+		float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&config));
+
+		make_problem(&p, 5);
+		make_problem(&q, 5);
+		for (int epoch = 0; epoch < 3; epoch++)
+		{
+			double		fused;
+			double		reference;
+
+			ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
+			CHECK(ials_solve_rows(&config, &p.by_user, p.items, gram, p.users, 0, N_USERS, scratch) == 0);
+			CHECK(ials_solve_rows(&config, &q.by_user, q.items, gram, q.users, 0, N_USERS, scratch) == 0);
+			ials_gramian(p.users, N_USERS, DIMS, 2, user_gram, partials);
+			for (int i = 0; i < N_ITEMS; i++)
+				item_loss[i] = NAN;
+			CHECK(ials_solve_rows_with_loss(&config, &p.by_item, p.users, user_gram, p.items, 0, N_ITEMS,
+											scratch, item_loss) == 0);
+			CHECK(ials_solve_rows(&config, &q.by_item, q.users, user_gram, q.items, 0, N_ITEMS, scratch) == 0);
+			CHECK(memcmp(p.items, q.items, sizeof(float) * N_ITEMS * DIMS) == 0);
+			ials_gramian(p.items, N_ITEMS, DIMS, 2, gram, partials);
+			fused = ials_loss_from_item_rows(&config, &p.by_user, p.users, user_gram, gram, item_loss, N_ITEMS);
+			reference = ials_loss(&config, &p.by_user, &p.by_item, p.users, p.items, user_gram, gram, row_loss);
+			CHECK(isfinite(fused));
+			CHECK(fabs(fused - reference) <= 1e-5 * fabs(reference));
+		}
+		free(scratch);
+		free_problem(&p);
+		free_problem(&q);
+	}
+}
+
 /* Same input, 1 or 2 threads: bitwise the same embeddings. */
 static void
 test_thread_count_does_not_change_result(void)
@@ -433,6 +483,7 @@ main(void)
 	RUN_TEST(test_cg_converges_to_dense_solve);
 	RUN_TEST(test_loss_matches_brute_force);
 	RUN_TEST(test_loss_decreases);
+	RUN_TEST(test_loss_from_item_rows);
 	RUN_TEST(test_thread_count_does_not_change_result);
 	RUN_TEST(test_parallel_for_visits_each_item_once);
 	return unit_tests_failed != 0;
