@@ -455,28 +455,14 @@ loss_block(void *context, size_t begin, size_t end, int thread)
 {
 	LossJob    *job = (LossJob *) context;
 	const int	d = job->config->dims;
-	const double alpha0 = job->config->unobserved_weight;
 	size_t		n_users = job->by_user->n_rows;
 
 	for (size_t i = begin; i < end; i++)
 	{
-		double		loss = 0.0;
+		double		loss;
 
 		if (i < n_users)
-		{
-			const CsrMatrix *m = job->by_user;
-			const float *phi = job->users + i * d;
-
-			for (size_t j = m->row_start[i]; j < m->row_start[i + 1]; j++)
-			{
-				double		score = vec_dot(phi, job->items + (size_t) m->col[j] * d, d);
-				double		alpha = m->value[j];
-
-				loss += alpha * (score - 1.0) * (score - 1.0) - alpha0 * score * score;
-			}
-			loss += ials_row_regularization(job->config, m->row_start[i + 1] - m->row_start[i],
-											job->by_item->n_rows) * vec_norm_squared(phi, d);
-		}
+			loss = row_loss_terms(job->config, job->by_user, job->items, i, job->users + i * d);
 		else
 		{
 			size_t		item = i - n_users;
