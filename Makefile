@@ -15,7 +15,7 @@ INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
 	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
-DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql
+DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql
 
 REGRESS = embedding_io embedding_ops embedding_compare embedding_parts embedding_agg aggregate_states embedding_casts embedding_errors \
 	embedding_binary coexistence pgvector_suite index_extremes train train_errors train_sgd distributed evaluate serve index index_options null_arguments security timeouts tune update

@@ -63,7 +63,7 @@ BEGIN
     END LOOP;
   END LOOP;
 END $$;
-SELECT fn, arg, sqlstate, message FROM na_outcomes ORDER BY fn, arg;
+SELECT fn, arg, sqlstate, message FROM na_outcomes ORDER BY fn, arg, sqlstate, message;
 SELECT count(*) AS internal_errors FROM na_outcomes WHERE sqlstate LIKE 'XX%';
 -- typed NULL ids give no rows, like unknown ids
 SELECT count(*) FROM irec_recommend('na_train', NULL::int);

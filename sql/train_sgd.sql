@@ -38,11 +38,31 @@ SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'popularity', p
        irec_train('sg_train', algorithm => 'bpr', sampler => 'rank_adaptive', rank_scale => 20,
                   dims => 16, epochs => 3, quiet => true, model => 'sg_rank') IS NOT NULL AS rank_adaptive;
 SELECT (loss[1] > loss[3]) AS rank_adaptive_loss_falls FROM irec_models WHERE name = 'sg_rank';
+-- the samplers closer to the softmax (§4.3.1 kernel, §4.3.2 two-pass) at
+-- m = 32: they learn the planted tastes; the two-pass M is recorded
+SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'kernel', negatives => 32,
+                  dims => 16, epochs => 12, quiet => true, model => 'sg_kernel') IS NOT NULL AS kernel,
+       irec_train('sg_train', algorithm => 'softmax', sampler => 'two_pass', negatives => 32,
+                  dims => 16, epochs => 12, quiet => true, model => 'sg_two_pass') IS NOT NULL AS two_pass,
+       irec_train('sg_train', algorithm => 'softmax', sampler => 'two_pass', negatives => 32, candidates => 300,
+                  dims => 16, epochs => 2, quiet => true, model => 'sg_two_pass_300') IS NOT NULL AS two_pass_300;
+SELECT m.name, m.loss[12] < m.loss[1] AS loss_falls, e.ndcg > p.ndcg AS beats_popularity,
+       m.params->>'negatives' AS m, m.params->>'candidates' AS candidates
+  FROM irec_models m, irec_evaluate(m.name, 'sg_test') e, irec_evaluate_popularity('sg_train', 'sg_test') p
+ WHERE m.name IN ('sg_kernel', 'sg_two_pass') ORDER BY m.name;
+SELECT params->>'candidates' AS candidates_given FROM irec_models WHERE name = 'sg_two_pass_300';
 -- one thread: the same seed gives the same model
 SELECT irec_train('sg_train', algorithm => 'softmax', dims => 8, epochs => 2, threads => 1, quiet => true, model => 'sg_a');
 SELECT irec_train('sg_train', algorithm => 'softmax', dims => 8, epochs => 2, threads => 1, quiet => true, model => 'sg_b');
 SELECT bool_and(a.embedding::real[] = b.embedding::real[]) AS deterministic
   FROM sg_a_items a JOIN sg_b_items b USING (item_id);
+SELECT irec_train('sg_train', algorithm => 'softmax', sampler => s, negatives => 16, dims => 8, epochs => 2,
+                  threads => 1, quiet => true, model => 'sg_' || s || '_' || k)
+  FROM unnest(ARRAY['kernel', 'two_pass']) s, generate_series(1, 2) k ORDER BY 1;
+SELECT bool_and(a.embedding::real[] = b.embedding::real[]) AS kernel_deterministic
+  FROM sg_kernel_1_items a JOIN sg_kernel_2_items b USING (item_id);
+SELECT bool_and(a.embedding::real[] = b.embedding::real[]) AS two_pass_deterministic
+  FROM sg_two_pass_1_items a JOIN sg_two_pass_2_items b USING (item_id);
 -- Gramian SGD approaches the iALS optimum of the same objective
 SELECT irec_train('sg_train', dims => 16, epochs => 20, regularization => 0.0001, regularization_exponent => 0,
                   unobserved_weight => 0.1, solver => 'cholesky', quiet => true, model => 'sg_ials_ref');
@@ -58,6 +78,11 @@ SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'magic');
 SELECT irec_train('sg_train', algorithm => 'bpr', sampler => 'in_batch');
 SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'rank_adaptive');
 SELECT irec_train('sg_train', algorithm => 'gramian_sgd', sampler => 'uniform');
+SELECT irec_train('sg_train', algorithm => 'bpr', sampler => 'kernel');
+SELECT irec_train('sg_train', algorithm => 'warp', sampler => 'two_pass');
+SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'two_pass', candidates => 0);
+SELECT irec_train('sg_train', algorithm => 'softmax', candidates => 100);
+SELECT irec_train('sg_train', candidates => 100);
 SELECT irec_train('sg_train', algorithm => 'bpr', learning_rate => 0);
 SELECT irec_train('sg_train', algorithm => 'bpr', learning_rate => -0.1);
 SELECT irec_train('sg_train', algorithm => 'softmax', temperature => 0);

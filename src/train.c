@@ -93,6 +93,7 @@ typedef struct TrainOptions
 	int			batch_size;
 	int			max_trials;
 	double		rank_scale;		/* 0: n_items / 100 */
+	int			candidates;		/* two-pass M; 0: TWO_PASS_CANDIDATES_PER_NEGATIVE · m */
 	bool		sql_engine;		/* engine => 'sql' (train_sql.c) */
 	bool		shape_unobserved_weight;	/* α0 from the data (shape_defaults) */
 	bool		shape_regularization;	/* λ from the data */
@@ -162,7 +163,7 @@ typedef struct AlgorithmDefaults
 
 static const AlgorithmDefaults algorithm_defaults[] = {
 	{"ials", true, SGD_SOFTMAX, 16, 0.01, 0, 0, NULL, NULL},
-	{"softmax", false, SGD_SOFTMAX, 60, 0.2, 0.1, 1024, "uniform", "'uniform', 'popularity' or 'in_batch'"},
+	{"softmax", false, SGD_SOFTMAX, 60, 0.2, 0.1, 1024, "uniform", "'uniform', 'popularity', 'in_batch', 'kernel' or 'two_pass'"},
 	{"bpr", false, SGD_BPR, 30, 0.01, 0.05, 0, "uniform", "'uniform', 'popularity' or 'rank_adaptive'"},
 	{"warp", false, SGD_WARP, 30, 0.0001, 0.05, 0, "uniform", "'uniform' or 'popularity'"},
 	{"pointwise", false, SGD_POINTWISE, 30, 0.0001, 0.05, 8, "uniform", "'uniform' or 'popularity'"},
@@ -177,7 +178,8 @@ sampler_allowed(SgdAlgorithm algorithm, SamplerKind sampler)
 		case SGD_SOFTMAX:
 			return sampler != SAMPLER_RANK_ADAPTIVE;
 		case SGD_BPR:
-			return sampler != SAMPLER_IN_BATCH;
+			return sampler == SAMPLER_UNIFORM || sampler == SAMPLER_POPULARITY ||
+				sampler == SAMPLER_RANK_ADAPTIVE;
 		case SGD_WARP:
 		case SGD_POINTWISE:
 			return sampler == SAMPLER_UNIFORM || sampler == SAMPLER_POPULARITY;
@@ -304,6 +306,14 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		require_not_null(fcinfo, 34, "warm_start");
 		options->warm_start = PG_GETARG_BOOL(34);
 	}
+	/* 0.8.0 added candidates (the two-pass sampler's M) */
+	options->candidates = 0;
+	if (PG_NARGS() > 35 && !PG_ARGISNULL(35))
+	{
+		options->candidates = PG_GETARG_INT32(35);
+		require_range(options->candidates, 1, 1000000, true, "candidates",
+					  "The two-pass sampler's first pass draws this many items; leave it out for four times negatives.");
+	}
 	if (options->warm_start && options->sql_engine)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -384,11 +394,15 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 			options->sampler = SAMPLER_IN_BATCH;
 		else if (strcmp(options->sampler_name, "rank_adaptive") == 0)
 			options->sampler = SAMPLER_RANK_ADAPTIVE;
+		else if (strcmp(options->sampler_name, "kernel") == 0)
+			options->sampler = SAMPLER_KERNEL;
+		else if (strcmp(options->sampler_name, "two_pass") == 0)
+			options->sampler = SAMPLER_TWO_PASS;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown sampler \"%s\"", options->sampler_name),
-					 errhint("Samplers: 'uniform', 'popularity', 'in_batch', 'rank_adaptive'.")));
+					 errhint("Samplers: 'uniform', 'popularity', 'in_batch', 'rank_adaptive', 'kernel', 'two_pass'.")));
 		if (defaults->samplers == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -422,6 +436,11 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 			require_range(options->rank_scale, 0, 1e9, false, "rank_scale",
 						  "The rank-adaptive sampler's mean rank must be positive.");
 	}
+	if (options->candidates > 0 && (options->is_ials || options->sampler != SAMPLER_TWO_PASS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("candidates applies to the two-pass sampler only"),
+				 errhint("Use algorithm => 'softmax', sampler => 'two_pass', or leave candidates out.")));
 }
 
 static int
@@ -511,6 +530,8 @@ params_json(const TrainOptions *options, int threads)
 			appendStringInfo(&json, ", \"max_trials\": %d", options->max_trials);
 		if (options->sampler == SAMPLER_RANK_ADAPTIVE)
 			appendStringInfo(&json, ", \"rank_scale\": %s", float8out_internal(options->rank_scale));
+		if (options->sampler == SAMPLER_TWO_PASS)
+			appendStringInfo(&json, ", \"candidates\": %d", options->candidates);
 	}
 	if (options->warm_start)
 		appendStringInfoString(&json, ", \"warm_start\": true");
@@ -745,6 +766,8 @@ sgd_config(const TrainOptions *options, int threads, size_t n_items)
 	config.unobserved_weight = options->unobserved_weight;
 	config.max_trials = options->max_trials;
 	config.rank_scale = options->rank_scale > 0 ? options->rank_scale : Max(1.0, n_items / 100.0);
+	config.candidates = options->candidates > 0 ? options->candidates
+		: (int) Min((size_t) TWO_PASS_CANDIDATES_PER_NEGATIVE * config.negatives, Max(n_items, (size_t) 1));
 	return config;
 }
 
@@ -778,6 +801,7 @@ train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
 	}
 	scratch = MemoryContextAllocHuge(context, sgd_scratch_bytes(&config, &data));
 	options->rank_scale = config.rank_scale;
+	options->candidates = config.candidates;
 	model.n_users = by_user->n_rows;
 	model.n_items = by_item->n_rows;
 	model.users = users;

@@ -1,7 +1,8 @@
 /*
  * sampler.h
  *		Negative samplers of the survey's §4: uniform, popularity^β (alias
- *		tables: O(1) per draw), and the rank-adaptive sampler of §4.2.4.
+ *		tables: O(1) per draw), the rank-adaptive sampler of §4.2.4 and the
+ *		quadratic-kernel sampler of §4.3.1.
  */
 #ifndef IREC_SAMPLER_H
 #define IREC_SAMPLER_H
@@ -69,5 +70,66 @@ int32_t		rank_sampler_draw(const RankSampler *sampler, const float *context, Rng
  * match it).
  */
 double		rank_sampler_probability(const RankSampler *sampler, const float *context, int32_t item);
+
+/*
+ * The quadratic-kernel sampler (Blanc & Rendle, ICML 2018; survey §4.3.1),
+ * for a batch of contexts φ_1..φ_B that share their negatives:
+ *
+ *	 q(j) ∝ Σ_b K(φ_b, ψ_j),  K(φ, ψ) = 1 + α⟨φ, ψ⟩²,  so  q(j) ∝ B + α·ψ_jᵀCψ_j
+ *
+ * with C = Σ_b φ_bφ_bᵀ.  K is a cheap, positive stand-in for e^⟨φ,ψ⟩ that
+ * puts more negatives on the items the batch scores far from zero.  A binary
+ * tree over buckets of items keeps at each node the Gram matrix Σψψᵀ of its
+ * items (packed upper triangle), so a node's mass B·|node| + α⟨C, M_node⟩
+ * costs O(d²) and a draw descends in O(d² log n); at a bucket the items'
+ * own masses are one small sgemm.  The tree is built from a snapshot of the
+ * item embeddings (kernel_sampler_refresh); the q it reports is exactly the
+ * distribution it draws from, which is what the logQ correction needs, even
+ * while the live embeddings move on.
+ */
+typedef struct KernelSampler
+{
+	size_t		n_items;
+	int			dims;
+	double		scale;			/* α */
+	int			bucket;			/* items per leaf */
+	size_t		n_buckets;
+	size_t		packed;			/* d(d+1)/2 */
+	float	   *snapshot;		/* n_items × dims: the embeddings the tree was built from */
+	float	   *node_gram;		/* (2·n_buckets − 1) × packed, pre-order */
+} KernelSampler;
+
+/* A batch's part of q: C, full and packed with doubled off-diagonals. */
+typedef struct KernelContext
+{
+	double		count;			/* B */
+	float	   *gram;			/* dims × dims */
+	float	   *packed;			/* packed, off-diagonals × 2: ⟨C, M⟩ is one dot product */
+	double	   *masses;			/* bucket: one bucket's item masses */
+	float	   *work;			/* bucket × dims */
+} KernelContext;
+
+size_t		kernel_sampler_bytes(size_t n_items, int dims);
+void		kernel_sampler_init(KernelSampler *sampler, size_t n_items, int dims, double scale,
+								void *memory);
+/* Rebuild the tree from `items`; -1 when a thread fails. */
+int			kernel_sampler_refresh(KernelSampler *sampler, const float *items, int threads);
+
+/* Floats of scratch one KernelContext needs. */
+size_t		kernel_context_floats(const KernelSampler *sampler);
+/* Set context from `count` rows of `contexts` (count × dims) in `scratch`. */
+void		kernel_context_set(const KernelSampler *sampler, KernelContext *context,
+							   const float *contexts, int count, float *scratch);
+
+/*
+ * kernel_sampler_draw: m independent draws (with replacement) from q, into
+ * ids (grouped by bucket, not in draw order) and each one's q(j) into q.
+ */
+void		kernel_sampler_draw(const KernelSampler *sampler, const KernelContext *context,
+								int m, Rng *rng, int32_t *ids, double *q);
+
+/* The exact probability that a draw returns `item` (for tests). */
+double		kernel_sampler_probability(const KernelSampler *sampler, const KernelContext *context,
+									   int32_t item);
 
 #endif							/* IREC_SAMPLER_H */

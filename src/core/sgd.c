@@ -36,6 +36,7 @@ struct SgdState
 	AliasTable	popularity;		/* q over items (popularity and in-batch) */
 	float	   *log_q;			/* ln q(j) per item, for the softmax's logQ correction */
 	RankSampler rank;
+	KernelSampler kernel;
 	float	   *item_gram;		/* dims × dims (gramian) */
 	float	   *user_gram;
 	float	   *gram_partials;	/* threads × dims × dims */
@@ -50,9 +51,24 @@ thread_floats(const SgdConfig *c)
 	size_t		d = (size_t) c->dims;
 	size_t		b = (size_t) c->batch_size;
 	size_t		m = (size_t) (c->sampler == SAMPLER_IN_BATCH ? c->batch_size : c->negatives);
+	size_t		floats = 4 * b * d + 2 * m * d + b * (m + 1) + 3 * b + 2 * m + 8 * d + 64;
 
 	/* ctx, pos, g_ctx, g_pos (B×d); neg, g_neg (m×d); work (B×(m+1)); ids and log q */
-	return 4 * b * d + 2 * m * d + b * (m + 1) + 3 * b + 2 * m + 8 * d + 64;
+	if (c->sampler == SAMPLER_TWO_PASS)
+	{
+		size_t		candidates = (size_t) c->candidates;
+
+		/* the draws, then two_pass_select's buffer */
+		floats += candidates + 16 + two_pass_buffer_floats((int) b, (int) candidates, (int) d);
+	}
+	if (c->sampler == SAMPLER_KERNEL)
+	{
+		size_t		bucket = d / 4 > 8 ? d / 4 : 8;
+
+		/* kernel_context_floats at the largest bucket, and q (doubles) */
+		floats += d * d + d * (d + 1) / 2 + bucket * (d + 2) + 32 + 2 * m + 16;
+	}
+	return floats;
 }
 
 size_t
@@ -69,6 +85,8 @@ sgd_scratch_bytes(const SgdConfig *c, const SgdData *data)
 	bytes += alias_table_bytes(n_items);
 	if (c->sampler == SAMPLER_RANK_ADAPTIVE)
 		bytes += rank_sampler_bytes(n_items, c->dims);
+	if (c->sampler == SAMPLER_KERNEL)
+		bytes += kernel_sampler_bytes(n_items, c->dims);
 	bytes += sizeof(float) * d * d * (2 + (size_t) c->threads);
 	bytes += (size_t) c->threads * thread_floats(c) * sizeof(float);
 	bytes += sizeof(double) * n_items;	/* sampler weights while building, then ln q */
@@ -92,7 +110,8 @@ sampler_weight(const SgdConfig *c, const CsrMatrix *by_item, size_t j)
 	double		count = (double) (by_item->row_start[j + 1] - by_item->row_start[j]);
 
 	return c->sampler == SAMPLER_IN_BATCH ? count
-		: c->sampler == SAMPLER_POPULARITY ? pow(count, c->popularity_exponent) : 1.0;
+		: c->sampler == SAMPLER_POPULARITY || c->sampler == SAMPLER_TWO_PASS
+		? pow(count, c->popularity_exponent) : 1.0;
 }
 
 SgdState *
@@ -154,6 +173,13 @@ sgd_begin(const SgdConfig *c, const SgdData *data, void *scratch)
 		rank_sampler_init(&s->rank, n_items, c->dims, c->rank_scale, p);
 		p += rank_sampler_bytes(n_items, c->dims);
 	}
+	if (c->sampler == SAMPLER_KERNEL)
+	{
+		/* aligned for the tree's floats; K = 1 + (score/T)², the logits' own scale */
+		p = (char *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
+		kernel_sampler_init(&s->kernel, n_items, c->dims, 1.0 / (c->temperature * c->temperature), p);
+		p += kernel_sampler_bytes(n_items, c->dims);
+	}
 	/* floats from here on: keep them aligned */
 	p = (char *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
 	s->item_gram = (float *) p;
@@ -186,6 +212,8 @@ sgd_epoch_begin(SgdState *s, SgdModel *model, int epoch)
 	memset(s->batch_loss, 0, sizeof(double) * s->n_batches);
 	if (s->config.sampler == SAMPLER_RANK_ADAPTIVE)
 		rank_sampler_refresh(&s->rank, model->items, s->config.threads);
+	if (s->config.sampler == SAMPLER_KERNEL)
+		kernel_sampler_refresh(&s->kernel, model->items, s->config.threads);
 	if (s->config.algorithm == SGD_GRAMIAN)
 	{
 		ials_gramian(model->items, model->n_items, s->config.dims, s->config.threads,
@@ -455,6 +483,134 @@ gather(float *out, const float *table, const int32_t *ids, int count, int dims)
 	}
 }
 
+/* Share of the second pass's draws spread evenly over the candidates. */
+#define TWO_PASS_EVEN_SHARE 0.5
+
+int
+two_pass_select(const float *ctx, const float *pos, const int32_t *pos_ids, int count,
+				const float *items, int dims, float temperature, const float *log_q_item,
+				int32_t *draws, int n_draws, int keep, Rng *rng, float *buffer,
+				int32_t *neg_ids, float *neg, float *log_q)
+{
+	int			d = dims;
+	float		inv_t = 1.0f / temperature;
+	float	   *rows = buffer;
+	float	   *logits = rows + (size_t) n_draws * d;
+	float	   *correction = logits + (size_t) count * n_draws;
+	double	   *cumulative = (double *) (((uintptr_t) (correction + n_draws) + 7) & ~(uintptr_t) 7);
+	int32_t    *picked = (int32_t *) (cumulative + n_draws);
+	double		log_draws = log((double) n_draws);
+	double		total = 0.0;
+	int			unique = 0;
+	int			kept = 0;
+
+	qsort(draws, n_draws, sizeof(int32_t), compare_int32);
+	for (int k = 0; k < n_draws;)
+	{
+		int			copies = 1;
+
+		while (k + copies < n_draws && draws[k + copies] == draws[k])
+			copies++;
+		draws[unique] = draws[k];
+		correction[unique] = (float) (log_draws + log_q_item[draws[k]] - log((double) copies));
+		unique++;
+		k += copies;
+	}
+	gather(rows, items, draws, unique, d);
+	if (unique <= keep)
+	{
+		/* all of them: the first pass's own sampled softmax */
+		memcpy(neg_ids, draws, sizeof(int32_t) * unique);
+		memcpy(log_q, correction, sizeof(float) * unique);
+		memcpy(neg, rows, sizeof(float) * unique * d);
+		return unique;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, unique, d, inv_t,
+				ctx, d, rows, d, 0.0f, logits, unique);
+	for (int k = 0; k < unique; k++)
+		cumulative[k] = 0.0;
+	for (int b = 0; b < count; b++)
+	{
+		float	   *row = logits + (size_t) b * unique;
+		float		l_pos = vec_dot(ctx + (size_t) b * d, pos + (size_t) b * d, d) * inv_t;
+		float		top = vec_logits_max(row, correction, draws, pos_ids[b], MASKED_LOGIT, unique);
+		float		z;
+
+		if (l_pos > top)
+			top = l_pos;
+		z = expf(l_pos - top) + vec_exp_sum(row, unique, top);
+		for (int k = 0; k < unique; k++)
+			cumulative[k] += row[k] / z;
+	}
+	for (int k = 0; k < unique; k++)
+		total += cumulative[k];
+	/* r(k): the weights' share, mixed with an even share; then cumulative */
+	for (int k = 0; k < unique; k++)
+	{
+		double		r = (1.0 - TWO_PASS_EVEN_SHARE) * (total > 0.0 ? cumulative[k] / total : 1.0 / unique)
+			+ TWO_PASS_EVEN_SHARE / unique;
+
+		cumulative[k] = (k > 0 ? cumulative[k - 1] : 0.0) + r;
+	}
+	for (int t = 0; t < keep; t++)
+	{
+		double		u = rng_uniform(rng) * cumulative[unique - 1];
+		int			low = 0;
+		int			high = unique - 1;
+
+		while (low < high)
+		{
+			int			mid = (low + high) / 2;
+
+			if (cumulative[mid] <= u)
+				low = mid + 1;
+			else
+				high = mid;
+		}
+		picked[t] = low;
+	}
+	qsort(picked, keep, sizeof(int32_t), compare_int32);
+	for (int t = 0; t < keep;)
+	{
+		int			from = picked[t];
+		int			copies = 1;
+		double		r = (cumulative[from] - (from > 0 ? cumulative[from - 1] : 0.0)) / cumulative[unique - 1];
+
+		while (t + copies < keep && picked[t + copies] == from)
+			copies++;
+		neg_ids[kept] = draws[from];
+		/* both passes' corrections: ln(M·q(j)/c₁) + ln(m·r(j)/c₂) */
+		log_q[kept] = (float) (correction[from] + log(keep * r / copies));
+		memcpy(neg + (size_t) kept * d, rows + (size_t) from * d, sizeof(float) * d);
+		kept++;
+		t += copies;
+	}
+	return kept;
+}
+
+size_t
+two_pass_buffer_floats(int count, int n_draws, int dims)
+{
+	/* rows, logits, corrections, cumulative shares (doubles), picks */
+	return (size_t) n_draws * dims + (size_t) count * n_draws + 4 * (size_t) n_draws + 16;
+}
+
+/* The two-pass sampler's first pass (popularity^β draws), then two_pass_select. */
+static int
+two_pass_negatives(SgdState *s, SgdModel *model, const float *ctx, const float *pos,
+				   const int32_t *pos_ids, int count, float *buffer, Rng *rng,
+				   int32_t *neg_ids, float *neg, float *log_q)
+{
+	const SgdConfig *c = &s->config;
+	int32_t    *draws = (int32_t *) buffer;
+
+	for (int k = 0; k < c->candidates; k++)
+		draws[k] = alias_draw(&s->popularity, rng);
+	return two_pass_select(ctx, pos, pos_ids, count, model->items, c->dims, (float) c->temperature,
+						   s->log_q, draws, c->candidates, c->negatives, rng,
+						   buffer + ((c->candidates + 15) & ~15), neg_ids, neg, log_q);
+}
+
 static double
 softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffer, Rng *rng)
 {
@@ -472,6 +628,8 @@ softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffe
 	int32_t    *pos_ids = ctx_ids + c->batch_size;
 	int32_t    *neg_ids = pos_ids + c->batch_size;
 	float	   *log_q = (float *) (neg_ids + m);
+	/* the samplers' own scratch, 64-byte aligned */
+	float	   *sampler_scratch = (float *) (((uintptr_t) (log_q + m) + 63) & ~(uintptr_t) 63);
 	float		eta = (float) c->learning_rate;
 	float		lambda = (float) c->regularization;
 	float		log_m = (float) log((double) m);
@@ -484,15 +642,33 @@ softmax_step(SgdState *s, SgdModel *model, size_t first, int count, float *buffe
 		ctx_ids[b] = s->pos_user[k];
 		pos_ids[b] = s->pos_item[k];
 	}
-	for (int k = 0; k < m; k++)
-	{
-		neg_ids[k] = c->sampler == SAMPLER_IN_BATCH ? pos_ids[k] : draw_item(s, NULL, rng);
-		/* logQ correction: ln(m·q(j)) */
-		log_q[k] = log_m + s->log_q[neg_ids[k]];
-	}
 	gather(ctx, model->users, ctx_ids, count, d);
 	gather(pos, model->items, pos_ids, count, d);
-	gather(neg, model->items, neg_ids, m, d);
+	if (c->sampler == SAMPLER_TWO_PASS)
+		m = two_pass_negatives(s, model, ctx, pos, pos_ids, count, sampler_scratch, rng,
+							   neg_ids, neg, log_q);
+	else if (c->sampler == SAMPLER_KERNEL)
+	{
+		KernelContext context;
+		double	   *q = (double *) (((uintptr_t) (sampler_scratch + kernel_context_floats(&s->kernel)) + 7)
+								   & ~(uintptr_t) 7);
+
+		kernel_context_set(&s->kernel, &context, ctx, count, sampler_scratch);
+		kernel_sampler_draw(&s->kernel, &context, m, rng, neg_ids, q);
+		for (int k = 0; k < m; k++)
+			log_q[k] = (float) log(m * q[k]);
+		gather(neg, model->items, neg_ids, m, d);
+	}
+	else
+	{
+		for (int k = 0; k < m; k++)
+		{
+			neg_ids[k] = c->sampler == SAMPLER_IN_BATCH ? pos_ids[k] : draw_item(s, NULL, rng);
+			/* logQ correction: ln(m·q(j)) */
+			log_q[k] = log_m + s->log_q[neg_ids[k]];
+		}
+		gather(neg, model->items, neg_ids, m, d);
+	}
 	loss = softmax_batch(ctx, pos, pos_ids, neg, neg_ids, c->logq ? log_q : NULL, count, m, d,
 						 (float) c->temperature, g_ctx, g_pos, g_neg, work);
 	for (int b = 0; b < count; b++)
@@ -692,7 +868,14 @@ softmax_default_regularization(const SgdConfig *config, const SgdData *data, flo
 	double	   *item_weight = user_weight + n_users;
 	double	   *sigma = item_weight + n_items;
 	float	   *rest = scratch + 2 * (n_users + n_items + (size_t) k);
-	double		per_batch = config->sampler == SAMPLER_IN_BATCH ? config->batch_size : config->negatives;
+	/*
+	 * Drawn negatives count as SOFTMAX_REFERENCE_NEGATIVES per batch, whatever
+	 * m is: the rule was fitted at m = 1,024, and at m = 128 the best λ stayed
+	 * there (lastfm-2k and MovieLens ≥ 4 at ½, 1 and 1.7 times it), while
+	 * counting m's fewer draws raised λ 1.7–2× and cost 4–18% NDCG@20.
+	 */
+	double		per_batch = config->sampler == SAMPLER_IN_BATCH ? config->batch_size
+		: SOFTMAX_REFERENCE_NEGATIVES;
 	double		total = 0.0;
 	double		value = 0.0;
 

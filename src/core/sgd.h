@@ -38,7 +38,9 @@ typedef enum SamplerKind
 	SAMPLER_UNIFORM,
 	SAMPLER_POPULARITY,			/* q(j) ∝ |C_j|^β */
 	SAMPLER_IN_BATCH,			/* the batch's own positives, q(j) = |C_j| / |S| */
-	SAMPLER_RANK_ADAPTIVE		/* §4.2.4, for BPR */
+	SAMPLER_RANK_ADAPTIVE,		/* §4.2.4, for BPR */
+	SAMPLER_KERNEL,				/* §4.3.1, softmax: q(j) ∝ Σ_b 1 + ⟨φ_b, ψ_j⟩²/T² over the batch */
+	SAMPLER_TWO_PASS			/* §4.3.2, softmax: the m of M popularity^β draws that weigh most */
 } SamplerKind;
 
 typedef struct SgdConfig
@@ -58,7 +60,16 @@ typedef struct SgdConfig
 	double		unobserved_weight;	/* gramian: α0 */
 	int			max_trials;		/* warp: draws before giving up on a violator */
 	double		rank_scale;		/* rank-adaptive sampler: mean rank */
+	int			candidates;		/* two-pass: M, the first pass's draws */
 } SgdConfig;
+
+/*
+ * The two-pass sampler's M when left out: four times the m it keeps (the
+ * catalogue when smaller).  The kept m then carry most of the M-sample
+ * softmax's negative mass, at about a third of uniform m = 1,024's cost for
+ * m = 128 (README, bench_sgd.sh).
+ */
+#define TWO_PASS_CANDIDATES_PER_NEGATIVE 4
 
 typedef struct SgdModel
 {
@@ -127,6 +138,30 @@ double		softmax_batch(const float *ctx, const float *pos, const int32_t *pos_ids
 						  int batch, int m, int dims, float temperature,
 						  float *g_ctx, float *g_pos, float *g_neg, float *work);
 
+/*
+ * The two-pass sampler's second pass (Bai et al. 2017; survey §4.3.2).  The
+ * first pass drew n_draws = M items from q (ln q per item in log_q_item);
+ * the sampled softmax over all of them, corrected by ln(M·q(j)), estimates
+ * each row's partition function without bias, but costs three sgemms over
+ * M.  This scores the M against the batch (one sgemm) and draws `keep` = m
+ * of them with replacement, with probability r(j) ∝ half of j's share of
+ * the batch's softmax mass (Σ_b p_b(j) over the M-sample) and half evenly:
+ * importance sampling of the M-sample's sum, which stays unbiased with the
+ * correction ln(M·q(j)) + ln(m·r(j)) and has little variance where the
+ * batch agrees.  (Keeping only the m heaviest, without the correction,
+ * loses the bulk of the partition sum: measured on lastfm-2k it trained
+ * worse models than uniform draws.)  Repeated draws are merged, c copies
+ * being one negative with its correction less ln c.  With M ≤ m unique
+ * items, all are kept.  draws is sorted and deduplicated in place; buffer
+ * holds two_pass_buffer_floats floats.  Writes ids, rows (from items) and
+ * corrections; returns how many.
+ */
+int			two_pass_select(const float *ctx, const float *pos, const int32_t *pos_ids, int count,
+							const float *items, int dims, float temperature,
+							const float *log_q_item, int32_t *draws, int n_draws, int keep,
+							Rng *rng, float *buffer, int32_t *neg_ids, float *neg, float *log_q);
+size_t		two_pass_buffer_floats(int count, int n_draws, int dims);
+
 /* BPR: −ln σ(φ·ψ_i − φ·ψ_j). */
 double		bpr_gradients(const float *ctx, const float *pos, const float *neg, int dims,
 						  float *g_ctx, float *g_pos, float *g_neg);
@@ -165,6 +200,8 @@ double		gramian_gradients(const float *ctx, const float *pos, int dims, float al
  * (best) to 3.2 × σ_64 (a model that collapsed to popularity).
  */
 #define SOFTMAX_REGULARIZATION_PER_SIGMA 0.8
+/* The drawn negatives per batch the rule counts (the default m; see sgd.c). */
+#define SOFTMAX_REFERENCE_NEGATIVES 1024
 #define SOFTMAX_SPECTRUM_RANK 64
 #define SOFTMAX_SPECTRUM_ITERATIONS 6
 /* With fewer than two items or no positives there is no spectrum to read. */

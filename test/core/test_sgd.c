@@ -297,6 +297,244 @@ test_sampled_softmax_approaches_full(void)
 	}
 }
 
+/*
+ * The kernel sampler: its q is the brute-force Σ_b (1 + α⟨φ_b, ψ_j⟩²),
+ * normalized; the q each draw reports is that of its item; and over 1.2M
+ * draws the frequencies match q.  After a refresh from other embeddings, q
+ * follows them.
+ */
+static void
+test_kernel_sampler(void)
+{
+	enum
+	{
+		N = 103, DIMS = 6, NB = 5, NM = 64
+	};
+	float		items[N * DIMS];
+	float		contexts[NB * DIMS];
+	double		alpha = 0.7;
+	void	   *memory = malloc(kernel_sampler_bytes(N, DIMS));
+	KernelSampler sampler;
+	KernelContext context;
+	float	   *scratch;
+	double		brute[N];
+	double		brute_total = 0.0;
+	long		counts[N] = {0};
+	int32_t		ids[NM];
+	double		q[NM];
+	long		draws = 0;
+	Rng			rng;
+	unsigned long long state = 31;
+
+	fill(items, N * DIMS, &state, 2.0);
+	fill(contexts, NB * DIMS, &state, 2.0);
+	kernel_sampler_init(&sampler, N, DIMS, alpha, memory);
+	CHECK(sampler.n_buckets > 8);	/* a real tree: several levels */
+	scratch = malloc(sizeof(float) * kernel_context_floats(&sampler));
+	CHECK(kernel_sampler_refresh(&sampler, items, 2) == 0);
+	kernel_context_set(&sampler, &context, contexts, NB, scratch);
+	for (int j = 0; j < N; j++)
+	{
+		brute[j] = 0.0;
+		for (int b = 0; b < NB; b++)
+		{
+			double		score = vec_dot_double(contexts + b * DIMS, items + j * DIMS, DIMS);
+
+			brute[j] += 1.0 + alpha * score * score;
+		}
+		brute_total += brute[j];
+	}
+	for (int j = 0; j < N; j++)
+		CHECK_NEAR(kernel_sampler_probability(&sampler, &context, j), brute[j] / brute_total,
+				   1e-5 * brute[j] / brute_total);
+	rng_seed(&rng, 8, 9);
+	while (draws < 1200000)
+	{
+		kernel_sampler_draw(&sampler, &context, NM, &rng, ids, q);
+		for (int k = 0; k < NM; k++)
+		{
+			CHECK(ids[k] >= 0 && ids[k] < N);
+			counts[ids[k]]++;
+			if (draws < 5000)
+				CHECK_NEAR(q[k], kernel_sampler_probability(&sampler, &context, ids[k]), 1e-12);
+		}
+		draws += NM;
+	}
+	for (int j = 0; j < N; j++)
+	{
+		double		p = brute[j] / brute_total;
+
+		CHECK_NEAR((double) counts[j] / draws, p, 5 * sqrt(p * (1 - p) / draws) + 1e-9);
+	}
+	/* a refresh from new embeddings: q is theirs */
+	for (int k = 0; k < DIMS; k++)
+		items[7 * DIMS + k] *= 10.0f;
+	CHECK(kernel_sampler_refresh(&sampler, items, 1) == 0);
+	{
+		double		total = 0.0;
+		double		seven = 0.0;
+
+		for (int j = 0; j < N; j++)
+		{
+			double		mass = 0.0;
+
+			for (int b = 0; b < NB; b++)
+			{
+				double		score = vec_dot_double(contexts + b * DIMS, items + j * DIMS, DIMS);
+
+				mass += 1.0 + alpha * score * score;
+			}
+			total += mass;
+			if (j == 7)
+				seven = mass;
+		}
+		CHECK_NEAR(kernel_sampler_probability(&sampler, &context, 7), seven / total, 1e-5 * seven / total);
+	}
+	free(scratch);
+	free(memory);
+}
+
+/*
+ * The two-pass sampler's second pass.  Each candidate j is kept c times
+ * with E[c] = m·r(j), r(j) = ½·w(j)/Σw + ½/K, where w(j) = Σ_b p_b(j) over
+ * the M-sample softmax (recomputed here in double from its definition), and
+ * its correction adds ln(m·r(j)/c): so E[Σ_kept e^(first-pass correction −
+ * correction)] is 1 for every candidate, which makes each row's partition
+ * estimate unbiased for the M-sample's.  And when it keeps every candidate,
+ * the loss is the M-sample softmax with every draw a negative.
+ */
+static void
+test_two_pass_select(void)
+{
+	enum
+	{
+		N = 30, DIMS = 4, NB = 6, NM = 40, KEEP = 7
+	};
+	float		items[N * DIMS];
+	float		ctx[NB * DIMS];
+	float		pos[NB * DIMS];
+	int32_t		pos_ids[NB];
+	float		log_q_item[N];
+	int32_t		draws[NM];
+	int32_t		original[NM];
+	float	   *buffer = malloc(sizeof(float) * two_pass_buffer_floats(NB, NM, DIMS));
+	int32_t		neg_ids[NM];
+	float		neg[NM * DIMS];
+	float		log_q[NM];
+	double		weight[N] = {0};
+	double		weight_total = 0.0;
+	double		seen[N] = {0};
+	int			copies[N] = {0};
+	int			unique = 0;
+	double		q_total = 0.0;
+	unsigned long long state = 77;
+	Rng			rng;
+	int			reps = 40000;
+
+	fill(items, N * DIMS, &state, 3.0);
+	fill(ctx, NB * DIMS, &state, 3.0);
+	for (int j = 0; j < N; j++)
+		q_total += 1.0 + j % 5;
+	for (int j = 0; j < N; j++)
+		log_q_item[j] = (float) log((1.0 + j % 5) / q_total);
+	for (int b = 0; b < NB; b++)
+	{
+		pos_ids[b] = (b * 7) % N;
+		memcpy(pos + b * DIMS, items + pos_ids[b] * DIMS, sizeof(float) * DIMS);
+	}
+	rng_seed(&rng, 4, 4);
+	for (int k = 0; k < NM; k++)
+		original[k] = (int32_t) (rng_uniform(&rng) * N);
+	for (int k = 0; k < NM; k++)
+		copies[original[k]]++;
+	for (int j = 0; j < N; j++)
+		unique += copies[j] > 0;
+	CHECK(unique > KEEP);
+	/* the weights from their definition */
+	for (int b = 0; b < NB; b++)
+	{
+		double		l_pos = vec_dot_double(ctx + b * DIMS, pos + b * DIMS, DIMS);
+		double		z = exp(l_pos);
+		double		e[N] = {0};
+
+		for (int j = 0; j < N; j++)
+			if (copies[j] > 0 && j != pos_ids[b])
+			{
+				e[j] = exp(vec_dot_double(ctx + b * DIMS, items + j * DIMS, DIMS)
+						   - (log((double) NM) + log_q_item[j] - log((double) copies[j])));
+				z += e[j];
+			}
+		for (int j = 0; j < N; j++)
+			weight[j] += e[j] / z;
+	}
+	for (int j = 0; j < N; j++)
+		weight_total += weight[j];
+	for (int rep = 0; rep < reps; rep++)
+	{
+		int			kept;
+
+		memcpy(draws, original, sizeof(draws));
+		kept = two_pass_select(ctx, pos, pos_ids, NB, items, DIMS, 1.0f, log_q_item, draws, NM, KEEP,
+							   &rng, buffer, neg_ids, neg, log_q);
+		CHECK(kept >= 1 && kept <= KEEP);
+		for (int k = 0; k < kept; k++)
+		{
+			int			j = neg_ids[k];
+			double		first = log((double) NM) + log_q_item[j] - log((double) copies[j]);
+			double		r = 0.5 * weight[j] / weight_total + 0.5 / unique;
+
+			CHECK(copies[j] > 0);
+			/* the correction says how many copies were drawn: a whole number */
+			{
+				double		c = KEEP * r / exp(log_q[k] - first);
+
+				CHECK_NEAR(c, round(c), 1e-3 * c);
+			}
+			seen[j] += exp(first - log_q[k]);
+			if (rep == 0)
+				CHECK(memcmp(neg + k * DIMS, items + j * DIMS, sizeof(float) * DIMS) == 0);
+		}
+	}
+	for (int j = 0; j < N; j++)
+		if (copies[j] > 0)
+		{
+			double		r = 0.5 * weight[j] / weight_total + 0.5 / unique;
+			/* Σ over reps of c/(m·r): mean 1, variance (1 − r)/(m·r) per rep */
+			double		sd = sqrt((1.0 - r) / (KEEP * r) / reps);
+
+			CHECK_NEAR(seen[j] / reps, 1.0, 5 * sd);
+		}
+
+	/* keeping all: the loss of the M-sample softmax over every draw */
+	{
+		float		g_ctx[NB * DIMS];
+		float		g_pos[NB * DIMS];
+		float		g_neg[NM * DIMS];
+		float		work[NB * (NM + 1)];
+		float		all_neg[NM * DIMS];
+		float		all_lq[NM];
+		double		expected;
+		double		got;
+		int			kept;
+
+		for (int k = 0; k < NM; k++)
+		{
+			memcpy(all_neg + k * DIMS, items + original[k] * DIMS, sizeof(float) * DIMS);
+			all_lq[k] = (float) (log((double) NM) + log_q_item[original[k]]);
+		}
+		expected = softmax_batch(ctx, pos, pos_ids, all_neg, original, all_lq, NB, NM, DIMS, 1.0f,
+								 g_ctx, g_pos, g_neg, work);
+		memcpy(draws, original, sizeof(draws));
+		kept = two_pass_select(ctx, pos, pos_ids, NB, items, DIMS, 1.0f, log_q_item, draws, NM, NM,
+							   &rng, buffer, neg_ids, neg, log_q);
+		CHECK(kept == unique);
+		got = softmax_batch(ctx, pos, pos_ids, neg, neg_ids, log_q, NB, kept, DIMS, 1.0f,
+							g_ctx, g_pos, g_neg, work);
+		CHECK_NEAR(got, expected, 1e-4 * fabs(expected));
+	}
+	free(buffer);
+}
+
 int
 main(void)
 {
@@ -305,5 +543,7 @@ main(void)
 	RUN_TEST(test_alias_frequencies);
 	RUN_TEST(test_rank_sampler_frequencies);
 	RUN_TEST(test_sampled_softmax_approaches_full);
+	RUN_TEST(test_kernel_sampler);
+	RUN_TEST(test_two_pass_select);
 	return unit_tests_failed != 0;
 }
