@@ -6,6 +6,9 @@
 -- takes sampler => 'kernel' (the quadratic-kernel tree sampler) and
 -- sampler => 'two_pass' (the m of M popularity draws that weigh most for
 -- the batch); candidates sets the two-pass sampler's M (NULL: 4 m).
+-- LambdaRank-weighted pairwise SGD (§4.2.2): algorithm => 'lambdarank'.
+-- iALS for the pairwise square loss through the Gramian and the item sum
+-- (§5.2): algorithm => 'ials', loss => 'pairwise_square'.
 ------------------------------------------------------------------------------
 DROP FUNCTION @extschema@.irec_train(regclass, text, text, text, text, text, integer, integer,
 	double precision, double precision, double precision, text, double precision, double precision,
@@ -48,6 +51,7 @@ CREATE FUNCTION @extschema@.irec_train(
 	validation_metric text DEFAULT 'ndcg',
 	patience integer DEFAULT 3,
 	warm_start boolean DEFAULT false,
-	candidates integer DEFAULT NULL
+	candidates integer DEFAULT NULL,
+	loss text DEFAULT NULL
 ) RETURNS text
 	AS 'MODULE_PATHNAME', 'irec_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;

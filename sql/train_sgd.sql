@@ -7,7 +7,7 @@ CREATE TABLE sg_results (algorithm text, first_loss float8, last_loss float8, nd
 DO $$
 DECLARE a text; m record; e record;
 BEGIN
-  FOREACH a IN ARRAY ARRAY['softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd'] LOOP
+  FOREACH a IN ARRAY ARRAY['softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd', 'lambdarank'] LOOP
     PERFORM irec_train('sg_train', algorithm => a, dims => 16, epochs => 12, quiet => true, model => 'sg_' || a);
     SELECT * INTO m FROM irec_models WHERE name = 'sg_' || a;
     SELECT * INTO e FROM irec_evaluate('sg_' || a, 'sg_test');
@@ -80,6 +80,8 @@ SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'rank_adaptive'
 SELECT irec_train('sg_train', algorithm => 'gramian_sgd', sampler => 'uniform');
 SELECT irec_train('sg_train', algorithm => 'bpr', sampler => 'kernel');
 SELECT irec_train('sg_train', algorithm => 'warp', sampler => 'two_pass');
+SELECT irec_train('sg_train', algorithm => 'lambdarank', sampler => 'in_batch');
+SELECT irec_train('sg_train', algorithm => 'lambdarank', negatives => 0);
 SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'two_pass', candidates => 0);
 SELECT irec_train('sg_train', algorithm => 'softmax', candidates => 100);
 SELECT irec_train('sg_train', candidates => 100);

@@ -688,7 +688,8 @@ model_lookup(const char *name, ModelInfo *info)
 					 "weight_column, dims, (params->>'regularization')::float8, "
 					 "(params->>'regularization_exponent')::float8, "
 					 "(params->>'unobserved_weight')::float8, params->>'confidence', "
-					 "(params->>'alpha')::float8, (params->>'epsilon')::float8, n_items, algorithm, n_users "
+					 "(params->>'alpha')::float8, (params->>'epsilon')::float8, n_items, algorithm, n_users, "
+					 "coalesce(params->>'loss', 'pointwise') "
 					 "FROM %s WHERE name = $1",
 					 registry_table());
 	values[0] = CStringGetTextDatum(name);
@@ -731,6 +732,7 @@ again:
 	info->n_items = DatumGetInt64(SPI_getbinval(row, desc, 15, &isnull));
 	info->algorithm = SPI_getvalue(row, desc, 16);
 	info->n_users = DatumGetInt64(SPI_getbinval(row, desc, 17, &isnull));
+	info->loss = SPI_getvalue(row, desc, 18);
 	{
 		Oid			users_relid = info->users_relid;
 		Oid			items_relid = info->items_relid;

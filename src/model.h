@@ -96,6 +96,7 @@ typedef struct ModelInfo
 	int64		n_items;
 	int64		n_users;
 	char	   *algorithm;
+	char	   *loss;			/* iALS: 'pointwise' or 'pairwise_square' */
 } ModelInfo;
 
 /*

@@ -30,6 +30,7 @@
 #include "utils/array.h"
 
 #include "core/ials.h"
+#include "core/pairwise.h"
 #include "core/parallel.h"
 #include "core/sgd.h"
 #include "core/sparse.h"
@@ -94,6 +95,7 @@ typedef struct TrainOptions
 	int			max_trials;
 	double		rank_scale;		/* 0: n_items / 100 */
 	int			candidates;		/* two-pass M; 0: TWO_PASS_CANDIDATES_PER_NEGATIVE · m */
+	bool		pairwise_square;	/* loss => 'pairwise_square' (pairwise.h) */
 	bool		sql_engine;		/* engine => 'sql' (train_sql.c) */
 	bool		shape_unobserved_weight;	/* α0 from the data (shape_defaults) */
 	bool		shape_regularization;	/* λ from the data */
@@ -168,6 +170,7 @@ static const AlgorithmDefaults algorithm_defaults[] = {
 	{"warp", false, SGD_WARP, 30, 0.0001, 0.05, 0, "uniform", "'uniform' or 'popularity'"},
 	{"pointwise", false, SGD_POINTWISE, 30, 0.0001, 0.05, 8, "uniform", "'uniform' or 'popularity'"},
 	{"gramian_sgd", false, SGD_GRAMIAN, 30, 0.0001, 0.05, 0, NULL, NULL},
+	{"lambdarank", false, SGD_LAMBDARANK, 30, 0.01, 0.05, 32, "uniform", "'uniform', 'popularity' or 'rank_adaptive'"},
 };
 
 static bool
@@ -178,6 +181,7 @@ sampler_allowed(SgdAlgorithm algorithm, SamplerKind sampler)
 		case SGD_SOFTMAX:
 			return sampler != SAMPLER_RANK_ADAPTIVE;
 		case SGD_BPR:
+		case SGD_LAMBDARANK:
 			return sampler == SAMPLER_UNIFORM || sampler == SAMPLER_POPULARITY ||
 				sampler == SAMPLER_RANK_ADAPTIVE;
 		case SGD_WARP:
@@ -226,7 +230,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", options->algorithm),
-				 errhint("Available algorithms: 'ials', 'softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd'.")));
+				 errhint("Available algorithms: 'ials', 'softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd', 'lambdarank'.")));
 	options->is_ials = defaults->is_ials;
 	options->sgd_algorithm = defaults->sgd;
 	options->dims = PG_GETARG_INT32(6);
@@ -313,6 +317,30 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		options->candidates = PG_GETARG_INT32(35);
 		require_range(options->candidates, 1, 1000000, true, "candidates",
 					  "The two-pass sampler's first pass draws this many items; leave it out for four times negatives.");
+	}
+	/* 0.8.0 added loss (iALS: 'pointwise', the default, or 'pairwise_square') */
+	options->pairwise_square = false;
+	if (PG_NARGS() > 36 && !PG_ARGISNULL(36))
+	{
+		char	   *loss = text_arg(fcinfo, 36);
+
+		if (strcmp(loss, "pairwise_square") == 0)
+			options->pairwise_square = true;
+		else if (strcmp(loss, "pointwise") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown loss \"%s\"", loss),
+					 errhint("Use 'pointwise' (iALS's weighted square loss) or 'pairwise_square'.")));
+		if (!options->is_ials && options->sgd_algorithm != SGD_GRAMIAN)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("loss applies to algorithms 'ials' and 'gramian_sgd' only"),
+					 errhint("Use algorithm => 'ials' or 'gramian_sgd' with loss, or leave loss out.")));
+		if (options->pairwise_square && options->sql_engine)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("engine 'sql' trains the pointwise loss only"),
+					 errhint("Use engine => 'memory' with loss => 'pairwise_square'.")));
 	}
 	if (options->warm_start && options->sql_engine)
 		ereport(ERROR,
@@ -422,6 +450,9 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 		if (options->sgd_algorithm == SGD_SOFTMAX || options->sgd_algorithm == SGD_POINTWISE)
 			require_range(options->negatives, 1, 100000, true, "negatives",
 						  "The number m of sampled negatives must be positive; 1024 shared negatives suit the softmax.");
+		if (options->sgd_algorithm == SGD_LAMBDARANK)
+			require_range(options->negatives, 1, 100000, true, "negatives",
+						  "LambdaRank estimates ranks from this many draws per positive; 16 to 128 are typical.");
 		require_range(options->popularity_exponent, 0, 10, true, "popularity_exponent",
 					  "β in q(j) ∝ popularity^β is usually between 0 and 1.");
 		require_range(options->temperature, 0, 1e6, false, "temperature",
@@ -510,7 +541,11 @@ params_json(const TrainOptions *options, int threads)
 					 float8out_internal(options->unobserved_weight), options->confidence_name,
 					 float8out_internal(options->alpha), float8out_internal(options->epsilon),
 					 float8out_internal(options->init_std), options->seed, threads);
-	if (options->is_ials)
+	if (options->pairwise_square)
+		appendStringInfoString(&json, ", \"loss\": \"pairwise_square\"");
+	if (options->is_ials && options->pairwise_square)
+		appendStringInfoString(&json, ", \"solver\": \"cholesky\"");
+	else if (options->is_ials)
 		appendStringInfo(&json, ", \"solver\": \"%s\", \"cg_steps\": %d",
 						 options->solver_name, options->cg_steps);
 	else
@@ -524,7 +559,7 @@ params_json(const TrainOptions *options, int threads)
 			appendStringInfo(&json, ", \"negatives\": %d, \"logq\": %s, \"temperature\": %s",
 							 options->negatives, options->logq ? "true" : "false",
 							 float8out_internal(options->temperature));
-		if (options->sgd_algorithm == SGD_POINTWISE)
+		if (options->sgd_algorithm == SGD_POINTWISE || options->sgd_algorithm == SGD_LAMBDARANK)
 			appendStringInfo(&json, ", \"negatives\": %d", options->negatives);
 		if (options->sgd_algorithm == SGD_WARP)
 			appendStringInfo(&json, ", \"max_trials\": %d", options->max_trials);
@@ -623,37 +658,47 @@ gramian(const float *factors, size_t n, int dims, int threads, float *gram, floa
  * interrupts between chunks so that cancel and statement_timeout act within
  * a fraction of a second.
  */
+/* The end of the chunk of rows from begin: about FLOPS_PER_CHUNK of solving. */
+static size_t
+chunk_end(const IalsConfig *config, const CsrMatrix *m, size_t begin, bool exact)
+{
+	double		d = config->dims;
+	size_t		end = begin;
+	double		flops = 0;
+
+	while (end < m->n_rows && flops < FLOPS_PER_CHUNK)
+	{
+		double		nnz = (double) (m->row_start[end + 1] - m->row_start[end]);
+
+		if (!exact && config->solver == IALS_SOLVER_CG)
+			flops += (config->cg_steps + 1) * (2 * d * d + 4 * nnz * d);
+		else
+			flops += 2 * nnz * d * d + d * d * d / 3 + 2 * d * d;
+		end++;
+	}
+	return end;
+}
+
+static void
+report_solve_failure(int rc)
+{
+	if (rc != IALS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("iALS solve failed: a row's system is not positive definite"),
+				 errhint("Increase regularization.")));
+}
+
 static void
 solve_side(const IalsConfig *config, const CsrMatrix *m, const float *other,
 		   const float *gram, float *target, float *scratch, double *row_loss)
 {
-	double		d = config->dims;
-	size_t		begin = 0;
-
-	while (begin < m->n_rows)
+	for (size_t begin = 0, end; begin < m->n_rows; begin = end)
 	{
-		size_t		end = begin;
-		double		flops = 0;
-		int			rc;
-
-		while (end < m->n_rows && flops < FLOPS_PER_CHUNK)
-		{
-			double		nnz = (double) (m->row_start[end + 1] - m->row_start[end]);
-
-			if (config->solver == IALS_SOLVER_CG)
-				flops += (config->cg_steps + 1) * (2 * d * d + 4 * nnz * d);
-			else
-				flops += 2 * nnz * d * d + d * d * d / 3 + 2 * d * d;
-			end++;
-		}
-		rc = ials_solve_rows_with_loss(config, m, other, gram, target, begin, end, scratch, row_loss);
-		if (rc != IALS_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("iALS solve failed: a row's system is not positive definite"),
-					 errhint("Increase regularization.")));
+		end = chunk_end(config, m, begin, false);
+		report_solve_failure(ials_solve_rows_with_loss(config, m, other, gram, target, begin, end,
+														scratch, row_loss));
 		CHECK_FOR_INTERRUPTS();
-		begin = end;
 	}
 }
 
@@ -701,6 +746,11 @@ end_of_epoch(const TrainOptions *options, Validation *validation, int epoch, dou
 	return stop;
 }
 
+static int	train_pairwise(const TrainOptions *options, const IalsConfig *config,
+						   const CsrMatrix *by_user, const CsrMatrix *by_item, float *users,
+						   float *items, double *loss, Validation *validation, float *gram,
+						   float *partials, MemoryContext context);
+
 static int
 train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 		   const CsrMatrix *by_item, float *users, float *items, double *loss,
@@ -721,6 +771,9 @@ train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 	config.solver = options->solver;
 	config.cg_steps = options->cg_steps;
 	config.threads = threads;
+	if (options->pairwise_square)
+		return train_pairwise(options, &config, by_user, by_item, users, items, loss, validation,
+							  gram, partials, context);
 	scratch = alloc_cache_aligned(context, sizeof(float) * threads * ials_scratch_floats(&config));
 	row_loss = MemoryContextAllocHuge(context, sizeof(double) * (by_user->n_rows + by_item->n_rows));
 
@@ -739,6 +792,57 @@ train_ials(const TrainOptions *options, int threads, const CsrMatrix *by_user,
 		gramian(items, by_item->n_rows, d, threads, gram, partials);
 		loss[epoch] = ials_loss_from_item_rows(&config, by_user, users, user_gram, gram,
 											   row_loss, by_item->n_rows);
+		report_epoch(options, epoch, loss[epoch], &epoch_start);
+		if (end_of_epoch(options, validation, epoch, loss[epoch], users, by_user->n_rows, items, by_item->n_rows))
+			return epoch + 1;
+	}
+	return options->epochs;
+}
+
+/*
+ * iALS for the pairwise square loss (pairwise.h): exact user steps, Jacobi
+ * item steps against the sums over users taken before the step.
+ */
+static int
+train_pairwise(const TrainOptions *options, const IalsConfig *config, const CsrMatrix *by_user,
+			   const CsrMatrix *by_item, float *users, float *items, double *loss,
+			   Validation *validation, float *gram, float *partials, MemoryContext context)
+{
+	int			d = config->dims;
+	int			threads = config->threads;
+	float	   *scratch = alloc_cache_aligned(context, sizeof(float) * threads * pairwise_scratch_floats(config));
+	float	   *sums_scratch = MemoryContextAllocHuge(context, sizeof(float) *
+													  pairwise_loss_scratch_floats(config, by_user->n_rows));
+	float	   *item_sum = palloc(sizeof(float) * d);
+	float	   *weighted_gram = palloc(sizeof(float) * d * d);
+	float	   *residual_sum = palloc(sizeof(float) * d);
+
+	for (int epoch = 0; epoch < options->epochs; epoch++)
+	{
+		struct timespec epoch_start;
+
+		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
+		gramian(items, by_item->n_rows, d, threads, gram, partials);
+		pairwise_row_sum(items, by_item->n_rows, d, item_sum);
+		for (size_t begin = 0, end; begin < by_user->n_rows; begin = end)
+		{
+			end = chunk_end(config, by_user, begin, true);
+			report_solve_failure(pairwise_solve_users(config, by_user, items, gram, item_sum, users,
+													  begin, end, scratch));
+			CHECK_FOR_INTERRUPTS();
+		}
+		pairwise_user_sums(config, by_user, users, items, weighted_gram, residual_sum, sums_scratch);
+		CHECK_FOR_INTERRUPTS();
+		for (size_t begin = 0, end; begin < by_item->n_rows; begin = end)
+		{
+			end = chunk_end(config, by_item, begin, true);
+			report_solve_failure(pairwise_solve_items(config, by_item, users, weighted_gram, residual_sum,
+													  item_sum, items, begin, end, scratch));
+			CHECK_FOR_INTERRUPTS();
+		}
+		gramian(items, by_item->n_rows, d, threads, gram, partials);
+		pairwise_row_sum(items, by_item->n_rows, d, item_sum);
+		loss[epoch] = pairwise_loss(config, by_user, by_item, users, items, gram, item_sum, sums_scratch);
 		report_epoch(options, epoch, loss[epoch], &epoch_start);
 		if (end_of_epoch(options, validation, epoch, loss[epoch], users, by_user->n_rows, items, by_item->n_rows))
 			return epoch + 1;
@@ -766,6 +870,7 @@ sgd_config(const TrainOptions *options, int threads, size_t n_items)
 	config.unobserved_weight = options->unobserved_weight;
 	config.max_trials = options->max_trials;
 	config.rank_scale = options->rank_scale > 0 ? options->rank_scale : Max(1.0, n_items / 100.0);
+	config.pairwise = options->pairwise_square;
 	config.candidates = options->candidates > 0 ? options->candidates
 		: (int) Min((size_t) TWO_PASS_CANDIDATES_PER_NEGATIVE * config.negatives, Max(n_items, (size_t) 1));
 	return config;

@@ -663,6 +663,12 @@ update_model(FunctionCallInfo fcinfo, ArrayType *users, ArrayType *items,
 				 errmsg("model \"%s\" was trained with %s; irec_update re-solves iALS models",
 						name, u.model.algorithm),
 				 errhint("Retrain it with irec_train(..., warm_start => true), which starts from its embeddings.")));
+	if (strcmp(u.model.loss, "pointwise") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" was trained with the %s loss; irec_update re-solves the pointwise iALS loss",
+						name, u.model.loss),
+				 errhint("Retrain it with irec_train(..., warm_start => true), which starts from its embeddings.")));
 	if (users)
 		model_check_id_type(name, "user", ARR_ELEMTYPE(users), u.model.user_type);
 	if (items)

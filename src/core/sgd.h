@@ -1,7 +1,8 @@
 /*
  * sgd.h
  *		Sampling-based training of dot-product models (DESIGN §4, §5.1.3):
- *		sampled softmax (Algorithm 3), BPR and WARP (Algorithm 2, §4.2.3),
+ *		sampled softmax (Algorithm 3), BPR, WARP and LambdaRank-weighted
+ *		BPR (Algorithm 2, §4.2.2–4.2.3),
  *		pointwise logistic SGD with sampled negatives (Algorithm 1) and SGD
  *		on the pointwise square loss with Gramians (Algorithm 5).
  *
@@ -30,7 +31,8 @@ typedef enum SgdAlgorithm
 	SGD_BPR,
 	SGD_WARP,
 	SGD_POINTWISE,
-	SGD_GRAMIAN
+	SGD_GRAMIAN,
+	SGD_LAMBDARANK
 } SgdAlgorithm;
 
 typedef enum SamplerKind
@@ -48,7 +50,8 @@ typedef struct SgdConfig
 	SgdAlgorithm algorithm;
 	SamplerKind sampler;
 	int			dims;
-	int			negatives;		/* m: shared per batch (softmax), per positive (pointwise) */
+	int			negatives;		/* m: shared per batch (softmax), per positive (pointwise),
+								 * draws estimating ranks (lambdarank) */
 	double		popularity_exponent;	/* β */
 	int			logq;			/* softmax: subtract ln(m·q(j)) from negative logits */
 	double		temperature;	/* softmax: logits are scores / temperature */
@@ -61,6 +64,7 @@ typedef struct SgdConfig
 	int			max_trials;		/* warp: draws before giving up on a violator */
 	double		rank_scale;		/* rank-adaptive sampler: mean rank */
 	int			candidates;		/* two-pass: M, the first pass's draws */
+	int			pairwise;		/* gramian: the pairwise square loss (pairwise.h) */
 } SgdConfig;
 
 /*
@@ -174,6 +178,31 @@ double		warp_gradients(const float *ctx, const float *pos, const float *neg, int
 						   int trials, size_t n_items,
 						   float *g_ctx, float *g_pos, float *g_neg);
 
+/*
+ * LambdaRank-style weights for pairwise SGD (survey §4.2.2; LambdaFM, Yuan
+ * et al. 2016): a BPR step on (c, i, j) is weighted by |ΔNDCG|, the change
+ * in NDCG of swapping the positive i and the negative j in c's ranking,
+ * |1/log₂(1 + r_i) − 1/log₂(1 + r_j)| for ranks r counted from 1.  So pairs
+ * near the top of the ranking, where the metric is decided, weigh most.
+ * The trainer divides a batch's weights by their mean (sgd.c says why).
+ * Measured (d = 64, seeded 80/20 splits): NDCG@20 0.2051 against BPR's
+ * 0.2364 on lastfm-2k, 0.174 against 0.307 on planted data.  By its
+ * formula the weight is small for a positive deep in the ranking unless its
+ * negative ranks near the top, which uniform draws seldom do.
+ */
+double		lambdarank_weight(double rank_pos, double rank_neg);
+
+/*
+ * The ranks of items pos and neg among all n_items for context ctx,
+ * estimated from `samples` uniform draws: 1 + n_items · (share of draws
+ * scoring above), an unbiased estimate of 1 + the number of items above;
+ * then the lower-scoring of the two is put at least one below the other
+ * (their own order is known exactly).
+ */
+void		lambdarank_ranks(const float *ctx, const float *items, size_t n_items, int dims,
+							 int32_t pos, int32_t neg, int samples, Rng *rng,
+							 double *rank_pos, double *rank_neg);
+
 /* Pointwise logistic: −ln σ(φ·ψ_i) − Σ_k ln(1 − σ(φ·ψ_k)) over m negatives. */
 double		pointwise_gradients(const float *ctx, const float *pos, const float *negs, int m,
 								int dims, float *g_ctx, float *g_pos, float *g_negs);
@@ -187,6 +216,21 @@ double		gramian_gradients(const float *ctx, const float *pos, int dims, float al
 							  float alpha0, const float *item_gram, const float *user_gram,
 							  float user_count, float item_count,
 							  float *g_ctx, float *g_pos);
+
+/*
+ * Gramian SGD for the pairwise square loss (pairwise.h), one positive (c, i)
+ * with confidence α among n items: φ descends α[(ŷ−1)² − (2/n)(ŷ−1)⟨φ,z⟩
+ * + (1/n)φᵀGφ], c's share of the loss, with the items' Gramian G and sum z
+ * held for the epoch; ψ_i descends the part through ŷ, plus its share of
+ * the gradient every item takes as a compared item, (2/n)(G_W ψ − t) with
+ * G_W and t the sums over users of pairwise_user_sums, spread over its
+ * |C_i| positives.  Returns the objective whose gradients these are (for
+ * tests; the epoch's loss is pairwise_loss).
+ */
+double		pairwise_gramian_gradients(const float *ctx, const float *pos, int dims, float alpha,
+									   double n_items, const float *item_gram, const float *item_sum,
+									   const float *weighted_user_gram, const float *residual_sum,
+									   float item_count, float *g_ctx, float *g_pos);
 
 /*
  * The softmax's default λ (spectrum.h says why): the L2 term pulls a user

@@ -6,9 +6,20 @@
 # each there, to bound the run), and sampled softmax's throughput at m = 1,024
 # in GFLOP/s against OpenBLAS sgemm (square 2048, both cores) in the same
 # run.  About 6 minutes on 2 cores.
+#
+# --samplers: sampled softmax's samplers instead (uniform, popularity^0.75,
+# in-batch, kernel, two-pass) at m = 64, 256 and 1,024 (in-batch: the batch),
+# NDCG@20, Recall@20 and seconds per epoch on lastfm-2k, MovieLens ratings
+# ≥ 4 (seeded 80/20 splits; generated sets of their shapes when ../shared
+# lacks them, 60 epochs) and an 800k-interaction generated set (20 epochs),
+# with a plot of NDCG@20 against seconds per epoch into
+# docs/plots/samplers_ndcg_time.png.  About 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/bench/common.sh
+if [ "${1:-}" = --samplers ]; then
+	exec bash test/bench/bench_samplers.sh
+fi
 peak=$(bash test/bench/run_core.sh --peak)
 bench_start
 load_lastfm || true

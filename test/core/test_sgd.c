@@ -104,7 +104,19 @@ typedef struct GramianCase
 {
 	float		item_gram[D * D];
 	float		user_gram[D * D];
+	float		item_sum[D];
+	float		residual_sum[D];
 } GramianCase;
+
+/* the pairwise loss's Gramian step: user_gram stands for G_W */
+static double
+pairwise_gramian_fn(float *p, float *g, void *context)
+{
+	GramianCase *gc = (GramianCase *) context;
+
+	return pairwise_gramian_gradients(p, p + D, D, 2.5f, 9.0, gc->item_gram, gc->item_sum,
+									  gc->user_gram, gc->residual_sum, 4.0f, g, g + D);
+}
 
 static double
 gramian_fn(float *p, float *g, void *context)
@@ -150,6 +162,10 @@ test_pairwise_and_pointwise_gradients(void)
 	}
 	fill(params, 2 * D, &state, 1.0);
 	check_gradient(gramian_fn, params, 2 * D, &gc, 2e-3);
+	fill(gc.item_sum, D, &state, 3.0);
+	fill(gc.residual_sum, D, &state, 3.0);
+	fill(params, 2 * D, &state, 1.0);
+	check_gradient(pairwise_gramian_fn, params, 2 * D, &gc, 2e-3);
 }
 
 /* Alias tables draw each item with probability q(j). */
@@ -535,6 +551,70 @@ test_two_pass_select(void)
 	free(buffer);
 }
 
+/*
+ * LambdaRank: |ΔNDCG| by hand (ranks 1 and 3: 1 − 1/log₂4 = ½); the
+ * sampled rank of the higher-scoring item of the pair averages to its exact
+ * rank, 1 + the items above it; the lower-scoring one always ranks at least
+ * one below it, and on average no better than its exact rank.
+ */
+static void
+test_lambdarank(void)
+{
+	enum
+	{
+		N = 50, DIMS = 4, SAMPLES = 16
+	};
+	float		items[N * DIMS];
+	float		ctx[DIMS];
+	unsigned long long state = 91;
+	int32_t		pos = 3;
+	int32_t		neg = 10;
+	int			above_pos = 0;
+	int			above_neg = 0;
+	double		sum_pos = 0.0;
+	double		sum_neg = 0.0;
+	int			reps = 40000;
+	int			ordered = 1;
+	Rng			rng;
+
+	CHECK_NEAR(lambdarank_weight(1.0, 3.0), 0.5, 1e-12);
+	CHECK_NEAR(lambdarank_weight(3.0, 1.0), 0.5, 1e-12);
+	CHECK_NEAR(lambdarank_weight(7.0, 7.0), 0.0, 1e-12);
+	CHECK(lambdarank_weight(1.0, 2.0) > lambdarank_weight(20.0, 40.0));
+
+	fill(items, N * DIMS, &state, 2.0);
+	fill(ctx, DIMS, &state, 2.0);
+	for (int k = 0; k < N; k++)
+	{
+		float		score = vec_dot(ctx, items + k * DIMS, DIMS);
+
+		above_pos += score > vec_dot(ctx, items + pos * DIMS, DIMS);
+		above_neg += score > vec_dot(ctx, items + neg * DIMS, DIMS);
+	}
+	/* here the negative scores above the positive */
+	CHECK(above_neg < above_pos);
+	rng_seed(&rng, 6, 6);
+	for (int r = 0; r < reps; r++)
+	{
+		double		rank_pos;
+		double		rank_neg;
+
+		lambdarank_ranks(ctx, items, N, DIMS, pos, neg, SAMPLES, &rng, &rank_pos, &rank_neg);
+		sum_pos += rank_pos;
+		sum_neg += rank_neg;
+		ordered &= rank_pos >= rank_neg + 1.0;
+	}
+	CHECK(ordered);
+	{
+		double		p_neg = (double) above_neg / N;
+		double		p_pos = (double) above_pos / N;
+		double		sd_pos = N * sqrt(p_pos * (1 - p_pos) / SAMPLES / reps);
+
+		CHECK_NEAR(sum_neg / reps, 1.0 + above_neg, 5 * N * sqrt(p_neg * (1 - p_neg) / SAMPLES / reps) + 1e-9);
+		CHECK(sum_pos / reps >= 1.0 + above_pos - 5 * sd_pos);
+	}
+}
+
 int
 main(void)
 {
@@ -545,5 +625,6 @@ main(void)
 	RUN_TEST(test_sampled_softmax_approaches_full);
 	RUN_TEST(test_kernel_sampler);
 	RUN_TEST(test_two_pass_select);
+	RUN_TEST(test_lambdarank);
 	return unit_tests_failed != 0;
 }

@@ -228,8 +228,8 @@ check_default_regularization(SamplerKind sampler, double beta, double temperatur
 		double		n_i = (double) (pr.by_item.row_start[i + 1] - pr.by_item.row_start[i]);
 		double		q = (sampler == SAMPLER_POPULARITY ? pow(n_i, beta) : 1.0) / total;
 
-		/* m negatives per batch, nnz / B batches an epoch */
-		pr.item_weight[i] = n_i + 40.0 * ((double) nnz / 20.0) * q;
+		/* the rule's 1,024 draws per batch (not m), nnz / B batches an epoch */
+		pr.item_weight[i] = n_i + SOFTMAX_REFERENCE_NEGATIVES * ((double) nnz / 20.0) * q;
 	}
 	dense_singular_values(&pr, reference);
 	data.by_user = &pr.by_user;
@@ -238,6 +238,9 @@ check_default_regularization(SamplerKind sampler, double beta, double temperatur
 	lambda = softmax_default_regularization(&config, &data, scratch, NULL, NULL);
 	CHECK_NEAR(lambda, SOFTMAX_REGULARIZATION_PER_SIGMA * reference[5] / temperature,
 			   1e-3 * lambda);
+	/* and m does not move it */
+	config.negatives = 200;
+	CHECK_NEAR(softmax_default_regularization(&config, &data, scratch, NULL, NULL), lambda, 1e-6 * lambda);
 	free(scratch);
 	free_problem(&pr);
 }
