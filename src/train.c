@@ -99,6 +99,7 @@ typedef struct TrainOptions
 	bool		sql_engine;		/* engine => 'sql' (train_sql.c) */
 	bool		shape_unobserved_weight;	/* α0 from the data (shape_defaults) */
 	bool		shape_regularization;	/* λ from the data */
+	bool		shape_pairwise_sgd_regularization;	/* Gramian SGD, pairwise loss: λ from the data */
 	bool		shape_softmax_regularization;	/* the softmax's λ from the data */
 	bool		shape_epsilon;	/* ε: the median summed weight */
 	/* early stopping (validation.c) */
@@ -342,6 +343,8 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 					 errmsg("engine 'sql' trains the pointwise loss only"),
 					 errhint("Use engine => 'memory' with loss => 'pairwise_square'.")));
 	}
+	options->shape_pairwise_sgd_regularization = options->pairwise_square && !options->is_ials &&
+		PG_ARGISNULL(8);
 	if (options->warm_start && options->sql_engine)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -515,6 +518,8 @@ shape_defaults(TrainOptions *options, size_t n_users, size_t n_items, size_t nnz
 	if (options->shape_regularization)
 		options->regularization = ials_default_regularization(options->unobserved_weight, n_items,
 															  mean_user, options->regularization_exponent);
+	if (options->shape_pairwise_sgd_regularization)
+		options->regularization = pairwise_sgd_default_regularization(n_items, mean_user);
 }
 
 static float

@@ -377,3 +377,13 @@ pairwise_loss(const IalsConfig *config, const CsrMatrix *by_user, const CsrMatri
 		quadratic += (double) weighted_gram[k] * item_gram[k];
 	return total - 2.0 / n * cross + quadratic / n;
 }
+
+double
+pairwise_sgd_default_regularization(size_t n_items, double mean_user_interactions)
+{
+	double		mean = mean_user_interactions > 1.0 ? mean_user_interactions : 1.0;
+	double		alpha0 = ials_default_unobserved_weight(n_items, mean);
+	double		mass = mean + alpha0 * (double) n_items;
+
+	return ials_default_regularization(alpha0, n_items, mean, 1.0) * mass / mean;
+}

@@ -31,11 +31,15 @@ CREATE FUNCTION bench(data text, epochs int) RETURNS TABLE (
 LANGUAGE plpgsql AS $$
 DECLARE a text; m record; e record;
 BEGIN
-  FOREACH a IN ARRAY ARRAY['ials', 'softmax', 'bpr', 'warp', 'pointwise', 'gramian_sgd'] LOOP
+  FOREACH a IN ARRAY ARRAY['ials', 'ials pairwise_square', 'softmax', 'bpr', 'lambdarank', 'warp', 'pointwise',
+                           'gramian_sgd', 'gramian_sgd pairwise_square'] LOOP
+    -- 'algorithm loss': the pairwise square loss (§5.2)
     IF epochs IS NULL THEN
-      PERFORM irec_train(data || '_train', algorithm => a, quiet => true, model => 'b');
+      PERFORM irec_train(data || '_train', algorithm => split_part(a, ' ', 1),
+                         loss => nullif(split_part(a, ' ', 2), ''), quiet => true, model => 'b');
     ELSE
-      PERFORM irec_train(data || '_train', algorithm => a, epochs => epochs, quiet => true, model => 'b');
+      PERFORM irec_train(data || '_train', algorithm => split_part(a, ' ', 1),
+                         loss => nullif(split_part(a, ' ', 2), ''), epochs => epochs, quiet => true, model => 'b');
     END IF;
     SELECT * INTO m FROM irec_models WHERE name = 'b';
     SELECT * INTO e FROM irec_evaluate('b', data || '_test');
