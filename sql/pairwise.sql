@@ -46,6 +46,19 @@ SELECT irec_train('pw_train', algorithm => 'gramian_sgd', loss => 'pairwise_squa
                   regularization => 0.0001, quiet => true, model => 'pw_gsgd_long');
 SELECT g.loss[60] < 1.15 * a.loss[20] AS gramian_sgd_near_als, g.loss[60] >= 0.97 * a.loss[20] AS not_below_optimum
   FROM irec_models g, irec_models a WHERE g.name = 'pw_gsgd_long' AND a.name = 'pw_als_ref';
+-- fold-in solves this loss's user step: folding a user into the model after
+-- E epochs gives what epoch E + 1's user step gives that user (the same
+-- seed and threads give the same items after E epochs)
+SELECT irec_train('pw_train', loss => 'pairwise_square', dims => 8, epochs => e, threads => 2, quiet => true,
+                  model => 'pw_e' || e) FROM generate_series(3, 4) e;
+SELECT max(abs(x - y)) < 1e-4 AS fold_in_is_the_user_step
+  FROM (SELECT irec_fold_in('pw_e3', array_agg(item_id)) AS f FROM pw_train WHERE user_id = 7) f,
+       pw_e4_users u, unnest(f.f::real[], u.embedding::real[]) AS t(x, y)
+ WHERE u.user_id = 7;
+-- and for Gramian SGD models, with its per-positive L2 weight λ·|I_c|
+SELECT l2_norm(irec_fold_in('pw_gsgd', ARRAY(SELECT item_id FROM pw_train WHERE user_id = 7)))
+       BETWEEN 0.2 * l2_norm(embedding) AND 5 * l2_norm(embedding) AS gramian_sgd_fold_in_in_scale
+  FROM pw_gsgd_users WHERE user_id = 7;
 -- irec_update re-solves the pointwise loss only
 SELECT * FROM irec_update('pw_pair', users => ARRAY[1]);
 -- bad options

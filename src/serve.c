@@ -42,6 +42,7 @@
 
 #include "core/diversify.h"
 #include "core/ials.h"
+#include "core/pairwise.h"
 #include "core/topn.h"
 #include "core/vecmath.h"
 #include "embedding.h"
@@ -611,11 +612,44 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* Σ of the model's item embeddings (in double, as training sums them). */
+static float *
+item_embedding_sum(const ModelInfo *model)
+{
+	int			d = model->dims;
+	double	   *total = palloc0(sizeof(double) * d);
+	float	   *sum = palloc(sizeof(float) * d);
+	char	   *sql = psprintf("SELECT embedding FROM %s WHERE embedding IS NOT NULL", model->items_table);
+
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the item embeddings");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		Embedding  *e = DatumGetEmbedding(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (e->dims != d)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("an item embedding has %d dimensions, not %d", e->dims, d),
+					 errhint("Retrain the model: its items table was changed after training.")));
+		for (int k = 0; k < d; k++)
+			total[k] += e->x[k];
+		if ((r & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (int k = 0; k < d; k++)
+		sum[k] = (float) total[k];
+	SPI_freetuptable(SPI_tuptable);
+	return sum;
+}
+
 /*
  * fold_in: the embedding the iALS user step gives a user with these
  * interactions (DESIGN §6.3): solve
  *	 (α0·G + Σ(α−α0)·ψψᵀ + λ_c·I)·x = Σ α·ψ
- * against the stored item Gramian G.  Duplicate items add their weights;
+ * against the stored item Gramian G (for the pairwise square loss, its own
+ * user step, pairwise.h).  Duplicate items add their weights;
  * items the model does not know are ignored.  Returns false when none is
  * known.  Also returns the known item ids (model type) for exclusion.
  */
@@ -710,6 +744,29 @@ fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool
 	row.row_start = row_start;
 	row.col = col;
 	row.value = alpha;
+	if (strcmp(model->loss, "pairwise_square") == 0)
+	{
+		/* the pairwise square loss's user step (pairwise.h) needs z = Σψ too */
+		float	   *item_sum = item_embedding_sum(model);
+
+		/*
+		 * Gramian SGD adds λ·x once per positive: the row's weight is λ·|I_c|
+		 * (iALS models keep their own λ_c)
+		 */
+		if (strcmp(model->algorithm, "ials") != 0)
+		{
+			config.unobserved_weight = 0.0;
+			config.regularization_exponent = 1.0;
+		}
+
+		scratch = palloc(sizeof(float) * pairwise_scratch_floats(&config));
+		if (pairwise_solve_users(&config, &row, gathered, gram, item_sum, x, 0, 1, scratch) != IALS_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("fold-in failed: the system is not positive definite"),
+					 errhint("Train the model with a larger regularization.")));
+		return true;
+	}
 	scratch = palloc(sizeof(float) * ials_scratch_floats(&config));
 	if (ials_solve_rows(&config, &row, gathered, gram, x, 0, 1, scratch) != IALS_OK)
 		ereport(ERROR,
