@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Every training algorithm with its shipped defaults (d = 64), next to iALS
+# Every training algorithm with its shipped defaults (d = 64; iALS and Gramian
+# SGD also with the pairwise square loss), next to iALS
 # and the popularity baseline: seconds per epoch, positives per second,
 # Recall@20 and NDCG@20, on lastfm-2k (seeded 80/20 per-user split, when
 # ../shared/data has it) and on Gowalla-shaped generated data (20 epochs
 # each there, to bound the run), and sampled softmax's throughput at m = 1,024
 # in GFLOP/s against OpenBLAS sgemm (square 2048, both cores) in the same
-# run.  About 6 minutes on 2 cores.
+# run.  About 10 minutes on 2 cores.
 #
 # --samplers: sampled softmax's samplers instead (uniform, popularity^0.75,
 # in-batch, kernel, two-pass) at m = 64, 256 and 1,024 (in-batch: the batch),
@@ -13,7 +14,7 @@
 # ≥ 4 (seeded 80/20 splits; generated sets of their shapes when ../shared
 # lacks them, 60 epochs) and an 800k-interaction generated set (20 epochs),
 # with a plot of NDCG@20 against seconds per epoch into
-# docs/plots/samplers_ndcg_time.png.  About 15 minutes on 2 cores.
+# docs/plots/samplers_ndcg_time.png.  About 18 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/bench/common.sh
