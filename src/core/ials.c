@@ -156,8 +156,6 @@ solve_cholesky(const IalsConfig *config, const CsrMatrix *m, const float *other,
 	size_t		start = m->row_start[row];
 	size_t		end = m->row_start[row + 1];
 	float		lambda = (float) ials_row_regularization(config, end - start, m->n_cols);
-	int			info = 0;
-	int			one = 1;
 	int			full = 0;
 
 	/*
@@ -227,6 +225,15 @@ solve_cholesky(const IalsConfig *config, const CsrMatrix *m, const float *other,
 						1.0f, scaled, d, gathered, d, 1.0f, a, d);
 		}
 	}
+	return ials_cholesky_solve(a, b, d, x);
+}
+
+int
+ials_cholesky_solve(float *a, float *b, int d, float *x)
+{
+	int			info = 0;
+	int			one = 1;
+
 	/* LAPACK reads the upper triangle of the row-major matrix as the lower
 	 * triangle of a column-major one: factor 'L' */
 	spotrf_("L", &d, a, &d, &info, 1);

@@ -126,6 +126,13 @@ double		ials_loss(const IalsConfig *config, const CsrMatrix *by_user,
 void		ials_init_rows(float *x, size_t first, size_t rows, int dims, double std,
 						   uint64_t seed, uint64_t side);
 
+/*
+ * ials_cholesky_solve: x = a⁻¹·b for the symmetric positive definite d × d
+ * matrix a (its upper triangle, row-major, is read; a and b are
+ * overwritten).  Returns IALS_OK or IALS_ERR_NOT_POSITIVE_DEFINITE.
+ */
+int			ials_cholesky_solve(float *a, float *b, int d, float *x);
+
 /* λ·(count + α0·n_other)^ν: the frequency-scaled regularization of a row. */
 double		ials_row_regularization(const IalsConfig *config, size_t count,
 									size_t n_other);

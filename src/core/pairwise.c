@@ -12,13 +12,6 @@
 #include "parallel.h"
 #include "vecmath.h"
 
-/* LAPACK's Fortran interface (ials.c says why the trailing length). */
-extern void spotrf_(const char *uplo, const int *n, float *a, const int *lda,
-					int *info, size_t uplo_len);
-extern void spotrs_(const char *uplo, const int *n, const int *nrhs,
-					const float *a, const int *lda, float *b, const int *ldb,
-					int *info, size_t uplo_len);
-
 /* Interactions gathered per sgemm rank update. */
 #define PAIRWISE_GATHER_BLOCK 256
 
@@ -101,23 +94,6 @@ add_data_terms(const CsrMatrix *m, const float *other, size_t row, int d, float 
 	}
 }
 
-/* Solve a·x = b (a full symmetric, overwritten) into x. */
-static int
-solve_in_place(float *a, float *b, int d, float *x)
-{
-	int			info = 0;
-	int			one = 1;
-
-	spotrf_("L", &d, a, &d, &info, 1);
-	if (info != 0)
-		return IALS_ERR_NOT_POSITIVE_DEFINITE;
-	spotrs_("L", &d, &one, a, &d, b, &d, &info, 1);
-	if (info != 0)
-		return IALS_ERR_NOT_POSITIVE_DEFINITE;
-	memcpy(x, b, sizeof(float) * d);
-	return IALS_OK;
-}
-
 /* ---------- the user step ---------- */
 
 static float
@@ -172,7 +148,7 @@ solve_user_block(void *context, size_t begin, size_t end, int thread)
 		cblas_sger(CblasRowMajor, d, d, (float) (-1.0 / n), s, 1, job->item_sum, 1, a, d);
 		cblas_sger(CblasRowMajor, d, d, (float) (-1.0 / n), job->item_sum, 1, s, 1, a, d);
 		vec_axpy(s, -share, job->item_sum, d);
-		rc = solve_in_place(a, s, d, job->users + row * d);
+		rc = ials_cholesky_solve(a, s, d, job->users + row * d);
 		if (rc != IALS_OK)
 			return rc;
 	}
@@ -323,7 +299,7 @@ solve_item_block(void *context, size_t begin, size_t end, int thread)
 			a[(size_t) k * d + k] += (float) (n * lambda);
 		memcpy(b, job->residual_sum, sizeof(float) * d);
 		add_data_terms(m, job->users, row, d, (float) (n - 2.0), item_rhs, &rhs, a, b, rest);
-		rc = solve_in_place(a, b, d, job->items + row * d);
+		rc = ials_cholesky_solve(a, b, d, job->items + row * d);
 		if (rc != IALS_OK)
 			return rc;
 	}

@@ -394,12 +394,25 @@ kernel_sampler_refresh(KernelSampler *sampler, const float *items, int threads)
 	return 0;
 }
 
+static size_t
+context_floats(int dims, int bucket)
+{
+	size_t		d = (size_t) dims;
+
+	return d * d + d * (d + 1) / 2 + (size_t) bucket * (d + 2) + 32;
+}
+
 size_t
 kernel_context_floats(const KernelSampler *sampler)
 {
-	size_t		d = (size_t) sampler->dims;
+	return context_floats(sampler->dims, sampler->bucket);
+}
 
-	return d * d + sampler->packed + (size_t) sampler->bucket * (d + 2) + 32;
+size_t
+kernel_context_max_floats(int dims)
+{
+	/* the bucket is largest when the catalogue is not smaller than it */
+	return context_floats(dims, kernel_bucket(SIZE_MAX, dims));
 }
 
 void

@@ -115,8 +115,9 @@ void		kernel_sampler_init(KernelSampler *sampler, size_t n_items, int dims, doub
 /* Rebuild the tree from `items`; -1 when a thread fails. */
 int			kernel_sampler_refresh(KernelSampler *sampler, const float *items, int threads);
 
-/* Floats of scratch one KernelContext needs. */
+/* Floats of scratch one KernelContext needs; at most kernel_context_max_floats(dims). */
 size_t		kernel_context_floats(const KernelSampler *sampler);
+size_t		kernel_context_max_floats(int dims);
 /* Set context from `count` rows of `contexts` (count × dims) in `scratch`. */
 void		kernel_context_set(const KernelSampler *sampler, KernelContext *context,
 							   const float *contexts, int count, float *scratch);

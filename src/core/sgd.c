@@ -46,6 +46,7 @@ struct SgdState
 	float	   *weighted_user_gram;
 	float	   *residual_sum;
 	float	   *pairwise_scratch;
+	IalsConfig	pairwise_config;	/* dims, threads; no regularization: the loss is the data term */
 	char	   *thread_scratch;
 	size_t		thread_bytes;
 };
@@ -68,12 +69,8 @@ thread_floats(const SgdConfig *c)
 		floats += candidates + 16 + two_pass_buffer_floats((int) b, (int) candidates, (int) d);
 	}
 	if (c->sampler == SAMPLER_KERNEL)
-	{
-		size_t		bucket = d / 4 > 8 ? d / 4 : 8;
-
-		/* kernel_context_floats at the largest bucket, and q (doubles) */
-		floats += d * d + d * (d + 1) / 2 + bucket * (d + 2) + 32 + 2 * m + 16;
-	}
+		/* the batch's kernel context, and q (doubles) */
+		floats += kernel_context_max_floats(c->dims) + 2 * m + 16;
 	return floats;
 }
 
@@ -197,12 +194,14 @@ sgd_begin(const SgdConfig *c, const SgdData *data, void *scratch)
 	p = (char *) (s->gram_partials + d * d * (size_t) c->threads);
 	if (c->pairwise)
 	{
+		memset(&s->pairwise_config, 0, sizeof(s->pairwise_config));
+		s->pairwise_config.dims = c->dims;
+		s->pairwise_config.threads = c->threads;
 		s->weighted_user_gram = (float *) p;
 		s->item_sum = s->weighted_user_gram + d * d;
 		s->residual_sum = s->item_sum + d;
 		s->pairwise_scratch = (float *) (((uintptr_t) (s->residual_sum + d) + 63) & ~(uintptr_t) 63);
-		p = (char *) (s->pairwise_scratch + pairwise_loss_scratch_floats(&(IalsConfig) {
-			.dims = c->dims,.threads = c->threads}, by_user->n_rows));
+		p = (char *) (s->pairwise_scratch + pairwise_loss_scratch_floats(&s->pairwise_config, by_user->n_rows));
 		p = (char *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
 	}
 	s->thread_scratch = p;
@@ -240,8 +239,7 @@ sgd_epoch_begin(SgdState *s, SgdModel *model, int epoch)
 		if (s->config.pairwise)
 		{
 			pairwise_row_sum(model->items, model->n_items, s->config.dims, s->item_sum);
-			pairwise_user_sums(&(IalsConfig) {
-				.dims = s->config.dims,.threads = s->config.threads}, s->data->by_user,
+			pairwise_user_sums(&s->pairwise_config, s->data->by_user,
 							   model->users, model->items, s->weighted_user_gram, s->residual_sum,
 							   s->pairwise_scratch);
 		}
@@ -261,14 +259,11 @@ sgd_epoch_loss(SgdState *s, SgdModel *model)
 		total += s->batch_loss[b];
 	if (s->config.algorithm == SGD_GRAMIAN && s->config.pairwise)
 	{
-		/* the exact loss of the epoch's final embeddings (pairwise.h) */
-		IalsConfig	ials = {.dims = s->config.dims,.threads = s->config.threads,
-		.regularization = 0.0,.regularization_exponent = 0.0};
-
+		/* the exact loss (data term) of the epoch's final embeddings (pairwise.h) */
 		ials_gramian(model->items, model->n_items, s->config.dims, s->config.threads,
 					 s->item_gram, s->gram_partials);
 		pairwise_row_sum(model->items, model->n_items, s->config.dims, s->item_sum);
-		return pairwise_loss(&ials, s->data->by_user, s->data->by_item, model->users, model->items,
+		return pairwise_loss(&s->pairwise_config, s->data->by_user, s->data->by_item, model->users, model->items,
 							 s->item_gram, s->item_sum, s->pairwise_scratch);
 	}
 	if (s->config.algorithm == SGD_GRAMIAN)
