@@ -7,6 +7,9 @@ CREATE TABLE na AS SELECT user_id, item_id, 1.0::float8 AS weight FROM irec_synt
 SELECT irec_split('na', seed => 1) IS NOT NULL AS split;
 CREATE TABLE na2 AS SELECT * FROM na;
 SELECT irec_train('na_train', dims => 4, epochs => 2, quiet => true);
+CREATE TABLE na_ctx AS SELECT user_id, item_id, weight, user_id % 3 AS part FROM na_train;
+SELECT irec_train('na_ctx', context_columns => ARRAY['user_id', 'part'], model => 'na_ctx_m', dims => 4, epochs => 2,
+                  quiet => true);
 CREATE TABLE na_outcomes (fn text, arg text, sqlstate text, message text);
 CREATE FUNCTION na_try(fn text, arg text, call text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE code text; msg text;
@@ -29,7 +32,9 @@ BEGIN
   FOR r IN SELECT p.proname, p.proargnames, p.pronargs FROM pg_proc p
             WHERE p.proname IN ('irec_train', 'irec_evaluate', 'irec_evaluate_popularity', 'irec_split',
                                 'irec_synthetic', 'irec_recommend', 'irec_similar_items', 'irec_fold_in',
-                                'irec_recommend_for_items', 'irec_tune', 'irec_update', 'irec_track_changes')
+                                'irec_recommend_for_items', 'irec_tune', 'irec_update', 'irec_track_changes',
+                                'irec_recommend_context', 'irec_context_embedding', 'irec_fold_in_context',
+                                'irec_add_previous_item')
               AND p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'irec')
   LOOP
     FOREACH a IN ARRAY r.proargnames[1:r.pronargs] LOOP
@@ -48,6 +53,10 @@ BEGIN
           || CASE WHEN 'items' = ANY (r.proargnames) THEN ', items => ARRAY[1]' ELSE '' END
           || CASE WHEN 'since' = ANY (r.proargnames) THEN ', since => now(), time_column => ''weight''' ELSE '' END
         WHEN 'irec_track_changes' THEN 'SELECT irec_track_changes(model => ''na_train'''
+        WHEN 'irec_recommend_context' THEN 'SELECT * FROM irec_recommend_context(model => ''na_ctx_m'', context => ''{"user_id": 1, "part": 1}'''
+        WHEN 'irec_context_embedding' THEN 'SELECT irec_context_embedding(model => ''na_ctx_m'', context => ''{"user_id": 1}'''
+        WHEN 'irec_fold_in_context' THEN 'SELECT irec_fold_in_context(model => ''na_ctx_m'', context => ''{"user_id": 100000, "part": 1}'', items => ARRAY[1, 2]'
+        WHEN 'irec_add_previous_item' THEN 'SELECT irec_add_previous_item(source => ''na2'', time_column => ''weight'', target => ''na_prev'''
         WHEN 'irec_tune' THEN 'SELECT * FROM irec_tune(source => ''na_train'', model => ''na_null'', dims => 4, max_seconds => 0.001, quiet => true'
       END;
       -- replace the argument if the base sets it, else add it
@@ -58,7 +67,7 @@ BEGIN
         base := base || ', ' || quote_ident(a) || ' => NULL)';
       END IF;
       PERFORM na_try(r.proname, a, base);
-      EXECUTE 'DROP TABLE IF EXISTS na_s_train, na_s_test, na_s_fold_in, na2_train, na2_test, na2_fold_in, na_null_users, na_null_items, na_null_trials, na_train_trials';
+      EXECUTE 'DROP TABLE IF EXISTS na_s_train, na_s_test, na_s_fold_in, na2_train, na2_test, na2_fold_in, na_null_users, na_null_items, na_null_trials, na_train_trials, na_prev, na2_sequence';
       DELETE FROM irec_models WHERE name = 'na_null';
     END LOOP;
   END LOOP;
@@ -68,6 +77,7 @@ SELECT count(*) AS internal_errors FROM na_outcomes WHERE sqlstate LIKE 'XX%';
 -- typed NULL ids give no rows, like unknown ids
 SELECT count(*) FROM irec_recommend('na_train', NULL::int);
 SELECT count(*) FROM irec_similar_items('na_train', NULL::int);
-DELETE FROM irec_models WHERE name = 'na_train';
+DELETE FROM irec_models WHERE name IN ('na_train', 'na_ctx_m');
+DROP TABLE na_ctx, na_ctx_m_ctx_user_id, na_ctx_m_ctx_part, na_ctx_m_items;
 DROP TABLE na, na2, na_train, na_test, na_train_users, na_train_items, na_outcomes;
 DROP FUNCTION na_try(text, text, text);

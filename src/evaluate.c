@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -22,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 
 #include "core/evaluate.h"
 #include "core/ials.h"
@@ -540,6 +542,9 @@ evaluate_and_finish(FunctionCallInfo fcinfo, const EvalSources *src, MemoryConte
 	return result;
 }
 
+static void context_sources(FunctionCallInfo fcinfo, const ModelInfo *model, Oid test_relid,
+							EvalSources *src);
+
 static const char *
 column_arg(FunctionCallInfo fcinfo, int arg, const char *fallback)
 {
@@ -605,7 +610,12 @@ irec_evaluate(PG_FUNCTION_ARGS)
 	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	model_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	model_lookup_any(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	if (model.context_model != NULL)
+	{
+		context_sources(fcinfo, &model, test_relid, &src);
+		PG_RETURN_DATUM(evaluate_and_finish(fcinfo, &src, caller, path_level));
+	}
 	src.test = relation_name(test_relid);
 	src.test_user = column_arg(fcinfo, 3, model.user_column);
 	src.test_item = column_arg(fcinfo, 4, model.item_column);
@@ -632,6 +642,88 @@ irec_evaluate(PG_FUNCTION_ARGS)
 			src.fold_in_weight = psprintf("f.%s", quote_identifier(model.weight_column));
 	}
 	PG_RETURN_DATUM(evaluate_and_finish(fcinfo, &src, caller, path_level));
+}
+
+/*
+ * A context model's evaluation: each distinct context of the test table
+ * (its rows' tuple of field values) is ranked like a user, φ built from
+ * the fields' tables (a value the model lacks contributes nothing; a
+ * context with no known value is skipped), and the items that the
+ * context's first field value (the user, usually) has in the training
+ * source are excluded.  The evaluation core is the plain models': the
+ * relations it reads are subqueries keyed by the context's text form.
+ */
+static void
+context_sources(FunctionCallInfo fcinfo, const ModelInfo *model, Oid test_relid, EvalSources *src)
+{
+	const char *schema = quote_identifier(irec_extension_schema());
+	const char *first = quote_identifier(model->context_columns[0]);
+	const char *item;
+	StringInfoData fields;
+	StringInfoData any_known;
+	StringInfoData all_null;
+	StringInfoData object;
+	char	   *test;
+
+	if (!PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" is a context model: user_column does not apply", model->name),
+				 errhint("The test table names the context fields as the training source did.")));
+	if (!PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("fold_in does not apply to context model \"%s\"", model->name),
+				 errhint("Leave fold_in out; contexts whose values the model lacks are skipped or scored by their known fields.")));
+	src->test_item = column_arg(fcinfo, 4, model->item_column);
+	check_id_column(test_relid, src->test_item, model->item_type, "item", "model");
+	item = quote_identifier(src->test_item);
+	initStringInfo(&fields);
+	initStringInfo(&any_known);
+	initStringInfo(&all_null);
+	initStringInfo(&object);
+	for (int f = 0; f < model->n_context_fields; f++)
+	{
+		const char *column = quote_identifier(model->context_columns[f]);
+		Oid			table = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(model->context_tables[f])),
+											 AccessShareLock, false);
+		Oid			type = get_atttype(table, get_attnum(table, model->context_columns[f]));
+
+		if (get_attnum(test_relid, model->context_columns[f]) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("test relation %s has no column \"%s\", a field of context model \"%s\"",
+							relation_name(test_relid), model->context_columns[f], model->name),
+					 errhint("The test table needs the context columns the model was trained on, and the item column.")));
+		check_id_column(test_relid, model->context_columns[f], type, "context", "model");
+		appendStringInfo(&fields, "%st.%s", f ? ", " : "", column);
+		appendStringInfo(&all_null, "%st.%s IS NULL", f ? " AND " : "", column);
+		appendStringInfo(&object, "%s%s, x.%s", f ? ", " : "",
+						 quote_literal_cstr(model->context_columns[f]), column);
+		appendStringInfo(&any_known, "%sEXISTS (SELECT 1 FROM %s e WHERE e.%s = x.%s)", f ? " OR " : "",
+						 model->context_tables[f], column, column);
+	}
+	test = psprintf("(SELECT ROW(%s)::text AS irec_context, %s, t.%s AS irec_item FROM %s t WHERE NOT (%s))",
+					fields.data, fields.data, item, relation_name(test_relid), all_null.data);
+	src->test = test;
+	src->test_user = "irec_context";
+	src->test_item = "irec_item";
+	src->items_sql = psprintf("SELECT item_id, embedding FROM %s", model->items_table);
+	/* φ of every distinct context that has a value the model knows */
+	src->users_sql = psprintf("SELECT x.irec_context AS user_id, %s.irec_context_embedding(%s, "
+							  "pg_catalog.jsonb_build_object(%s), true) AS embedding "
+							  "FROM (SELECT DISTINCT * FROM (SELECT t.irec_context, %s FROM %s t) t) x "
+							  "WHERE %s",
+							  schema, quote_literal_cstr(model->name), object.data, fields.data, test,
+							  any_known.data);
+	src->train = psprintf("(SELECT x.irec_context, s.%s AS irec_item FROM "
+						  "(SELECT DISTINCT t.irec_context, t.%s FROM %s t) x JOIN %s s ON s.%s = x.%s)",
+						  quote_identifier(model->item_column), first, test, model->source, first, first);
+	src->train_user = "irec_context";
+	src->train_item = "irec_item";
+	src->dims = model->dims;
+	src->model = model;
+	src->fold_in = NULL;
 }
 
 /*

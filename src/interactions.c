@@ -91,6 +91,12 @@ check_column(Oid relid, const char *column, const char *role, bool is_weight)
 	return type == VARCHAROID ? TEXTOID : type;
 }
 
+Oid
+interactions_check_column(Oid relid, const char *column, const char *role)
+{
+	return check_column(relid, column, role, false);
+}
+
 void
 interactions_check_source(const InteractionSource *source, Oid *user_type,
 						  Oid *item_type)

@@ -49,6 +49,13 @@ extern void interactions_check_source(const InteractionSource *source,
 									  Oid *user_type, Oid *item_type);
 
 /*
+ * interactions_check_column: an id column (`role` names it in errors) of
+ * the relation exists and has an id type; returns the type (text for
+ * varchar).
+ */
+extern Oid	interactions_check_column(Oid relid, const char *column, const char *role);
+
+/*
  * interactions_load: read the interactions through SPI (so views,
  * partitioning, RLS and Citus apply) with duplicates summed and ids mapped to
  * dense indices, into memory of `context`.  Must be called with an SPI

@@ -60,7 +60,8 @@ registered_model_of(const char *qualified)
 	char	   *result = NULL;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT name FROM %s WHERE users_table = $1 OR items_table = $1",
+	appendStringInfo(&sql, "SELECT name FROM %s WHERE users_table = $1 OR items_table = $1 "
+					 "OR params->'context_tables' ? $1",
 					 registry_table());
 	values[0] = CStringGetTextDatum(qualified);
 	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
@@ -138,10 +139,26 @@ model_target(const char *model, Oid source_relid, ModelTarget *target)
 				 errhint("Model names may have at most %d bytes, so that \"<model>_users\" fits a PostgreSQL name.",
 						 (int) (NAMEDATALEN - 1 - strlen("_users")))));
 	target->name = pstrdup(model);
+	target->relname = pstrdup(relname);
 	target->users_table = quote_qualified_identifier(target->schema, psprintf("%s_users", relname));
 	target->items_table = quote_qualified_identifier(target->schema, psprintf("%s_items", relname));
 	check_table_slot(target->schema, psprintf("%s_users", relname), target->name);
 	check_table_slot(target->schema, psprintf("%s_items", relname), target->name);
+}
+
+char *
+model_context_table(const ModelTarget *target, const char *column)
+{
+	char	   *relname = psprintf("%s_ctx_%s", target->relname, column);
+
+	if (strlen(relname) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("the table name \"%s\" of context field \"%s\" is too long", relname, column),
+				 errhint("Choose a shorter model name: \"<model>_ctx_<column>\" must fit in %d bytes.",
+						 NAMEDATALEN - 1)));
+	check_table_slot(target->schema, relname, target->name);
+	return quote_qualified_identifier(target->schema, relname);
 }
 
 static void
@@ -169,7 +186,7 @@ lock_all_or_wait(Oid *relids, int n)
 
 	for (;;)
 	{
-		bool		held[4] = {false};
+		bool	   *held = palloc0(sizeof(bool) * n);
 		int			busy = -1;
 
 		LockRelationOid(relids[start], AccessExclusiveLock);
@@ -184,57 +201,64 @@ lock_all_or_wait(Oid *relids, int n)
 				busy = k;
 		}
 		if (busy < 0)
+		{
+			pfree(held);
 			return;
+		}
 		for (int k = 0; k < n; k++)
 			if (held[k])
 				UnlockRelationOid(relids[k], AccessExclusiveLock);
+		pfree(held);
 		start = busy;
 		CHECK_FOR_INTERRUPTS();
 	}
 }
 
-/* Drop the tables an earlier version of this model wrote, wherever they are. */
+/*
+ * Drop the tables an earlier version of this model wrote, wherever they
+ * are, and any relation in the way of the new ones (`extra`: a context
+ * model's field tables; check_table_slot let only this model's pass).
+ */
 static void
-drop_previous_tables(const ModelTarget *target)
+drop_previous_tables(const ModelTarget *target, List *extra)
 {
 	StringInfoData sql;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	List	   *tables = NIL;
 	ListCell   *cell;
+	Oid		   *relids;
+	int			n = 0;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT users_table, items_table FROM %s WHERE name = $1",
+	appendStringInfo(&sql,
+					 "SELECT t FROM %s m, LATERAL (SELECT m.users_table UNION ALL SELECT m.items_table "
+					 "UNION ALL SELECT pg_catalog.jsonb_array_elements_text(m.params->'context_tables')) x(t) "
+					 "WHERE m.name = $1",
 					 registry_table());
 	values[0] = CStringGetTextDatum(target->name);
-	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql.data, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the model registry");
-	if (SPI_processed > 0)
-	{
-		tables = lappend(tables, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		tables = lappend(tables, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
-	}
+	for (uint64 r = 0; r < SPI_processed; r++)
+		tables = lappend(tables, SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1));
 	tables = lappend(tables, target->users_table);
 	tables = lappend(tables, target->items_table);
+	tables = list_concat(tables, extra);
+	relids = palloc(sizeof(Oid) * list_length(tables));
+	/* the registry stores quoted names, so they parse back exactly */
+	foreach(cell, tables)
 	{
-		Oid			relids[4];
-		int			n = 0;
+		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(lfirst(cell))),
+											 NoLock, true);
+		bool		seen = false;
 
-		/* the registry stores quoted names, so they parse back exactly */
-		foreach(cell, tables)
-		{
-			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(lfirst(cell))),
-												 NoLock, true);
-			bool		seen = false;
-
-			for (int k = 0; k < n; k++)
-				seen |= relids[k] == relid;
-			if (OidIsValid(relid) && !seen)
-				relids[n++] = relid;
-		}
-		if (n > 0)
-			lock_all_or_wait(relids, n);
+		for (int k = 0; k < n; k++)
+			seen |= relids[k] == relid;
+		if (OidIsValid(relid) && !seen)
+			relids[n++] = relid;
 	}
+	if (n > 0)
+		lock_all_or_wait(relids, n);
 	foreach(cell, tables)
 	{
 		const char *table = lfirst(cell);
@@ -497,9 +521,24 @@ void
 model_write(const ModelTarget *target, const Interactions *data,
 			const float *users, const float *items, int dims)
 {
-	drop_previous_tables(target);
+	drop_previous_tables(target, NIL);
 	write_side(target->users_table, "user_id", &data->users, users, dims);
 	write_side(target->items_table, "item_id", &data->items, items, dims);
+}
+
+void
+model_write_context(const ModelTarget *target, int n_fields, char *const *tables,
+					const char *const *columns, const IdMap *field_ids, const float *const *fields,
+					const IdMap *items, const float *item_embeddings, int dims)
+{
+	List	   *extra = NIL;
+
+	for (int f = 0; f < n_fields; f++)
+		extra = lappend(extra, tables[f]);
+	drop_previous_tables(target, extra);
+	for (int f = 0; f < n_fields; f++)
+		write_side(tables[f], quote_identifier(columns[f]), &field_ids[f], fields[f], dims);
+	write_side(target->items_table, "item_id", items, item_embeddings, dims);
 }
 
 static void
@@ -524,7 +563,7 @@ void
 model_write_from(const ModelTarget *target, const char *users_sql, const char *items_sql,
 				 Oid user_type, Oid item_type, int dims)
 {
-	drop_previous_tables(target);
+	drop_previous_tables(target, NIL);
 	write_side_from(target->users_table, "user_id", user_type, users_sql, dims);
 	write_side_from(target->items_table, "item_id", item_type, items_sql, dims);
 }
@@ -667,8 +706,22 @@ model_table_relid(const char *model, const char *table)
 	return relid;
 }
 
+static void model_lookup_internal(const char *name, ModelInfo *info, bool allow_context);
+
 void
 model_lookup(const char *name, ModelInfo *info)
+{
+	model_lookup_internal(name, info, false);
+}
+
+void
+model_lookup_any(const char *name, ModelInfo *info)
+{
+	model_lookup_internal(name, info, true);
+}
+
+static void
+model_lookup_internal(const char *name, ModelInfo *info, bool allow_context)
 {
 	StringInfoData sql;
 	Oid			types[1] = {TEXTOID};
@@ -689,7 +742,11 @@ model_lookup(const char *name, ModelInfo *info)
 					 "(params->>'regularization_exponent')::float8, "
 					 "(params->>'unobserved_weight')::float8, params->>'confidence', "
 					 "(params->>'alpha')::float8, (params->>'epsilon')::float8, n_items, algorithm, n_users, "
-					 "coalesce(params->>'loss', 'pointwise') "
+					 "coalesce(params->>'loss', 'pointwise'), params->>'context_model', "
+					 "params->>'context_columns', "
+					 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(params->'context_columns')), "
+					 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(params->'context_tables')), "
+					 "coalesce((params->>'product_prior')::float8, 0) "
 					 "FROM %s WHERE name = $1",
 					 registry_table());
 	values[0] = CStringGetTextDatum(name);
@@ -733,6 +790,39 @@ again:
 	info->algorithm = SPI_getvalue(row, desc, 16);
 	info->n_users = DatumGetInt64(SPI_getbinval(row, desc, 17, &isnull));
 	info->loss = SPI_getvalue(row, desc, 18);
+	info->context_model = SPI_getvalue(row, desc, 19);
+	info->n_context_fields = 0;
+	info->context_columns = info->context_tables = NULL;
+	info->product_prior = DatumGetFloat8(SPI_getbinval(row, desc, 23, &isnull));
+	if (info->context_model != NULL)
+	{
+		Datum	   *columns;
+		Datum	   *tables;
+		int			n_tables;
+
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(row, desc, 21, &isnull)), TEXTOID, -1, false,
+						  TYPALIGN_INT, &columns, NULL, &info->n_context_fields);
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(row, desc, 22, &isnull)), TEXTOID, -1, false,
+						  TYPALIGN_INT, &tables, NULL, &n_tables);
+		if (n_tables != info->n_context_fields || n_tables == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the registry row of context model \"%s\" is damaged", info->name),
+					 errhint("Train the model again with irec_train.")));
+		info->context_columns = palloc(sizeof(char *) * n_tables);
+		info->context_tables = palloc(sizeof(char *) * n_tables);
+		for (int f = 0; f < n_tables; f++)
+		{
+			info->context_columns[f] = TextDatumGetCString(columns[f]);
+			info->context_tables[f] = TextDatumGetCString(tables[f]);
+		}
+	}
+	if (info->context_model != NULL && !allow_context)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a context model over %s", info->name, SPI_getvalue(row, desc, 20)),
+				 errhint("Serve it with irec_recommend_context(model, context jsonb), "
+						 "evaluate it with irec_evaluate, or retrain it without context_columns.")));
 	{
 		Oid			users_relid = info->users_relid;
 		Oid			items_relid = info->items_relid;
@@ -744,7 +834,10 @@ again:
 		if (first || users_relid != info->users_relid || items_relid != info->items_relid)
 			goto again;
 	}
-	info->user_type = get_atttype(info->users_relid, get_attnum(info->users_relid, "user_id"));
+	/* a context model's first field table is keyed by the field's column */
+	info->user_type = get_atttype(info->users_relid,
+								  get_attnum(info->users_relid,
+											 info->context_model ? info->user_column : "user_id"));
 	info->item_type = get_atttype(info->items_relid, get_attnum(info->items_relid, "item_id"));
 	if (!OidIsValid(info->user_type) || !OidIsValid(info->item_type))
 		ereport(ERROR,

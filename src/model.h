@@ -14,6 +14,7 @@ typedef struct ModelTarget
 {
 	char	   *name;			/* registry key, as the user gave it */
 	char	   *schema;			/* unquoted */
+	char	   *relname;		/* unquoted: the tables' common prefix */
 	char	   *users_table;	/* quoted, schema-qualified */
 	char	   *items_table;
 } ModelTarget;
@@ -32,6 +33,23 @@ extern void model_target(const char *model, Oid source_relid, ModelTarget *targe
  */
 extern void model_write(const ModelTarget *target, const Interactions *data,
 						const float *users, const float *items, int dims);
+
+/*
+ * model_context_table: the table of a context model's field `column`,
+ * "<model>_ctx_<column>" beside the model's other tables (quoted,
+ * schema-qualified); refuses, as model_target does, a relation there that
+ * is not this model's.
+ */
+extern char *model_context_table(const ModelTarget *target, const char *column);
+
+/*
+ * model_write_context: replace the model's tables with a context model's:
+ * one table per field (keyed by the field's column) and the items table.
+ */
+extern void model_write_context(const ModelTarget *target, int n_fields, char *const *tables,
+								const char *const *columns, const IdMap *field_ids,
+								const float *const *fields, const IdMap *items,
+								const float *item_embeddings, int dims);
 
 /*
  * model_write_from: the same, from two queries returning (id, embedding) in
@@ -97,6 +115,11 @@ typedef struct ModelInfo
 	int64		n_users;
 	char	   *algorithm;
 	char	   *loss;			/* iALS: 'pointwise' or 'pairwise_square' */
+	char	   *context_model;	/* 'sum' or 'product' for a context model, else NULL */
+	int			n_context_fields;	/* a context model's fields, in order */
+	char	  **context_columns;
+	char	  **context_tables; /* quoted, schema-qualified */
+	double		product_prior;	/* product model: λ of the later fields (context.h) */
 } ModelInfo;
 
 /*
@@ -105,6 +128,13 @@ typedef struct ModelInfo
  * strings live in the SPI procedure's memory context.
  */
 extern void model_lookup(const char *name, ModelInfo *info);
+
+/*
+ * model_lookup_any: model_lookup that also takes context models
+ * (irec_train's context_columns), whose users table is the first field's.
+ * model_lookup refuses them: whatever serves a user id cannot serve them.
+ */
+extern void model_lookup_any(const char *name, ModelInfo *info);
 
 /* The item Gramian stored at training time (dims × dims, palloc'd). */
 extern float *model_item_gramian(const ModelInfo *info);

@@ -49,6 +49,7 @@
 #include "index/ipivf.h"
 #include "irec.h"
 #include "model.h"
+#include "serve.h"
 
 /* Largest n a caller may ask for: far beyond any catalogue a page shows. */
 #define SERVE_MAX_N 100000
@@ -593,7 +594,7 @@ irec_similar_items(PG_FUNCTION_ARGS)
 	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	model_lookup(name, &model);
+	model_lookup_any(name, &model);
 	model_check_id_type(name, "item", arg_type, model.item_type);
 	item = lookup_embedding(model.items_table, "item_id", model.item_type, PG_GETARG_DATUM(1), arg_type);
 	if (item == NULL)
@@ -653,25 +654,17 @@ item_embedding_sum(const ModelInfo *model)
  * items the model does not know are ignored.  Returns false when none is
  * known.  Also returns the known item ids (model type) for exclusion.
  */
-static bool
-fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool has_weights,
-		float *x, Exclusions *ex)
+int
+fold_in_gather(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool has_weights,
+			   float **gathered_out, float **alpha_out)
 {
 	char	   *sql;
 	Datum		values[2];
 	Oid			types[2] = {array_type, FLOAT4ARRAYOID};
-	IalsConfig	config;
-	CsrMatrix	row;
-	size_t		row_start[2];
-	int32	   *col;
 	float	   *alpha;
 	float	   *gathered;
-	float	   *gram;
-	float	   *scratch;
 	int			d = model->dims;
 	int			count;
-	int16		typlen;
-	bool		typbyval;
 
 	sql = psprintf("SELECT i.item_id, i.embedding, w.weight FROM "
 				   "(SELECT u.id, pg_catalog.sum(u.weight)::float8 AS weight "
@@ -694,18 +687,8 @@ fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool
 	if (SPI_execute_with_args(sql, 2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the items to fold in");
 	count = (int) SPI_processed;
-	if (ex)
-	{
-		get_typlenbyval(model->item_type, &typlen, &typbyval);
-		ex->count = count;
-		ex->ids = palloc(sizeof(Datum) * Max(count, 1));
-	}
-	if (count == 0)
-		return false;
-
-	col = palloc(sizeof(int32) * count);
-	alpha = palloc(sizeof(float) * count);
-	gathered = palloc(sizeof(float) * count * d);
+	alpha = palloc(sizeof(float) * Max(count, 1));
+	gathered = palloc(sizeof(float) * Max(count, 1) * d);
 	for (int k = 0; k < count; k++)
 	{
 		bool		isnull;
@@ -719,14 +702,50 @@ fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool
 					 errmsg("an item embedding has %d dimensions, not %d", e->dims, d),
 					 errhint("Retrain the model: its items table was changed after training.")));
 		memcpy(gathered + (size_t) k * d, e->x, sizeof(float) * d);
-		col[k] = k;
 		/* the model's confidence, as irec_train computed it */
 		alpha[k] = (float) (model->log_confidence
 							? 1.0 + model->alpha * log1p(w / model->epsilon)
 							: 1.0 + model->alpha * w);
-		if (ex)
-			ex->ids[k] = datumCopy(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull), typbyval, typlen);
 	}
+	*gathered_out = gathered;
+	*alpha_out = alpha;
+	return count;
+}
+
+static bool
+fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool has_weights,
+		float *x, Exclusions *ex)
+{
+	IalsConfig	config;
+	CsrMatrix	row;
+	size_t		row_start[2];
+	int32	   *col;
+	float	   *alpha;
+	float	   *gathered;
+	float	   *gram;
+	float	   *scratch;
+	int			d = model->dims;
+	int			count;
+	int16		typlen;
+	bool		typbyval;
+
+	count = fold_in_gather(model, items, array_type, weights, has_weights, &gathered, &alpha);
+	if (ex)
+	{
+		bool		isnull;
+
+		get_typlenbyval(model->item_type, &typlen, &typbyval);
+		ex->count = count;
+		ex->ids = palloc(sizeof(Datum) * Max(count, 1));
+		for (int k = 0; k < count; k++)
+			ex->ids[k] = datumCopy(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull),
+								   typbyval, typlen);
+	}
+	if (count == 0)
+		return false;
+	col = palloc(sizeof(int32) * count);
+	for (int k = 0; k < count; k++)
+		col[k] = k;
 	gram = model_item_gramian(model);
 	config.dims = d;
 	config.regularization = model->regularization;
@@ -777,7 +796,7 @@ fold_in(const ModelInfo *model, Datum items, Oid array_type, Datum weights, bool
 }
 
 /* Validate the items/weights arrays of the fold-in functions. */
-static void
+void
 check_fold_in_args(FunctionCallInfo fcinfo, int items_arg, int weights_arg)
 {
 	ArrayType  *items;
@@ -882,7 +901,7 @@ irec_recommend_for_items(PG_FUNCTION_ARGS)
 	path_level = irec_restrict_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	model_lookup(name, &model);
+	model_lookup_any(name, &model);
 	model_check_id_type(name, "item", elem_type, model.item_type);
 	x = palloc0(sizeof(float) * model.dims);
 	exclusions_init(&ex, model.item_type);

@@ -35,6 +35,7 @@
 #include "core/sgd.h"
 #include "core/sparse.h"
 #include "core/vecmath.h"
+#include "context_train.h"
 #include "embedding.h"
 #include "interactions.h"
 #include "irec.h"
@@ -108,6 +109,11 @@ typedef struct TrainOptions
 	const char *validation_metric;
 	int			patience;
 	bool		warm_start;		/* start from the existing model's embeddings */
+	/* context_columns (context_train.h): more than one field makes a context model */
+	int			n_context_fields;	/* 0: none given */
+	char	  **context_columns;
+	ContextModelKind context_kind;
+	const char *context_model_name;
 } TrainOptions;
 
 static double
@@ -191,6 +197,99 @@ sampler_allowed(SgdAlgorithm algorithm, SamplerKind sampler)
 		default:
 			return false;
 	}
+}
+
+static void
+refuse_with_context(bool refused, const char *what, const char *hint)
+{
+	if (refused)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("context models do not take %s", what),
+				 errhint("%s", hint)));
+}
+
+/*
+ * 0.9.0's context_columns and context_model.  One column is the plain
+ * model with that column as the user; two or more make a context model,
+ * trained by iALS only (Algorithm 4).
+ */
+static void
+parse_context_options(FunctionCallInfo fcinfo, TrainOptions *options)
+{
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	options->n_context_fields = 0;
+	options->context_columns = NULL;
+	options->context_kind = CONTEXT_MODEL_SUM;
+	options->context_model_name = "sum";
+	if (PG_NARGS() <= 38)
+		return;
+	require_not_null(fcinfo, 38, "context_model");
+	options->context_model_name = text_arg(fcinfo, 38);
+	if (strcmp(options->context_model_name, "sum") == 0)
+		options->context_kind = CONTEXT_MODEL_SUM;
+	else if (strcmp(options->context_model_name, "product") == 0)
+		options->context_kind = CONTEXT_MODEL_PRODUCT;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown context_model \"%s\"", options->context_model_name),
+				 errhint("Use 'sum' (φ = Σ of the fields' embeddings) or 'product' (their elementwise product).")));
+	if (PG_ARGISNULL(37))
+	{
+		if (!PG_ARGISNULL(38) && options->context_kind != CONTEXT_MODEL_SUM)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("context_model applies to context models only"),
+					 errhint("Name the context's fields with context_columns => ARRAY['user_id', 'weekday'].")));
+		return;
+	}
+	array = PG_GETARG_ARRAYTYPE_P(37);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("context_columns must be a one-dimensional array"),
+				 errhint("Name each context field's column, like ARRAY['user_id', 'weekday'].")));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("context_columns must name at least one column"),
+				 errhint("Name each context field's column, like ARRAY['user_id', 'weekday'], or leave context_columns out.")));
+	if (n > 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("context_columns names %d fields", n),
+				 errhint("A context model takes at most 32 fields.")));
+	options->context_columns = palloc(sizeof(char *) * n);
+	for (int k = 0; k < n; k++)
+		options->context_columns[k] = nulls[k] ? NULL : TextDatumGetCString(elems[k]);
+	if (n == 1)
+	{
+		/* one field: the plain model, with it as the user */
+		if (options->context_columns[0] == NULL)
+			context_check_columns(&options->source, 1, options->context_columns);
+		options->source.user_column = options->context_columns[0];
+		if (options->context_kind != CONTEXT_MODEL_SUM)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("context_model \"product\" needs at least two context fields"),
+					 errhint("With one field the product is the field itself: leave context_model out.")));
+		return;
+	}
+	options->n_context_fields = n;
+	context_check_columns(&options->source, n, options->context_columns);
+	refuse_with_context(!options->is_ials, psprintf("algorithm '%s'", options->algorithm),
+						"Context models are trained by iALS: use algorithm => 'ials'.");
+	refuse_with_context(options->sql_engine, "engine 'sql'", "Leave engine out (the in-memory engine).");
+	refuse_with_context(options->pairwise_square, "loss 'pairwise_square'", "Leave loss out.");
+	refuse_with_context(OidIsValid(options->validation), "a validation table",
+						"Evaluate the trained model with irec_evaluate on a held-out table that has the context columns.");
+	refuse_with_context(options->warm_start, "warm_start", "Leave warm_start out.");
 }
 
 static void
@@ -470,6 +569,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 			require_range(options->rank_scale, 0, 1e9, false, "rank_scale",
 						  "The rank-adaptive sampler's mean rank must be positive.");
 	}
+	parse_context_options(fcinfo, options);
 	if (options->candidates > 0 && (options->is_ials || options->sampler != SAMPLER_TWO_PASS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1203,6 +1303,40 @@ irec_train(PG_FUNCTION_ARGS)
 	{
 		progress_phase("training (sql engine)");
 		result = train_with_sql(&options, &target, caller_context, &start);
+		SPI_finish();
+		irec_restore_search_path(path_level);
+		MemoryContextDelete(train_context);
+		PG_RETURN_TEXT_P(result);
+	}
+	if (options.n_context_fields > 1)
+	{
+		ContextTrainRequest request;
+
+		request.source = options.source;
+		request.n_fields = options.n_context_fields;
+		request.columns = options.context_columns;
+		request.kind = options.context_kind;
+		request.kind_name = options.context_model_name;
+		request.epochs = options.epochs;
+		request.config.dims = options.dims;
+		request.config.regularization = options.regularization;
+		request.config.regularization_exponent = options.regularization_exponent;
+		request.config.unobserved_weight = options.unobserved_weight;
+		request.config.solver = options.solver;
+		request.config.cg_steps = options.cg_steps;
+		request.config.threads = threads;
+		request.solver_name = options.solver_name;
+		request.shape_unobserved_weight = options.shape_unobserved_weight;
+		request.shape_regularization = options.shape_regularization;
+		request.log_confidence = options.confidence == CONFIDENCE_LOG;
+		request.confidence_name = options.confidence_name;
+		request.alpha = options.alpha;
+		request.epsilon = options.epsilon;
+		request.shape_epsilon = options.shape_epsilon;
+		request.init_std = options.init_std;
+		request.seed = options.seed;
+		request.quiet = options.quiet;
+		result = context_train(&request, &target, caller_context, &start);
 		SPI_finish();
 		irec_restore_search_path(path_level);
 		MemoryContextDelete(train_context);

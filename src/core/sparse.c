@@ -35,7 +35,7 @@ csr_build(size_t n_rows, size_t n_cols, size_t nnz, const int32_t *rows,
 		size_t		at = next[rows[k]]++;
 
 		out->col[at] = cols[k];
-		out->value[at] = values[k];
+		out->value[at] = values ? values[k] : 1.0f;
 	}
 	for (size_t r = n_rows; r > 0; r--)
 		out->row_start[r] = out->row_start[r - 1];

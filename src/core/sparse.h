@@ -25,7 +25,8 @@ typedef struct CsrMatrix
  * csr_build: fill out (whose row_start, col and value arrays the caller has
  * allocated with n_rows + 1, nnz and nnz elements) from nnz triples.  A
  * counting sort: O(nnz + n_rows), stable, so entries keep their input order
- * within a row.  Returns 0, or -1 when an index is out of range.
+ * within a row; values NULL gives every entry 1.  Returns 0, or -1 when an
+ * index is out of range.
  */
 int			csr_build(size_t n_rows, size_t n_cols, size_t nnz,
 					  const int32_t *rows, const int32_t *cols,

@@ -43,7 +43,7 @@ my %before;
 $before{$_} = $node->safe_psql('postgres', $_) for @answers;
 
 $node->safe_psql('postgres', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.8.0', 'updated through 0.2.0 ... 0.7.0 to 0.8.0');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.9.0', 'updated through 0.2.0 ... 0.8.0 to 0.9.0');
 for my $q (@answers)
 {
 	is($node->safe_psql('postgres', $q), $before{$q}, "unchanged by the update: $q");
@@ -128,6 +128,14 @@ is($node->safe_psql('postgres', q{
 	                  sampler => 'two_pass', candidates => 40, quiet => true);
 	SELECT name || '|' || (params->>'candidates') FROM irec_models WHERE name = 'clicks_tp'}),
 	'clicks_tp|40', 'the two-pass sampler and its candidates after the update');
+# 0.9.0's context models
+is($node->safe_psql('postgres', q{
+	ALTER TABLE clicks ADD COLUMN daypart int;
+	UPDATE clicks SET daypart = item_id % 2;
+	SELECT FROM irec_train('clicks', model => 'clicks_ctx', context_columns => ARRAY['user_id', 'daypart'], dims => 8,
+	                       epochs => 2, quiet => true);
+	SELECT count(*) FROM irec_recommend_context('clicks_ctx', '{"user_id": 5, "daypart": 1}', 4)}),
+	'4', 'a context model trains and serves after the update');
 my ($rc, $out, $err) = $node->psql('postgres', 'SELECT irec_pgvector_casts()');
 like($err, qr/pgvector is not installed in this database/, 'irec_pgvector_casts refuses without pgvector');
 
@@ -158,34 +166,41 @@ is($node->safe_psql('from020', $bodies), $node->safe_psql('fresh', $bodies), '0.
 # and from 0.3.0
 $node->safe_psql('postgres', 'CREATE DATABASE from030');
 $node->safe_psql('from030', q{CREATE EXTENSION irec VERSION '0.3.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.8.0', '0.3.0 updates to 0.8.0');
+is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.9.0', '0.3.0 updates to 0.9.0');
 is($node->safe_psql('from030', $bodies), $node->safe_psql('fresh', $bodies), '0.3.0 updates to the same functions');
 
 # and from 0.4.0, whose irec_tune wrote trials without a folds column
 $node->safe_psql('postgres', 'CREATE DATABASE from040');
 $node->safe_psql('from040', q{CREATE EXTENSION irec VERSION '0.4.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.8.0', '0.4.0 updates to 0.8.0');
+is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.9.0', '0.4.0 updates to 0.9.0');
 is($node->safe_psql('from040', $bodies), $node->safe_psql('fresh', $bodies), '0.4.0 updates to the same functions');
 
 # and from 0.5.0, whose irec_tune ended with the halving's last rung
 $node->safe_psql('postgres', 'CREATE DATABASE from050');
 $node->safe_psql('from050', q{CREATE EXTENSION irec VERSION '0.5.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.8.0', '0.5.0 updates to 0.8.0');
+is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.9.0', '0.5.0 updates to 0.9.0');
 is($node->safe_psql('from050', $bodies), $node->safe_psql('fresh', $bodies), '0.5.0 updates to the same functions');
 
 # and from 0.6.0, before irec_update, warm_start and diversity
 $node->safe_psql('postgres', 'CREATE DATABASE from060');
 $node->safe_psql('from060', q{CREATE EXTENSION irec VERSION '0.6.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from060', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.8.0', '0.6.0 updates to 0.8.0');
+is($node->safe_psql('from060', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.9.0', '0.6.0 updates to 0.9.0');
 is($node->safe_psql('from060', $bodies), $node->safe_psql('fresh', $bodies), '0.6.0 updates to the same functions');
 is($node->safe_psql('from060', $objects), $node->safe_psql('fresh', $objects), '0.6.0 updates to the same objects');
 
 # and from 0.7.0, before the kernel and two-pass samplers
 $node->safe_psql('postgres', 'CREATE DATABASE from070');
 $node->safe_psql('from070', q{CREATE EXTENSION irec VERSION '0.7.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from070', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.8.0', '0.7.0 updates to 0.8.0');
+is($node->safe_psql('from070', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.9.0', '0.7.0 updates to 0.9.0');
 is($node->safe_psql('from070', $bodies), $node->safe_psql('fresh', $bodies), '0.7.0 updates to the same functions');
 is($node->safe_psql('from070', $objects), $node->safe_psql('fresh', $objects), '0.7.0 updates to the same objects');
+
+# and from 0.8.0, before context models
+$node->safe_psql('postgres', 'CREATE DATABASE from080');
+$node->safe_psql('from080', q{CREATE EXTENSION irec VERSION '0.8.0'; ALTER EXTENSION irec UPDATE});
+is($node->safe_psql('from080', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.9.0', '0.8.0 updates to 0.9.0');
+is($node->safe_psql('from080', $bodies), $node->safe_psql('fresh', $bodies), '0.8.0 updates to the same functions');
+is($node->safe_psql('from080', $objects), $node->safe_psql('fresh', $objects), '0.8.0 updates to the same objects');
 
 $node->stop;
 done_testing();

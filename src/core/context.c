@@ -1,0 +1,347 @@
+/*
+ * context.c
+ *		iALS block steps for sum and product models over composite contexts
+ *		(context.h has the math).
+ */
+#include "context.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "parallel.h"
+#include "rng.h"
+#include "vecmath.h"
+
+/* Observed pairs gathered per block for one matrix product. */
+#define CONTEXT_GATHER_BLOCK 64
+
+size_t
+context_scratch_floats(int dims)
+{
+	size_t		d = (size_t) dims;
+
+	/* a, s (product), b, x, r, r_sum, gathered, scaled, r rows, coefficients, weights */
+	return 2 * d * d + 4 * d + 3 * CONTEXT_GATHER_BLOCK * d + 2 * CONTEXT_GATHER_BLOCK;
+}
+
+/* r: the part of φ(c) that the fields other than `skip` make (skip < 0: all of φ). */
+static void
+context_rest(ContextModelKind kind, const ContextData *data, const float *const *fields,
+			 int dims, size_t c, int skip, float *r)
+{
+	const int32_t *values = data->values + c * (size_t) data->n_fields;
+
+	for (int k = 0; k < dims; k++)
+		r[k] = kind == CONTEXT_MODEL_SUM ? 0.0f : 1.0f;
+	for (int f = 0; f < data->n_fields; f++)
+	{
+		const float *w;
+
+		/* an absent value (NULL in the data) contributes nothing */
+		if (f == skip || values[f] < 0)
+			continue;
+		w = fields[f] + (size_t) values[f] * dims;
+		if (kind == CONTEXT_MODEL_SUM)
+			vec_axpy(r, 1.0f, w, dims);
+		else
+			for (int k = 0; k < dims; k++)
+				r[k] *= w[k];
+	}
+}
+
+void
+context_phi(ContextModelKind kind, const ContextData *data, const float *const *fields,
+			int dims, float *phi)
+{
+	for (size_t c = 0; c < data->n_contexts; c++)
+		context_rest(kind, data, fields, dims, c, -1, phi + c * (size_t) dims);
+}
+
+void
+context_init(ContextModelKind kind, const ContextData *data, int dims, double std,
+			 uint64_t seed, float *const *fields, float *items)
+{
+	double		field_std = kind == CONTEXT_MODEL_SUM ? std / sqrt((double) data->n_fields) : std;
+
+	for (int f = 0; f < data->n_fields; f++)
+	{
+		float	   *w = fields[f];
+		size_t		n = data->n_values[f];
+
+		/* streams 3, 4, ...: ials_init_rows uses 1 and 2 for users and items */
+		ials_init_rows(w, 0, n, dims, field_std, seed, 3 + (uint64_t) f);
+		if (kind == CONTEXT_MODEL_PRODUCT && f > 0)
+			for (size_t k = 0; k < n * (size_t) dims; k++)
+				w[k] += 1.0f;
+	}
+	ials_init_rows(items, 0, data->n_items, dims, std, seed, 2);
+}
+
+double
+context_value_regularization(const IalsConfig *config, ContextModelKind kind, const ContextData *data,
+							 int f, size_t observed, size_t contexts)
+{
+	if (kind == CONTEXT_MODEL_PRODUCT && f > 0)
+		return data->product_prior;
+	return ials_row_regularization(config, observed, data->n_items * contexts);
+}
+
+typedef struct FieldJob
+{
+	const IalsConfig *config;
+	ContextModelKind kind;
+	const ContextData *data;
+	int			f;
+	float	   *const *fields;
+	const float *items;
+	const float *item_gram;
+	size_t		first;
+	float	   *scratch;
+} FieldJob;
+
+/*
+ * Add a gathered block to the system: a += Σ_j weight_j·x_j x_jᵀ (the full
+ * matrix) and b += Σ_j coefficient_j·x_j.
+ */
+static void
+add_block(int d, int count, const float *gathered, const float *weight, const float *coefficient,
+		  float *scaled, float *a, float *b)
+{
+	if (count == 0)
+		return;
+	cblas_sgemv(CblasRowMajor, CblasTrans, count, d, 1.0f, gathered, d, coefficient, 1, 1.0f, b, 1);
+	for (int j = 0; j < count; j++)
+		for (int k = 0; k < d; k++)
+			scaled[(size_t) j * d + k] = weight[j] * gathered[(size_t) j * d + k];
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, count,
+				1.0f, scaled, d, gathered, d, 1.0f, a, d);
+}
+
+static int
+solve_value(const FieldJob *job, size_t v, float *scratch)
+{
+	const IalsConfig *config = job->config;
+	const ContextData *data = job->data;
+	const CsrMatrix *contexts = &data->by_value[job->f];
+	const int	d = config->dims;
+	const size_t dd = (size_t) d * d;
+	const float alpha0 = (float) config->unobserved_weight;
+	const bool	sum = job->kind == CONTEXT_MODEL_SUM;
+	float	   *a = scratch;
+	float	   *s = a + dd;
+	float	   *b = s + dd;
+	float	   *x = b + d;
+	float	   *r = x + d;
+	float	   *r_sum = r + d;
+	float	   *gathered = r_sum + d;
+	float	   *scaled = gathered + (size_t) CONTEXT_GATHER_BLOCK * d;
+	float	   *r_rows = scaled + (size_t) CONTEXT_GATHER_BLOCK * d;
+	float	   *coefficient = r_rows + (size_t) CONTEXT_GATHER_BLOCK * d;
+	float	   *weight = coefficient + CONTEXT_GATHER_BLOCK;
+	size_t		first = contexts->row_start[v];
+	size_t		last = contexts->row_start[v + 1];
+	size_t		observed = 0;
+	int			count = 0;
+	int			r_count = 0;
+	double		lambda;
+
+	if (last == first)
+		return IALS_OK;
+	memset(a, 0, sizeof(float) * dd);
+	memset(s, 0, sizeof(float) * dd);
+	memset(b, 0, sizeof(float) * d);
+	memset(r_sum, 0, sizeof(float) * d);
+	for (size_t k = first; k < last; k++)
+	{
+		size_t		c = (size_t) contexts->col[k];
+		const CsrMatrix *m = data->by_context;
+
+		context_rest(job->kind, data, (const float *const *) job->fields, d, c, job->f, r);
+		if (sum)
+			vec_axpy(r_sum, 1.0f, r, d);
+		else
+		{
+			/* Σ_c r_c r_cᵀ, a block of contexts at a time */
+			memcpy(r_rows + (size_t) r_count * d, r, sizeof(float) * d);
+			if (++r_count == CONTEXT_GATHER_BLOCK)
+			{
+				cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
+				r_count = 0;
+			}
+		}
+		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
+		{
+			const float *psi = job->items + (size_t) m->col[e] * d;
+			float		alpha = m->value[e];
+			float	   *row = gathered + (size_t) count * d;
+
+			if (sum)
+			{
+				memcpy(row, psi, sizeof(float) * d);
+				coefficient[count] = alpha - (alpha - alpha0) * vec_dot(r, psi, d);
+			}
+			else
+			{
+				for (int j = 0; j < d; j++)
+					row[j] = r[j] * psi[j];
+				coefficient[count] = alpha;
+			}
+			weight[count] = alpha - alpha0;
+			observed++;
+			if (++count == CONTEXT_GATHER_BLOCK)
+			{
+				add_block(d, count, gathered, weight, coefficient, scaled, a, b);
+				count = 0;
+			}
+		}
+	}
+	add_block(d, count, gathered, weight, coefficient, scaled, a, b);
+	if (sum)
+	{
+		/* the unobserved pairs of |C_v| contexts, and their offsets r_c */
+		float		scale = alpha0 * (float) (last - first);
+
+		for (size_t k = 0; k < dd; k++)
+			a[k] += scale * job->item_gram[k];
+		cblas_ssymv(CblasRowMajor, CblasUpper, d, -alpha0, job->item_gram, d, r_sum, 1, 1.0f, b, 1);
+	}
+	else
+	{
+		if (r_count > 0)
+			cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
+		/* α0·(G ∘ S), upper triangle (Cholesky reads only that) */
+		for (int i = 0; i < d; i++)
+			for (int j = i; j < d; j++)
+				a[(size_t) i * d + j] += alpha0 * job->item_gram[(size_t) i * d + j] * s[(size_t) i * d + j];
+	}
+	lambda = context_value_regularization(config, job->kind, data, job->f, observed, last - first);
+	for (int i = 0; i < d; i++)
+		a[(size_t) i * d + i] += (float) lambda;
+	/* the product model's later fields are pulled toward 1, not 0 (context.h) */
+	if (!sum && job->f > 0)
+		for (int i = 0; i < d; i++)
+			b[i] += (float) lambda;
+	return ials_cholesky_solve(a, b, d, job->fields[job->f] + v * (size_t) d);
+}
+
+static int
+field_block(void *context, size_t begin, size_t end, int thread)
+{
+	FieldJob   *job = (FieldJob *) context;
+	float	   *scratch = job->scratch + context_scratch_floats(job->config->dims) * (size_t) thread;
+
+	for (size_t i = begin; i < end; i++)
+	{
+		int			rc = solve_value(job, job->first + i, scratch);
+
+		if (rc != IALS_OK)
+			return rc;
+	}
+	return IALS_OK;
+}
+
+int
+context_solve_field(const IalsConfig *config, ContextModelKind kind, const ContextData *data,
+					int f, float *const *fields, const float *items, const float *item_gram,
+					size_t begin, size_t end, float *scratch)
+{
+	FieldJob	job = {config, kind, data, f, fields, items, item_gram, begin, scratch};
+
+	if (end <= begin)
+		return IALS_OK;
+	return parallel_for(config->threads, end - begin, 16, field_block, &job);
+}
+
+typedef struct LossJob
+{
+	const IalsConfig *config;
+	const ContextData *data;
+	const float *items;
+	const float *phi;
+	const float *item_gram;
+	double	   *row_loss;
+} LossJob;
+
+/* One context's observed terms Σ [α(ŷ−1)² − α0·ŷ²] and its unobserved α0·φᵀGφ. */
+static int
+loss_block(void *context, size_t begin, size_t end, int thread)
+{
+	LossJob    *job = (LossJob *) context;
+	const int	d = job->config->dims;
+	const double alpha0 = job->config->unobserved_weight;
+	const CsrMatrix *m = job->data->by_context;
+
+	for (size_t c = begin; c < end; c++)
+	{
+		const float *phi = job->phi + c * (size_t) d;
+		double		loss = 0.0;
+		double		quadratic = 0.0;
+
+		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
+		{
+			double		y = vec_dot(phi, job->items + (size_t) m->col[e] * d, d);
+
+			loss += m->value[e] * (y - 1.0) * (y - 1.0) - alpha0 * y * y;
+		}
+		for (int i = 0; i < d; i++)
+			quadratic += (double) phi[i] * vec_dot(job->item_gram + (size_t) i * d, phi, d);
+		job->row_loss[c] = loss + alpha0 * quadratic;
+	}
+	return 0;
+}
+
+double
+context_loss(const IalsConfig *config, ContextModelKind kind, const ContextData *data,
+			 const float *const *fields, const float *items, const float *phi,
+			 const float *item_gram, double *row_loss)
+{
+	const int	d = config->dims;
+	LossJob		job = {config, data, items, phi, item_gram, row_loss};
+	double		loss = 0.0;
+
+	parallel_for(config->threads, data->n_contexts, 256, loss_block, &job);
+	for (size_t c = 0; c < data->n_contexts; c++)
+		loss += row_loss[c];
+	for (int f = 0; f < data->n_fields; f++)
+	{
+		const CsrMatrix *contexts = &data->by_value[f];
+
+		for (size_t v = 0; v < data->n_values[f]; v++)
+		{
+			size_t		observed = 0;
+			const float *w = fields[f] + v * (size_t) d;
+
+			if (contexts->row_start[v + 1] == contexts->row_start[v])
+				continue;
+			for (size_t k = contexts->row_start[v]; k < contexts->row_start[v + 1]; k++)
+			{
+				size_t		c = (size_t) contexts->col[k];
+
+				observed += data->by_context->row_start[c + 1] - data->by_context->row_start[c];
+			}
+			{
+				double		lambda = context_value_regularization(config, kind, data, f, observed,
+																	  contexts->row_start[v + 1] - contexts->row_start[v]);
+				double		norm = 0.0;
+
+				/* ‖w‖², or ‖w − 1‖² for the product model's later fields */
+				if (kind == CONTEXT_MODEL_PRODUCT && f > 0)
+					for (int k = 0; k < d; k++)
+						norm += ((double) w[k] - 1.0) * ((double) w[k] - 1.0);
+				else
+					norm = vec_dot_double(w, w, d);
+				loss += lambda * norm;
+			}
+		}
+	}
+	for (size_t i = 0; i < data->n_items; i++)
+	{
+		const float *h = items + i * (size_t) d;
+		size_t		observed = data->by_item->row_start[i + 1] - data->by_item->row_start[i];
+
+		loss += ials_row_regularization(config, observed, data->n_contexts) * vec_dot_double(h, h, d);
+	}
+	return loss;
+}
