@@ -37,6 +37,10 @@ SELECT avg((t.item_id::text = (SELECT r.item_id FROM irec_recommend_context('ctx
        avg((t.item_id::text = (SELECT r.item_id FROM irec_recommend_context('ctx_prod',
              jsonb_build_object('user_id', t.user_id, 'daypart', t.daypart), 1) r))::int) >= 0.9 AS product_hits
   FROM ctx_test t;
+-- the context models beat user-only iALS on the same held-out pairs
+SELECT c.recall > 1.5 * u.recall AS sum_beats_user_only, p.recall > 1.5 * u.recall AS product_beats_user_only
+  FROM irec_evaluate('ctx_sum', 'ctx_test', 1) c, irec_evaluate('ctx_prod', 'ctx_test', 1) p,
+       irec_evaluate('ctx_mf', 'ctx_test', 1) u;
 -- irec_evaluate ranks each test context (user, daypart), excluding the user's training items
 SELECT 'sum' AS model, recall >= 0.9 AS recall_at_1, users_evaluated, users_skipped FROM irec_evaluate('ctx_sum', 'ctx_test', 1)
 UNION ALL
@@ -120,6 +124,7 @@ SELECT irec_add_previous_item('ctx_seq', 't');
 SELECT * FROM ctx_seq_sequence ORDER BY user_id, t, item_id;
 SELECT irec_add_previous_item('ctx_seq', 't', previous_column => 'before', target => 'public."ctx seq 2"');
 SELECT count(*), count(before) FROM "ctx seq 2";
+SELECT irec_add_previous_item('ctx_seq', 't', target => 'ctx_seq_3')::text AS beside_the_source;
 -- errors
 SELECT irec_train('ctx_train', context_columns => ARRAY['user_id', 'nope']);
 SELECT irec_train('ctx_train', context_columns => ARRAY['user_id', 'item_id']);

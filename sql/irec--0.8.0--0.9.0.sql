@@ -157,8 +157,13 @@ BEGIN
 	SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) INTO source_name
 	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source;
 	IF target IS NOT NULL THEN
-		-- read like a table name: "t", "schema.t", "\"T\""
+		-- read like a table name: "t", "schema.t", "\"T\""; a bare name
+		-- goes beside the source
 		target_name := (SELECT string_agg(quote_ident(p), '.') FROM unnest(parse_ident(target)) p);
+		IF array_length(parse_ident(target), 1) = 1 THEN
+			target_name := (SELECT quote_ident(n.nspname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+							 WHERE c.oid = source) || '.' || target_name;
+		END IF;
 	END IF;
 	target_name := coalesce(target_name, (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname || '_sequence')
 									   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

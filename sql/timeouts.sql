@@ -27,6 +27,20 @@ SELECT pg_temp.cancels_within($$SELECT irec_train('tb_wide', dims => 4096, epoch
        AS cholesky_dims_4096;
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', algorithm => 'softmax', epochs => 50, quiet => true)$$, 1.5) AS softmax;
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', dims => 16, epochs => 50, engine => 'sql', quiet => true)$$, 1.5) AS sql_engine;
+-- context models, into the trained model's name: nothing of them may remain
+RESET statement_timeout;
+CREATE TABLE tb_ctx AS SELECT user_id, item_id, item_id % 7 AS part FROM tb_train;
+CREATE TABLE tb_wide_ctx AS SELECT user_id, item_id, user_id % 3 AS part FROM tb_wide;
+-- while loading (the load is one statement), and while training: a later
+-- timeout lands in the block solves at dims 512 (an epoch takes seconds)
+SET statement_timeout = '300ms';
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_ctx', model => 'tb_train', context_columns => ARRAY['user_id', 'part'],
+                                                  dims => 128, epochs => 50, quiet => true)$$, 1.5) AS context_loading;
+SET statement_timeout = '1500ms';
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_wide_ctx', model => 'tb_train', context_columns => ARRAY['user_id', 'part'],
+                                                  context_model => 'product', dims => 512, epochs => 5, quiet => true)$$, 2.7)
+       AS context_dims_512;
+SET statement_timeout = '300ms';
 -- evaluation
 SELECT pg_temp.cancels_within($$SELECT * FROM irec_evaluate('tb_train', 'tb_test') a, irec_evaluate('tb_train', 'tb_test', k => 10) b,
                                          irec_evaluate('tb_train', 'tb_test', k => 5) c$$, 1.5) AS evaluation;
@@ -50,4 +64,5 @@ RESET statement_timeout;
 SELECT dims, epochs FROM irec_models WHERE name = 'tb_train';
 SELECT count(*) AS half_built_indexes FROM pg_class WHERE relname = 'vec_ivf' AND NOT EXISTS
   (SELECT 1 FROM pg_index WHERE indexrelid = 'vec_ivf'::regclass AND indisvalid);
-DROP TABLE tb, tb_train, tb_test, tb_wide, vec CASCADE;
+SELECT count(*) AS context_tables_left FROM pg_class WHERE relname LIKE 'tb\_train\_ctx\_%';
+DROP TABLE tb, tb_train, tb_test, tb_wide, tb_ctx, tb_wide_ctx, vec CASCADE;

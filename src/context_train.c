@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -177,6 +178,15 @@ load_contexts(const ContextTrainRequest *request, MemoryContext context, Context
 					 "(SELECT pg_catalog.count(*) FROM raw WHERE it IS NULL OR w IS NULL OR (%s)) FROM g",
 					 all_null.data);
 
+	/*
+	 * One pass of sorts and window functions: JIT compiling its expressions
+	 * (its cost passes jit_above_cost on a few hundred thousand rows) takes
+	 * seconds, several times the query.  The search path's restore in
+	 * irec_train resets both settings.
+	 */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (work_mem < 262144)
+		(void) set_config_option("work_mem", "262144", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the interactions");
 	out->nnz = SPI_processed;
@@ -549,7 +559,7 @@ context_train(const ContextTrainRequest *request, ModelTarget *target, MemoryCon
 		}
 		gramian(items, data.n_items, d, config.threads, item_gram, partials);
 		loss[epoch] = context_loss(&config, request->kind, &data, (const float *const *) fields, items,
-								   phi, item_gram, row_loss);
+								   phi, phi_gram, item_gram, row_loss);
 		if (!isfinite(loss[epoch]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

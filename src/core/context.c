@@ -264,7 +264,7 @@ typedef struct LossJob
 	double	   *row_loss;
 } LossJob;
 
-/* One context's observed terms Σ [α(ŷ−1)² − α0·ŷ²] and its unobserved α0·φᵀGφ. */
+/* One context's observed terms Σ [α(ŷ−1)² − α0·ŷ²]. */
 static int
 loss_block(void *context, size_t begin, size_t end, int thread)
 {
@@ -277,7 +277,6 @@ loss_block(void *context, size_t begin, size_t end, int thread)
 	{
 		const float *phi = job->phi + c * (size_t) d;
 		double		loss = 0.0;
-		double		quadratic = 0.0;
 
 		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
 		{
@@ -285,9 +284,7 @@ loss_block(void *context, size_t begin, size_t end, int thread)
 
 			loss += m->value[e] * (y - 1.0) * (y - 1.0) - alpha0 * y * y;
 		}
-		for (int i = 0; i < d; i++)
-			quadratic += (double) phi[i] * vec_dot(job->item_gram + (size_t) i * d, phi, d);
-		job->row_loss[c] = loss + alpha0 * quadratic;
+		job->row_loss[c] = loss;
 	}
 	return 0;
 }
@@ -295,15 +292,20 @@ loss_block(void *context, size_t begin, size_t end, int thread)
 double
 context_loss(const IalsConfig *config, ContextModelKind kind, const ContextData *data,
 			 const float *const *fields, const float *items, const float *phi,
-			 const float *item_gram, double *row_loss)
+			 const float *phi_gram, const float *item_gram, double *row_loss)
 {
 	const int	d = config->dims;
 	LossJob		job = {config, data, items, phi, item_gram, row_loss};
 	double		loss = 0.0;
+	double		all_pairs = 0.0;
 
 	parallel_for(config->threads, data->n_contexts, 256, loss_block, &job);
 	for (size_t c = 0; c < data->n_contexts; c++)
 		loss += row_loss[c];
+	/* α0·Σ_c φ_cᵀGφ_c = α0·⟨G, ΦᵀΦ⟩: the all-pairs term from the two Gramians */
+	for (size_t k = 0; k < (size_t) d * d; k++)
+		all_pairs += (double) item_gram[k] * phi_gram[k];
+	loss += config->unobserved_weight * all_pairs;
 	for (int f = 0; f < data->n_fields; f++)
 	{
 		const CsrMatrix *contexts = &data->by_value[f];

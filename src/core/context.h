@@ -118,10 +118,12 @@ int			context_solve_field(const IalsConfig *config, ContextModelKind kind,
 
 /*
  * context_loss: L above.  phi: the contexts' φ (context_phi); phi_gram and
- * item_gram: their Gramians.  row_loss: scratch of n_contexts doubles.
+ * item_gram: the Gramians of φ and of the items, whose inner product is the
+ * all-pairs term (O(d²) instead of O(|C|·d²)).  row_loss: scratch of
+ * n_contexts doubles.
  */
 double		context_loss(const IalsConfig *config, ContextModelKind kind, const ContextData *data,
 						 const float *const *fields, const float *items, const float *phi,
-						 const float *item_gram, double *row_loss);
+						 const float *phi_gram, const float *item_gram, double *row_loss);
 
 #endif							/* IREC_CONTEXT_H */

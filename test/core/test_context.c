@@ -348,13 +348,15 @@ static double
 core_loss(Problem *p, ContextModelKind kind)
 {
 	float		phi[CONTEXTS * DIMS];
+	float		phi_gram[DIMS * DIMS];
 	float		item_gram[DIMS * DIMS];
 	double		row_loss[CONTEXTS];
 
 	context_phi(kind, &p->data, (const float *const *) p->fields, DIMS, phi);
+	gramian(phi, CONTEXTS, phi_gram);
 	gramian(p->items, ITEMS, item_gram);
 	return context_loss(&p->config, kind, &p->data, (const float *const *) p->fields, p->items,
-						phi, item_gram, row_loss);
+						phi, phi_gram, item_gram, row_loss);
 }
 
 static void
