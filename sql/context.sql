@@ -26,9 +26,14 @@ SELECT name, users_table, items_table, user_column, n_users AS contexts, n_items
   FROM irec_models WHERE name IN ('ctx_sum', 'ctx_prod') ORDER BY name;
 SELECT (SELECT count(*) FROM ctx_sum_ctx_user_id) AS users, (SELECT count(*) FROM ctx_sum_ctx_daypart) AS dayparts,
        (SELECT count(*) FROM ctx_sum_items) AS items;
--- the loss falls at every epoch (each block step is exact)
+-- the loss falls at every epoch (each block step lowers it: exact, or CG
+-- from the block's current value), with either solver
+SELECT irec_train('ctx_train', context_columns => ARRAY['user_id', 'daypart'], context_model => k,
+                  model => 'ctx_chol_' || k, dims => 8, epochs => 10, solver => 'cholesky', quiet => true)
+  FROM unnest(ARRAY['sum', 'product']) k;
 SELECT name, bool_and(loss[e + 1] <= loss[e] * (1 + 1e-6)) AS loss_never_rises
-  FROM irec_models, generate_series(1, 9) e WHERE name IN ('ctx_sum', 'ctx_prod') GROUP BY name ORDER BY name;
+  FROM irec_models, generate_series(1, 9) e WHERE name IN ('ctx_sum', 'ctx_prod', 'ctx_chol_sum', 'ctx_chol_product')
+ GROUP BY name ORDER BY name;
 -- top-1 per held-out (user, daypart): a user-only model cannot tell the
 -- dayparts apart (at most one of a user's two test items can be its top-1);
 -- both context models find the held-out item of the right daypart
@@ -72,11 +77,11 @@ SELECT array_agg(item_id) AS via_index FROM irec_recommend_context('ctx_sum', '{
 RESET enable_seqscan;
 DROP INDEX ctx_sum_items_embedding_idx;
 SELECT array_agg(item_id) AS scanned FROM irec_recommend_context('ctx_sum', '{"user_id": 6, "daypart": 1}', 5);
--- fold-in of a new user is the training's own step: drop user 999 from a
--- model after 3 epochs and fold it in from its items; it equals the
+-- fold-in of a new user is the training's own (exact) step: drop user 999
+-- from a model after 3 epochs and fold it in from its items; it equals the
 -- user's row of a 4-epoch training (whose 4th epoch starts with that step)
 SELECT irec_train('ctx_train', context_columns => ARRAY['user_id', 'daypart'], model => 'ctx_f' || e,
-                  dims => 8, epochs => e, quiet => true) FROM generate_series(3, 4) e;
+                  dims => 8, epochs => e, solver => 'cholesky', quiet => true) FROM generate_series(3, 4) e;
 DELETE FROM ctx_f3_ctx_user_id WHERE user_id = 999;
 SELECT max(abs(x - y)) <= 1e-4 * max(abs(y)) AS fold_in_is_the_training_step
   FROM unnest(irec_fold_in_context('ctx_f3', '{"user_id": 999, "daypart": 1}',
@@ -84,7 +89,8 @@ SELECT max(abs(x - y)) <= 1e-4 * max(abs(y)) AS fold_in_is_the_training_step
               (SELECT embedding::real[] FROM ctx_f4_ctx_user_id WHERE user_id = 999)) AS u(x, y);
 -- the same for the product model
 SELECT irec_train('ctx_train', context_columns => ARRAY['user_id', 'daypart'], context_model => 'product',
-                  model => 'ctx_p' || e, dims => 8, epochs => e, quiet => true) FROM generate_series(3, 4) e;
+                  model => 'ctx_p' || e, dims => 8, epochs => e, solver => 'cholesky', quiet => true)
+  FROM generate_series(3, 4) e;
 DELETE FROM ctx_p3_ctx_user_id WHERE user_id = 999;
 SELECT max(abs(x - y)) <= 1e-4 * max(abs(y)) AS product_fold_in_is_the_training_step
   FROM unnest(irec_fold_in_context('ctx_p3', '{"user_id": 999, "daypart": 1}',

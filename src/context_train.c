@@ -537,7 +537,8 @@ context_train(const ContextTrainRequest *request, ModelTarget *target, MemoryCon
 		for (int f = 0; f < F; f++)
 			for (size_t begin = 0; begin < n_values[f];)
 			{
-				size_t		end = chunk_end(&by_value[f], begin, d, cubic);
+				size_t		end = chunk_end(&by_value[f], begin, d,
+											config.solver == IALS_SOLVER_CG ? 2.0 * d * d * (config.cg_steps + 2) : cubic);
 
 				report_solve_failure(context_solve_field(&config, request->kind, &data, f, fields, items,
 														 item_gram, begin, end, scratch));

@@ -22,7 +22,10 @@ context_scratch_floats(int dims)
 {
 	size_t		d = (size_t) dims;
 
-	/* a, s (product), b, x, r, r_sum, gathered, scaled, r rows, coefficients, weights */
+	/*
+	 * Cholesky: a, s (product), b, x, r, r_sum, gathered, scaled, r rows,
+	 * coefficients, weights; CG: the unobserved block, s, 8 vectors, r rows
+	 */
 	return 2 * d * d + 4 * d + 3 * CONTEXT_GATHER_BLOCK * d + 2 * CONTEXT_GATHER_BLOCK;
 }
 
@@ -226,6 +229,170 @@ solve_value(const FieldJob *job, size_t v, float *scratch)
 	return ials_cholesky_solve(a, b, d, job->fields[job->f] + v * (size_t) d);
 }
 
+/*
+ * Value v's system applied to p, without forming it: the unobserved part
+ * (sum: α0·|C_v|·G·p; product: the prepared α0·(G ∘ S)·p), λ_v·p, and the
+ * observed pairs Σ (α−α0)⟨x,p⟩x, x = ψ (sum) or r_c ⊙ ψ (product), taken
+ * context by context.  O(d² + Σ_c (F·d + |S_c|·2d)).
+ */
+static void
+apply_value_system(const FieldJob *job, size_t v, const float *unobserved, float unobserved_scale,
+				   double lambda, const float *p, float *out, float *r, float *rp)
+{
+	const ContextData *data = job->data;
+	const CsrMatrix *contexts = &data->by_value[job->f];
+	const CsrMatrix *m = data->by_context;
+	const int	d = job->config->dims;
+	const float alpha0 = (float) job->config->unobserved_weight;
+	const bool	sum = job->kind == CONTEXT_MODEL_SUM;
+
+	cblas_ssymv(CblasRowMajor, CblasUpper, d, unobserved_scale, unobserved, d, p, 1, 0.0f, out, 1);
+	vec_axpy(out, (float) lambda, p, d);
+	for (size_t k = contexts->row_start[v]; k < contexts->row_start[v + 1]; k++)
+	{
+		size_t		c = (size_t) contexts->col[k];
+		const float *q = p;
+
+		if (!sum)
+		{
+			/* ⟨r⊙ψ, p⟩ = ⟨ψ, r⊙p⟩, and the sum of (…)·r⊙ψ is r ⊙ (the sum of (…)·ψ) */
+			context_rest(job->kind, data, (const float *const *) job->fields, d, c, job->f, r);
+			for (int j = 0; j < d; j++)
+				rp[j] = r[j] * p[j];
+			q = rp;
+			memset(r + d, 0, sizeof(float) * d);
+		}
+		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
+		{
+			const float *psi = job->items + (size_t) m->col[e] * d;
+			float		w = (m->value[e] - alpha0) * vec_dot(psi, q, d);
+
+			vec_axpy(sum ? out : r + d, w, psi, d);
+		}
+		if (!sum)
+			for (int j = 0; j < d; j++)
+				out[j] += r[j] * r[d + j];
+	}
+}
+
+/*
+ * solve_value_cg: cg_steps of conjugate gradient on value v's system,
+ * warm-started from its current embedding (as iALS's CG, Rendle et al.
+ * 2021).  The right-hand side and the unobserved block are formed once
+ * (O(|C_v|·d²) for the product's G ∘ S, O(d²) for the sum's); the d³
+ * factorization is what it saves.
+ */
+static int
+solve_value_cg(const FieldJob *job, size_t v, float *scratch)
+{
+	const IalsConfig *config = job->config;
+	const ContextData *data = job->data;
+	const CsrMatrix *contexts = &data->by_value[job->f];
+	const CsrMatrix *m = data->by_context;
+	const int	d = config->dims;
+	const size_t dd = (size_t) d * d;
+	const float alpha0 = (float) config->unobserved_weight;
+	const bool	sum = job->kind == CONTEXT_MODEL_SUM;
+	float	   *unobserved = scratch;
+	float	   *s = unobserved + dd;
+	float	   *b = s + dd;
+	float	   *residual = b + d;
+	float	   *r = residual + d;	/* r and the next d: apply's per-context work */
+	float	   *r_sum = r + 2 * d;
+	float	   *direction = r_sum + d;
+	float	   *ap = direction + d;
+	float	   *rp = ap + d;
+	float	   *r_rows = rp + d;	/* CONTEXT_GATHER_BLOCK rows of r, for S */
+	float	   *x = job->fields[job->f] + v * (size_t) d;
+	int			r_count = 0;
+	size_t		first = contexts->row_start[v];
+	size_t		last = contexts->row_start[v + 1];
+	size_t		observed = 0;
+	double		lambda;
+	float		rr;
+	const float *unobserved_matrix = unobserved;
+	float		unobserved_scale = 1.0f;
+
+	if (last == first)
+		return IALS_OK;
+	memset(b, 0, sizeof(float) * d);
+	memset(r_sum, 0, sizeof(float) * d);
+	if (!sum)
+		memset(s, 0, sizeof(float) * dd);
+	for (size_t k = first; k < last; k++)
+	{
+		size_t		c = (size_t) contexts->col[k];
+
+		context_rest(job->kind, data, (const float *const *) job->fields, d, c, job->f, r);
+		if (sum)
+			vec_axpy(r_sum, 1.0f, r, d);
+		else
+		{
+			/* S = Σ_c r_c r_cᵀ, a block of contexts at a time */
+			memcpy(r_rows + (size_t) r_count * d, r, sizeof(float) * d);
+			if (++r_count == CONTEXT_GATHER_BLOCK)
+			{
+				cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
+				r_count = 0;
+			}
+		}
+		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
+		{
+			const float *psi = job->items + (size_t) m->col[e] * d;
+			float		alpha = m->value[e];
+
+			if (sum)
+				vec_axpy(b, alpha - (alpha - alpha0) * vec_dot(r, psi, d), psi, d);
+			else
+				for (int j = 0; j < d; j++)
+					b[j] += alpha * r[j] * psi[j];
+			observed++;
+		}
+	}
+	lambda = context_value_regularization(config, job->kind, data, job->f, observed, last - first);
+	if (sum)
+	{
+		/* α0·|C_v|·G: the item Gramian, scaled as it is applied */
+		unobserved_matrix = job->item_gram;
+		unobserved_scale = alpha0 * (float) (last - first);
+		cblas_ssymv(CblasRowMajor, CblasUpper, d, -alpha0, job->item_gram, d, r_sum, 1, 1.0f, b, 1);
+	}
+	else
+	{
+		if (r_count > 0)
+			cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
+		for (int i = 0; i < d; i++)
+			for (int j = i; j < d; j++)
+				unobserved[(size_t) i * d + j] = alpha0 * job->item_gram[(size_t) i * d + j] * s[(size_t) i * d + j];
+		if (job->f > 0)
+			for (int i = 0; i < d; i++)
+				b[i] += (float) lambda;
+	}
+	/* residual = b − A·x, the first direction */
+	apply_value_system(job, v, unobserved_matrix, unobserved_scale, lambda, x, ap, r, rp);
+	for (int j = 0; j < d; j++)
+		residual[j] = direction[j] = b[j] - ap[j];
+	rr = vec_dot(residual, residual, d);
+	for (int step = 0; step < config->cg_steps && rr > 1e-20f; step++)
+	{
+		float		pap;
+		float		step_size;
+		float		rr_next;
+
+		apply_value_system(job, v, unobserved_matrix, unobserved_scale, lambda, direction, ap, r, rp);
+		pap = vec_dot(direction, ap, d);
+		if (!(pap > 0.0f))
+			return IALS_ERR_NOT_POSITIVE_DEFINITE;
+		step_size = rr / pap;
+		vec_axpy(x, step_size, direction, d);
+		vec_axpy(residual, -step_size, ap, d);
+		rr_next = vec_dot(residual, residual, d);
+		vec_axpby(direction, 1.0f, residual, rr_next / rr, d);
+		rr = rr_next;
+	}
+	return IALS_OK;
+}
+
 static int
 field_block(void *context, size_t begin, size_t end, int thread)
 {
@@ -234,7 +401,9 @@ field_block(void *context, size_t begin, size_t end, int thread)
 
 	for (size_t i = begin; i < end; i++)
 	{
-		int			rc = solve_value(job, job->first + i, scratch);
+		int			rc = job->config->solver == IALS_SOLVER_CG
+			? solve_value_cg(job, job->first + i, scratch)
+			: solve_value(job, job->first + i, scratch);
 
 		if (rc != IALS_OK)
 			return rc;
