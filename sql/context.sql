@@ -61,6 +61,13 @@ SELECT irec_context_embedding('ctx_sum', '{"user_id": 5, "daypart": 1}')::real[]
        (SELECT embedding FROM ctx_sum_ctx_user_id WHERE user_id = 5)::real[] AS unknown_adds_nothing,
        irec_context_embedding('ctx_sum', '{"user_id": 5, "daypart": null}')::real[] =
        irec_context_embedding('ctx_sum', '{"user_id": 5}')::real[] AS null_is_absent;
+-- the set-based form irec_evaluate uses: NULL parts are absent, a product's
+-- underflow is 0 (the * operator refuses it), all NULL gives NULL
+SELECT irec_context_combine('sum', ARRAY['[1,2]', NULL, '[3,-4]']::embedding[]) AS sum,
+       irec_context_combine('product', ARRAY['[1e-30,2]', '[1e-30,3]', NULL]::embedding[]) AS product,
+       irec_context_combine('sum', ARRAY[NULL, NULL]::embedding[]) IS NULL AS all_absent;
+SELECT irec_context_combine('sum', ARRAY['[1,2]', '[3]']::embedding[]);
+SELECT irec_context_combine('mean', ARRAY['[1,2]']::embedding[]);
 SET client_min_messages = notice;
 SELECT count(*) FROM irec_recommend_context('ctx_sum', '{"user_id": 5, "daypart": 7}', 3);
 SET client_min_messages = warning;

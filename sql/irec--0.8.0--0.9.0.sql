@@ -65,6 +65,12 @@ CREATE FUNCTION @extschema@.irec_context_embedding(model text, context jsonb, qu
 RETURNS @extschema@.embedding
 	AS 'MODULE_PATHNAME', 'irec_context_embedding' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
+-- φ from a context's field embeddings (NULL: absent), as irec_evaluate
+-- builds it for every test context at once.
+CREATE FUNCTION @extschema@.irec_context_combine(context_model text, parts @extschema@.embedding[])
+RETURNS @extschema@.embedding
+	AS 'MODULE_PATHNAME', 'irec_context_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- The embedding of the one value of a context that the model lacks (a new
 -- user, say), from the items chosen in that context: the training's own
 -- least-squares step for that field with everything else fixed.

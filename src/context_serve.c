@@ -18,6 +18,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -182,6 +183,68 @@ finish(Embedding *result, int path_level)
 	SPI_finish();
 	irec_restore_search_path(path_level);
 	return result;
+}
+
+/*
+ * irec_context_combine(context_model, parts): φ of a context from its
+ * fields' embeddings as an array, a NULL element being an absent value
+ * (irec_evaluate's set-based form of irec_context_embedding); NULL when
+ * every part is NULL.  A product's component below the smallest float
+ * becomes 0, as in training, where the `*` operator would refuse it.
+ */
+PG_FUNCTION_INFO_V1(irec_context_combine);
+Datum
+irec_context_combine(PG_FUNCTION_ARGS)
+{
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(1);
+	bool		sum = strcmp(kind, "sum") == 0;
+	Datum	   *parts;
+	bool	   *nulls;
+	int			n;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Embedding  *result = NULL;
+
+	if (!sum && strcmp(kind, "product") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown context_model \"%s\"", kind),
+				 errhint("Use 'sum' or 'product'.")));
+	get_typlenbyvalalign(ARR_ELEMTYPE(array), &typlen, &typbyval, &typalign);
+	deconstruct_array(array, ARR_ELEMTYPE(array), typlen, typbyval, typalign, &parts, &nulls, &n);
+	for (int k = 0; k < n; k++)
+	{
+		Embedding  *e;
+
+		if (nulls[k])
+			continue;
+		e = DatumGetEmbedding(parts[k]);
+		if (result == NULL)
+		{
+			result = embedding_new(e->dims);
+			memcpy(result->x, e->x, sizeof(float) * e->dims);
+			continue;
+		}
+		embedding_check_same_dims(result, e);
+		for (int j = 0; j < e->dims; j++)
+		{
+			if (sum)
+				result->x[j] += e->x[j];
+			else
+				result->x[j] *= e->x[j];
+		}
+	}
+	if (result == NULL)
+		PG_RETURN_NULL();
+	for (int j = 0; j < result->dims; j++)
+		if (!isfinite(result->x[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("the context's embedding overflows"),
+					 errhint("Retrain the model with a larger regularization.")));
+	PG_RETURN_POINTER(result);
 }
 
 PG_FUNCTION_INFO_V1(irec_context_embedding);

@@ -647,8 +647,8 @@ irec_evaluate(PG_FUNCTION_ARGS)
 /*
  * A context model's evaluation: each distinct context of the test table
  * (its rows' tuple of field values) is ranked like a user, φ built from
- * the fields' tables (a value the model lacks contributes nothing; a
- * context with no known value is skipped), and the items that the
+ * the fields' tables in one join (irec_context_combine: a value the model
+ * lacks contributes nothing; a context with no known value is skipped), and the items that the
  * context's first field value (the user, usually) has in the training
  * source are excluded.  The evaluation core is the plain models': the
  * relations it reads are subqueries keyed by the context's text form.
@@ -663,6 +663,7 @@ context_sources(FunctionCallInfo fcinfo, const ModelInfo *model, Oid test_relid,
 	StringInfoData any_known;
 	StringInfoData all_null;
 	StringInfoData object;
+	StringInfoData joins;
 	char	   *test;
 
 	if (!PG_ARGISNULL(3))
@@ -682,6 +683,7 @@ context_sources(FunctionCallInfo fcinfo, const ModelInfo *model, Oid test_relid,
 	initStringInfo(&any_known);
 	initStringInfo(&all_null);
 	initStringInfo(&object);
+	initStringInfo(&joins);
 	for (int f = 0; f < model->n_context_fields; f++)
 	{
 		const char *column = quote_identifier(model->context_columns[f]);
@@ -698,10 +700,10 @@ context_sources(FunctionCallInfo fcinfo, const ModelInfo *model, Oid test_relid,
 		check_id_column(test_relid, model->context_columns[f], type, "context", "model");
 		appendStringInfo(&fields, "%st.%s", f ? ", " : "", column);
 		appendStringInfo(&all_null, "%st.%s IS NULL", f ? " AND " : "", column);
-		appendStringInfo(&object, "%s%s, x.%s", f ? ", " : "",
-						 quote_literal_cstr(model->context_columns[f]), column);
-		appendStringInfo(&any_known, "%sEXISTS (SELECT 1 FROM %s e WHERE e.%s = x.%s)", f ? " OR " : "",
-						 model->context_tables[f], column, column);
+		appendStringInfo(&object, "%se%d.embedding", f ? ", " : "", f);
+		appendStringInfo(&joins, " LEFT JOIN %s e%d ON e%d.%s = x.%s", model->context_tables[f], f, f,
+						 column, column);
+		appendStringInfo(&any_known, "%se%d.%s IS NOT NULL", f ? " OR " : "", f, column);
 	}
 	test = psprintf("(SELECT ROW(%s)::text AS irec_context, %s, t.%s AS irec_item FROM %s t WHERE NOT (%s))",
 					fields.data, fields.data, item, relation_name(test_relid), all_null.data);
@@ -709,13 +711,12 @@ context_sources(FunctionCallInfo fcinfo, const ModelInfo *model, Oid test_relid,
 	src->test_user = "irec_context";
 	src->test_item = "irec_item";
 	src->items_sql = psprintf("SELECT item_id, embedding FROM %s", model->items_table);
-	/* φ of every distinct context that has a value the model knows */
-	src->users_sql = psprintf("SELECT x.irec_context AS user_id, %s.irec_context_embedding(%s, "
-							  "pg_catalog.jsonb_build_object(%s), true) AS embedding "
-							  "FROM (SELECT DISTINCT * FROM (SELECT t.irec_context, %s FROM %s t) t) x "
+	/* φ of every distinct context that has a value the model knows, in one join */
+	src->users_sql = psprintf("SELECT x.irec_context AS user_id, %s.irec_context_combine(%s, ARRAY[%s]) AS embedding "
+							  "FROM (SELECT DISTINCT * FROM (SELECT t.irec_context, %s FROM %s t) t) x%s "
 							  "WHERE %s",
-							  schema, quote_literal_cstr(model->name), object.data, fields.data, test,
-							  any_known.data);
+							  schema, quote_literal_cstr(model->context_model), object.data, fields.data, test,
+							  joins.data, any_known.data);
 	src->train = psprintf("(SELECT x.irec_context, s.%s AS irec_item FROM "
 						  "(SELECT DISTINCT t.irec_context, t.%s FROM %s t) x JOIN %s s ON s.%s = x.%s)",
 						  quote_identifier(model->item_column), first, test, model->source, first, first);
