@@ -124,6 +124,16 @@ SELECT irec_train('ctx_nulls', context_columns => ARRAY['user_id', 'daypart'], m
 SELECT n_interactions - (SELECT n_interactions FROM irec_models WHERE name = 'ctx_sum') AS more_pairs,
        n_skipped_rows, n_users - (SELECT n_users FROM irec_models WHERE name = 'ctx_sum') AS more_contexts
   FROM irec_models WHERE name = 'ctx_n';
+-- a weight column: log confidence with ε the median summed weight, as for plain models
+CREATE TABLE ctx_weighted AS SELECT *, 1 + (item_id % 5) AS w FROM ctx_train;
+SELECT irec_train('ctx_weighted', weight_column => 'w', context_columns => ARRAY['user_id', 'daypart'],
+                  model => 'ctx_w', dims => 8, epochs => 2, quiet => true);
+SELECT params->>'confidence' AS confidence, params->>'epsilon' AS epsilon, weight_column
+  FROM irec_models WHERE name = 'ctx_w';
+SELECT count(*) AS rows FROM irec_recommend_context('ctx_w', '{"user_id": 3, "daypart": 0}', 5);
+INSERT INTO ctx_weighted VALUES (1, 0, 2, -5);
+SELECT irec_train('ctx_weighted', weight_column => 'w', context_columns => ARRAY['user_id', 'daypart'],
+                  model => 'ctx_w', dims => 8, epochs => 2, quiet => true);
 -- hostile identifiers: a field column that needs quoting
 CREATE TABLE "ctx odd" ("user id" bigint, "day""part" text, item_id int);
 INSERT INTO "ctx odd" SELECT user_id, 'd' || daypart, item_id FROM ctx_train;
