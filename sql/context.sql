@@ -140,6 +140,19 @@ INSERT INTO "ctx odd" SELECT user_id, 'd' || daypart, item_id FROM ctx_train;
 SELECT irec_train('"ctx odd"', context_columns => ARRAY['user id', 'day"part'], model => 'ctx_odd', dims => 8,
                   epochs => 2, quiet => true);
 SELECT count(*) AS rows FROM irec_recommend_context('ctx_odd', '{"user id": 3, "day\"part": "d1"}', 4);
+-- id types: uuid and varchar fields, bigint items (each numbered by its key bytes)
+CREATE TABLE ctx_types AS
+SELECT md5(user_id::text)::uuid AS u, ('part ' || daypart)::varchar AS part, item_id::bigint * 10000000000 AS item
+  FROM ctx_train;
+SELECT irec_train('ctx_types', item_column => 'item', context_columns => ARRAY['u', 'part'], model => 'ctx_t',
+                  dims => 8, epochs => 10, quiet => true);
+SELECT (SELECT count(*) FROM ctx_t_ctx_u) AS users, (SELECT string_agg(part, ', ' ORDER BY part) FROM ctx_t_ctx_part) AS parts,
+       (SELECT pg_typeof(item)::text FROM ctx_types LIMIT 1) AS item_type, n_users AS contexts
+  FROM irec_models WHERE name = 'ctx_t';
+SELECT avg((t.item_id * 10000000000 = (SELECT r.item_id::bigint FROM irec_recommend_context('ctx_t',
+             jsonb_build_object('u', md5(t.user_id::text)::uuid, 'part', 'part ' || t.daypart), 1) r))::int) >= 0.9
+       AS hits_with_other_id_types
+  FROM ctx_test t;
 -- the previous item by time, as a field
 CREATE TABLE ctx_seq (user_id int, item_id int, t int);
 INSERT INTO ctx_seq VALUES (1, 10, 3), (1, 11, 1), (1, 12, 2), (2, 10, 5), (2, 13, 5), (2, 14, 9);
