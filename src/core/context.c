@@ -122,6 +122,40 @@ add_block(int d, int count, const float *gathered, const float *weight, const fl
 				1.0f, scaled, d, gathered, d, 1.0f, a, d);
 }
 
+/*
+ * The other fields' part r_c of one of value v's contexts, into r, and its
+ * share of what the unobserved block needs: Σ r_c for the sum model, S =
+ * Σ r_c r_cᵀ for the product (a block of CONTEXT_GATHER_BLOCK rows of r at
+ * a time into r_rows; flush_rest adds what is left).
+ */
+static void
+add_rest(const FieldJob *job, size_t c, float *r, float *r_sum, float *r_rows, int *r_count, float *s)
+{
+	const int	d = job->config->dims;
+
+	context_rest(job->kind, job->data, (const float *const *) job->fields, d, c, job->f, r);
+	if (job->kind == CONTEXT_MODEL_SUM)
+	{
+		vec_axpy(r_sum, 1.0f, r, d);
+		return;
+	}
+	memcpy(r_rows + (size_t) *r_count * d, r, sizeof(float) * d);
+	if (++*r_count == CONTEXT_GATHER_BLOCK)
+	{
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, *r_count, 1.0f, r_rows, d, 1.0f, s, d);
+		*r_count = 0;
+	}
+}
+
+static void
+flush_rest(const FieldJob *job, const float *r_rows, int r_count, float *s)
+{
+	const int	d = job->config->dims;
+
+	if (job->kind == CONTEXT_MODEL_PRODUCT && r_count > 0)
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
+}
+
 static int
 solve_value(const FieldJob *job, size_t v, float *scratch)
 {
@@ -161,19 +195,7 @@ solve_value(const FieldJob *job, size_t v, float *scratch)
 		size_t		c = (size_t) contexts->col[k];
 		const CsrMatrix *m = data->by_context;
 
-		context_rest(job->kind, data, (const float *const *) job->fields, d, c, job->f, r);
-		if (sum)
-			vec_axpy(r_sum, 1.0f, r, d);
-		else
-		{
-			/* Σ_c r_c r_cᵀ, a block of contexts at a time */
-			memcpy(r_rows + (size_t) r_count * d, r, sizeof(float) * d);
-			if (++r_count == CONTEXT_GATHER_BLOCK)
-			{
-				cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
-				r_count = 0;
-			}
-		}
+		add_rest(job, c, r, r_sum, r_rows, &r_count, s);
 		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
 		{
 			const float *psi = job->items + (size_t) m->col[e] * d;
@@ -212,8 +234,7 @@ solve_value(const FieldJob *job, size_t v, float *scratch)
 	}
 	else
 	{
-		if (r_count > 0)
-			cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
+		flush_rest(job, r_rows, r_count, s);
 		/* α0·(G ∘ S), upper triangle (Cholesky reads only that) */
 		for (int i = 0; i < d; i++)
 			for (int j = i; j < d; j++)
@@ -323,19 +344,7 @@ solve_value_cg(const FieldJob *job, size_t v, float *scratch)
 	{
 		size_t		c = (size_t) contexts->col[k];
 
-		context_rest(job->kind, data, (const float *const *) job->fields, d, c, job->f, r);
-		if (sum)
-			vec_axpy(r_sum, 1.0f, r, d);
-		else
-		{
-			/* S = Σ_c r_c r_cᵀ, a block of contexts at a time */
-			memcpy(r_rows + (size_t) r_count * d, r, sizeof(float) * d);
-			if (++r_count == CONTEXT_GATHER_BLOCK)
-			{
-				cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
-				r_count = 0;
-			}
-		}
+		add_rest(job, c, r, r_sum, r_rows, &r_count, s);
 		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
 		{
 			const float *psi = job->items + (size_t) m->col[e] * d;
@@ -359,8 +368,7 @@ solve_value_cg(const FieldJob *job, size_t v, float *scratch)
 	}
 	else
 	{
-		if (r_count > 0)
-			cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, r_count, 1.0f, r_rows, d, 1.0f, s, d);
+		flush_rest(job, r_rows, r_count, s);
 		for (int i = 0; i < d; i++)
 			for (int j = i; j < d; j++)
 				unobserved[(size_t) i * d + j] = alpha0 * job->item_gram[(size_t) i * d + j] * s[(size_t) i * d + j];
@@ -429,32 +437,19 @@ typedef struct LossJob
 	const ContextData *data;
 	const float *items;
 	const float *phi;
-	const float *item_gram;
 	double	   *row_loss;
 } LossJob;
 
-/* One context's observed terms Σ [α(ŷ−1)² − α0·ŷ²]. */
+/* Each context's observed terms (ials.h), φ in place of a user's row. */
 static int
 loss_block(void *context, size_t begin, size_t end, int thread)
 {
 	LossJob    *job = (LossJob *) context;
 	const int	d = job->config->dims;
-	const double alpha0 = job->config->unobserved_weight;
-	const CsrMatrix *m = job->data->by_context;
 
 	for (size_t c = begin; c < end; c++)
-	{
-		const float *phi = job->phi + c * (size_t) d;
-		double		loss = 0.0;
-
-		for (size_t e = m->row_start[c]; e < m->row_start[c + 1]; e++)
-		{
-			double		y = vec_dot(phi, job->items + (size_t) m->col[e] * d, d);
-
-			loss += m->value[e] * (y - 1.0) * (y - 1.0) - alpha0 * y * y;
-		}
-		job->row_loss[c] = loss;
-	}
+		job->row_loss[c] = ials_row_observed_loss(job->config, job->data->by_context, job->items, c,
+												  job->phi + c * (size_t) d);
 	return 0;
 }
 
@@ -464,7 +459,7 @@ context_loss(const IalsConfig *config, ContextModelKind kind, const ContextData 
 			 const float *phi_gram, const float *item_gram, double *row_loss)
 {
 	const int	d = config->dims;
-	LossJob		job = {config, data, items, phi, item_gram, row_loss};
+	LossJob		job = {config, data, items, phi, row_loss};
 	double		loss = 0.0;
 	double		all_pairs = 0.0;
 

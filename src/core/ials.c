@@ -246,29 +246,37 @@ ials_cholesky_solve(float *a, float *b, int d, float *x)
 	return IALS_OK;
 }
 
-/*
- * row_loss_terms: a solved row's share of the loss, Σ_j [α(ŷ−1)² − α0·ŷ²]
- * over its interactions plus λ_row‖x‖².  Called right after the row's
- * solve, while the other side's rows it touched are still in the caches.
- */
-static double
-row_loss_terms(const IalsConfig *config, const CsrMatrix *m, const float *other,
-			   size_t row, const float *x)
+double
+ials_row_observed_loss(const IalsConfig *config, const CsrMatrix *m, const float *other,
+					   size_t row, const float *x)
 {
 	const int	d = config->dims;
 	const double alpha0 = config->unobserved_weight;
-	size_t		start = m->row_start[row];
-	size_t		end = m->row_start[row + 1];
 	double		loss = 0.0;
 
-	for (size_t j = start; j < end; j++)
+	for (size_t j = m->row_start[row]; j < m->row_start[row + 1]; j++)
 	{
 		double		score = vec_dot(x, other + (size_t) m->col[j] * d, d);
 		double		alpha = m->value[j];
 
 		loss += alpha * (score - 1.0) * (score - 1.0) - alpha0 * score * score;
 	}
-	return loss + ials_row_regularization(config, end - start, m->n_cols) * vec_norm_squared(x, d);
+	return loss;
+}
+
+/*
+ * row_loss_terms: a solved row's share of the loss, its observed terms
+ * plus λ_row‖x‖².  Called right after the row's solve, while the other
+ * side's rows it touched are still in the caches.
+ */
+static double
+row_loss_terms(const IalsConfig *config, const CsrMatrix *m, const float *other,
+			   size_t row, const float *x)
+{
+	size_t		count = m->row_start[row + 1] - m->row_start[row];
+
+	return ials_row_observed_loss(config, m, other, row, x) +
+		ials_row_regularization(config, count, m->n_cols) * vec_norm_squared(x, config->dims);
 }
 
 /*

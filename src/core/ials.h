@@ -133,6 +133,14 @@ void		ials_init_rows(float *x, size_t first, size_t rows, int dims, double std,
  */
 int			ials_cholesky_solve(float *a, float *b, int d, float *x);
 
+/*
+ * ials_row_observed_loss: row `row` of m's observed terms of the loss,
+ * Σ_j [α(ŷ−1)² − α0·ŷ²] with ŷ = ⟨x, other_j⟩ (the all-pairs term adds
+ * α0·ŷ² for every pair).
+ */
+double		ials_row_observed_loss(const IalsConfig *config, const CsrMatrix *m,
+								   const float *other, size_t row, const float *x);
+
 /* λ·(count + α0·n_other)^ν: the frequency-scaled regularization of a row. */
 double		ials_row_regularization(const IalsConfig *config, size_t count,
 									size_t n_other);

@@ -205,49 +205,6 @@ brute_loss(const Problem *p, ContextModelKind kind)
 	return loss;
 }
 
-/* Solve the DIMS × DIMS system a·x = b by Gaussian elimination with pivoting. */
-static void
-dense_solve(double a[DIMS][DIMS], double *b, double *x)
-{
-	for (int col = 0; col < DIMS; col++)
-	{
-		int			pivot = col;
-
-		for (int r = col + 1; r < DIMS; r++)
-			if (fabs(a[r][col]) > fabs(a[pivot][col]))
-				pivot = r;
-		for (int k = 0; k < DIMS; k++)
-		{
-			double		t = a[col][k];
-
-			a[col][k] = a[pivot][k];
-			a[pivot][k] = t;
-		}
-		{
-			double		t = b[col];
-
-			b[col] = b[pivot];
-			b[pivot] = t;
-		}
-		for (int r = col + 1; r < DIMS; r++)
-		{
-			double		factor = a[r][col] / a[col][col];
-
-			for (int k = col; k < DIMS; k++)
-				a[r][k] -= factor * a[col][k];
-			b[r] -= factor * b[col];
-		}
-	}
-	for (int r = DIMS - 1; r >= 0; r--)
-	{
-		double		s = b[r];
-
-		for (int k = r + 1; k < DIMS; k++)
-			s -= a[r][k] * x[k];
-		x[r] = s / a[r][r];
-	}
-}
-
 /*
  * Field f's value v by dense least squares: every (context with v, item)
  * pair is a row ŷ = ⟨w, x⟩ + offset with target y and weight as in the
@@ -300,7 +257,7 @@ brute_field_step(const Problem *p, ContextModelKind kind, int f, int v, double *
 		if (kind == CONTEXT_MODEL_PRODUCT && f == 1)
 			b[r] += lambda;
 	}
-	dense_solve(a, b, w);
+	unit_dense_solve(DIMS, &a[0][0], b, w);
 }
 
 /* Item i by dense least squares against every context's φ. */
@@ -327,7 +284,7 @@ brute_item_step(const Problem *p, ContextModelKind kind, int i, double *x)
 	}
 	for (int r = 0; r < DIMS; r++)
 		a[r][r] += reg(p, observed, CONTEXTS);
-	dense_solve(a, b, x);
+	unit_dense_solve(DIMS, &a[0][0], b, x);
 }
 
 static void

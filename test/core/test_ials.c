@@ -70,49 +70,6 @@ free_problem(Problem *p)
 	free(p->by_item.value);
 }
 
-/* Solve the d×d system a·x = b in double by Gaussian elimination. */
-static void
-dense_solve(double a[DIMS][DIMS], double b[DIMS], double x[DIMS])
-{
-	for (int c = 0; c < DIMS; c++)
-	{
-		int			pivot = c;
-
-		for (int r = c + 1; r < DIMS; r++)
-			if (fabs(a[r][c]) > fabs(a[pivot][c]))
-				pivot = r;
-		for (int k = 0; k < DIMS; k++)
-		{
-			double		t = a[c][k];
-
-			a[c][k] = a[pivot][k];
-			a[pivot][k] = t;
-		}
-		{
-			double		t = b[c];
-
-			b[c] = b[pivot];
-			b[pivot] = t;
-		}
-		for (int r = c + 1; r < DIMS; r++)
-		{
-			double		f = a[r][c] / a[c][c];
-
-			for (int k = c; k < DIMS; k++)
-				a[r][k] -= f * a[c][k];
-			b[r] -= f * b[c];
-		}
-	}
-	for (int r = DIMS - 1; r >= 0; r--)
-	{
-		double		s = b[r];
-
-		for (int k = r + 1; k < DIMS; k++)
-			s -= a[r][k] * x[k];
-		x[r] = s / a[r][r];
-	}
-}
-
 /*
  * The user's optimum from the definition of the loss: every item enters
  * with its own weight (α if observed, α0 if not), no Gramian trick.
@@ -144,7 +101,7 @@ reference_user(const Problem *p, const IalsConfig *config, int u, double x[DIMS]
 		pow(count + config->unobserved_weight * N_ITEMS, config->regularization_exponent);
 	for (int r = 0; r < DIMS; r++)
 		a[r][r] += lambda;
-	dense_solve(a, b, x);
+	unit_dense_solve(DIMS, &a[0][0], b, x);
 }
 
 static double

@@ -204,36 +204,6 @@ user_step(const Problem *p, float *users, const float *items, float *scratch)
 	CHECK(pairwise_solve_users(&p->config, p->by_user, items, gram, item_sum, users, 0, USERS, scratch) == IALS_OK);
 }
 
-/* Solve the dense symmetric positive definite system h·x = c (n unknowns) by Cholesky in double. */
-static void
-dense_solve(double *h, double *c, int n)
-{
-	for (int j = 0; j < n; j++)
-	{
-		for (int k = 0; k < j; k++)
-			h[j * n + j] -= h[j * n + k] * h[j * n + k];
-		h[j * n + j] = sqrt(h[j * n + j]);
-		for (int i = j + 1; i < n; i++)
-		{
-			for (int k = 0; k < j; k++)
-				h[i * n + j] -= h[i * n + k] * h[j * n + k];
-			h[i * n + j] /= h[j * n + j];
-		}
-	}
-	for (int i = 0; i < n; i++)
-	{
-		for (int k = 0; k < i; k++)
-			c[i] -= h[i * n + k] * c[k];
-		c[i] /= h[i * n + i];
-	}
-	for (int i = n - 1; i >= 0; i--)
-	{
-		for (int k = i + 1; k < n; k++)
-			c[i] -= h[k * n + i] * c[k];
-		c[i] /= h[i * n + i];
-	}
-}
-
 /*
  * The exact item step: all items jointly.  The loss is quadratic in
  * x = vec(Ψ): each (c, i, j) term is (1/n)·α·(gᵀx − 1)² with
@@ -274,7 +244,7 @@ exact_item_step(const Problem *p, const float *users, float *items)
 	for (int i = 0; i < ITEMS; i++)
 		for (int k = 0; k < DIMS; k++)
 			h[(i * DIMS + k) * N + i * DIMS + k] += 2.0 * lambda_of(p, 0, i);
-	dense_solve(h, c, N);
+	unit_dense_solve(N, h, c, c);
 	for (int a = 0; a < N; a++)
 		items[a] = (float) c[a];
 }

@@ -58,4 +58,51 @@ unit_rand_uniform(unsigned long long *state)
 	return (double) unit_rand_next(state) / 9007199254740992.0;
 }
 
+/*
+ * unit_dense_solve: x = a⁻¹·b for the n × n row-major matrix a, in double,
+ * by Gaussian elimination with partial pivoting: the reference the solver
+ * tests compare with.  a and b are overwritten; x may be b.
+ */
+static inline void
+unit_dense_solve(int n, double *a, double *b, double *x)
+{
+	for (int c = 0; c < n; c++)
+	{
+		int			pivot = c;
+
+		for (int r = c + 1; r < n; r++)
+			if (fabs(a[r * n + c]) > fabs(a[pivot * n + c]))
+				pivot = r;
+		for (int k = 0; k < n; k++)
+		{
+			double		t = a[c * n + k];
+
+			a[c * n + k] = a[pivot * n + k];
+			a[pivot * n + k] = t;
+		}
+		{
+			double		t = b[c];
+
+			b[c] = b[pivot];
+			b[pivot] = t;
+		}
+		for (int r = c + 1; r < n; r++)
+		{
+			double		f = a[r * n + c] / a[c * n + c];
+
+			for (int k = c; k < n; k++)
+				a[r * n + k] -= f * a[c * n + k];
+			b[r] -= f * b[c];
+		}
+	}
+	for (int r = n - 1; r >= 0; r--)
+	{
+		double		s = b[r];
+
+		for (int k = r + 1; k < n; k++)
+			s -= a[r * n + k] * x[k];
+		x[r] = s / a[r * n + r];
+	}
+}
+
 #endif
