@@ -11,7 +11,7 @@ CORE_OBJS = src/core/id_sort.o src/core/vecmath.o src/core/embedding_codec.o src
 	src/core/pairwise.o src/core/context.o
 GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_compare.o src/embedding_parts.o src/embedding_agg.o \
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
-	src/serve.o src/distributed.o src/train_sql.o src/validation.o src/progress.o src/update.o src/context_load.o src/context_train.o src/context_serve.o
+	src/serve.o src/distributed.o src/train_sql.o src/validation.o src/progress.o src/update.o src/train_common.o src/context_load.o src/context_train.o src/context_serve.o
 INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
 	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)

@@ -29,12 +29,10 @@
 
 #include "context_load.h"
 #include "context_train.h"
+#include "train_common.h"
 #include "core/sparse.h"
 #include "irec.h"
 #include "progress.h"
-
-/* Work between two interrupt checks, in floating-point operations. */
-#define CONTEXT_FLOPS_PER_CHUNK 1e10
 
 void
 context_check_columns(const InteractionSource *source, int n_fields, char **columns)
@@ -70,65 +68,6 @@ context_check_columns(const InteractionSource *source, int n_fields, char **colu
 						 errhint("Name each context field once.")));
 	}
 	(void) interactions_check_column(source->relid, source->item_column, "item");
-}
-
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double) (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
-static void
-check_interrupts(void *unused)
-{
-	CHECK_FOR_INTERRUPTS();
-}
-
-static void
-gramian(const float *x, size_t n, int dims, int threads, float *gram, float *partials)
-{
-	size_t		block = (size_t) (CONTEXT_FLOPS_PER_CHUNK / ((double) dims * dims));
-
-	ials_gramian_blocked(x, n, dims, threads, gram, partials,
-						 Max(block, (size_t) Max(threads, 1)), check_interrupts, NULL);
-}
-
-static int
-compare_floats(const void *a, const void *b)
-{
-	float		x = *(const float *) a;
-	float		y = *(const float *) b;
-
-	return (x > y) - (x < y);
-}
-
-static void
-build_csr(MemoryContext context, size_t n_rows, size_t n_cols, size_t nnz,
-		  const int32 *rows, const int32 *cols, const float *values, CsrMatrix *out)
-{
-	out->row_start = MemoryContextAllocHuge(context, sizeof(size_t) * (n_rows + 1));
-	out->col = MemoryContextAllocHuge(context, sizeof(int32) * Max(nnz, 1));
-	out->value = MemoryContextAllocHuge(context, sizeof(float) * Max(nnz, 1));
-	if (csr_build(n_rows, n_cols, nnz, rows, cols, values, out) != 0)
-		elog(ERROR, "interaction index out of range");
-}
-
-/* The end of the chunk of rows from begin: about CONTEXT_FLOPS_PER_CHUNK of solving. */
-static size_t
-chunk_end(const CsrMatrix *m, size_t begin, int dims, double per_row)
-{
-	double		flops = 0.0;
-	size_t		end = begin;
-
-	while (end < m->n_rows && (end == begin || flops < CONTEXT_FLOPS_PER_CHUNK))
-	{
-		flops += per_row + (double) (m->row_start[end + 1] - m->row_start[end]) * dims * dims;
-		end++;
-	}
-	return end;
 }
 
 static void
@@ -196,6 +135,7 @@ context_train(const ContextTrainRequest *request, ModelTarget *target, MemoryCon
 	CsrMatrix	by_context;
 	CsrMatrix	by_item;
 	CsrMatrix  *by_value;
+	CsrMatrix  *value_pairs;
 	float	  **fields;
 	float	   *items;
 	float	   *phi;
@@ -231,9 +171,7 @@ context_train(const ContextTrainRequest *request, ModelTarget *target, MemoryCon
 
 		if (request->shape_epsilon)
 		{
-			memcpy(confidence, load.weight, sizeof(float) * load.nnz);
-			qsort(confidence, load.nnz, sizeof(float), compare_floats);
-			epsilon = confidence[(load.nnz - 1) / 2];
+			epsilon = median_of(load.weight, load.nnz, context);
 			if (!(epsilon > 0))
 				epsilon = 1.0;
 		}
@@ -301,6 +239,26 @@ context_train(const ContextTrainRequest *request, ModelTarget *target, MemoryCon
 		pfree(value_of);
 		pfree(context_of);
 	}
+	/*
+	 * Per field, each value's observed pairs as a row's length (row_start
+	 * only): what a value's solve costs, for chunks of solving
+	 * (solve_chunk_end), which the count of its contexts would understate.
+	 */
+	value_pairs = palloc0(sizeof(CsrMatrix) * F);
+	for (int f = 0; f < F; f++)
+	{
+		value_pairs[f].n_rows = n_values[f];
+		value_pairs[f].row_start = MemoryContextAllocHuge(context, sizeof(size_t) * (n_values[f] + 1));
+		value_pairs[f].row_start[0] = 0;
+		for (size_t v = 0; v < n_values[f]; v++)
+		{
+			size_t		pairs = 0;
+
+			for (size_t k = by_value[f].row_start[v]; k < by_value[f].row_start[v + 1]; k++)
+				pairs += by_context.row_start[by_value[f].col[k] + 1] - by_context.row_start[by_value[f].col[k]];
+			value_pairs[f].row_start[v + 1] = value_pairs[f].row_start[v] + pairs;
+		}
+	}
 	data.n_fields = F;
 	data.n_contexts = load.n_contexts;
 	data.n_items = load.items.count;
@@ -341,19 +299,18 @@ context_train(const ContextTrainRequest *request, ModelTarget *target, MemoryCon
 
 	clock_gettime(CLOCK_MONOTONIC, &train_start);
 	progress_phase("training");
+	/* the items' Gramian, kept current after each item step */
+	gramian(items, data.n_items, d, config.threads, item_gram, partials);
 	for (int epoch = 0; epoch < request->epochs; epoch++)
 	{
 		struct timespec epoch_start;
-		double		cubic = (double) d * d * d / 3.0;
 
 		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
-		gramian(items, data.n_items, d, config.threads, item_gram, partials);
 		/* each field's block with the others fixed (Algorithm 4) */
 		for (int f = 0; f < F; f++)
 			for (size_t begin = 0; begin < n_values[f];)
 			{
-				size_t		end = chunk_end(&by_value[f], begin, d,
-											config.solver == IALS_SOLVER_CG ? 2.0 * d * d * (config.cg_steps + 2) : cubic);
+				size_t		end = solve_chunk_end(&config, &value_pairs[f], begin, false);
 
 				report_solve_failure(context_solve_field(&config, request->kind, &data, f, fields, items,
 														 item_gram, begin, end, scratch));
@@ -365,8 +322,7 @@ context_train(const ContextTrainRequest *request, ModelTarget *target, MemoryCon
 		gramian(phi, data.n_contexts, d, config.threads, phi_gram, partials);
 		for (size_t begin = 0; begin < data.n_items;)
 		{
-			size_t		end = chunk_end(&by_item, begin, d,
-										config.solver == IALS_SOLVER_CG ? 2.0 * d * d * config.cg_steps : cubic);
+			size_t		end = solve_chunk_end(&config, &by_item, begin, false);
 
 			report_solve_failure(ials_solve_rows(&config, &by_item, phi, phi_gram, items, begin, end,
 												 ials_scratch));

@@ -36,6 +36,7 @@
 #include "core/sparse.h"
 #include "core/vecmath.h"
 #include "context_train.h"
+#include "train_common.h"
 #include "embedding.h"
 #include "interactions.h"
 #include "irec.h"
@@ -44,14 +45,6 @@
 #include "progress.h"
 #include "validation.h"
 
-/*
- * Work between two interrupt checks, in floating-point operations: about
- * 0.1 s of BLAS at 100 GFLOP/s, and enough rows per chunk at large dims
- * for CG's blocks of rows (ials_solve_rows) to be full, so that each
- * Gramian product is a real matrix product.  Each chunk starts its threads
- * anew, which costs tens of microseconds.
- */
-#define FLOPS_PER_CHUNK 1e10
 /* Random initial components generated between two interrupt checks. */
 #define INIT_FLOATS_PER_CHUNK (4 * 1024 * 1024)
 
@@ -115,15 +108,6 @@ typedef struct TrainOptions
 	ContextModelKind context_kind;
 	const char *context_model_name;
 } TrainOptions;
-
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double) (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
-}
 
 static void
 require_not_null(FunctionCallInfo fcinfo, int arg, const char *name)
@@ -577,33 +561,6 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *options)
 				 errhint("Use algorithm => 'softmax', sampler => 'two_pass', or leave candidates out.")));
 }
 
-static int
-compare_floats(const void *a, const void *b)
-{
-	float		x = *(const float *) a;
-	float		y = *(const float *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* The median of n values, sorting a copy. */
-static double
-median_of(const float *values, size_t n, MemoryContext context)
-{
-	float	   *copy;
-	double		result;
-
-	if (n == 0)
-		return 0.0;
-	copy = MemoryContextAllocHuge(context, sizeof(float) * n);
-	memcpy(copy, values, sizeof(float) * n);
-	qsort(copy, n, sizeof(float), compare_floats);
-	/* the lower median, as percentile_disc(0.5) in the SQL engine */
-	result = copy[(n - 1) / 2];
-	pfree(copy);
-	return result;
-}
-
 /* α0, λ and ε left out, from the data's shape (ials.h). */
 static void
 shape_defaults(TrainOptions *options, size_t n_users, size_t n_items, size_t nnz,
@@ -738,52 +695,11 @@ alloc_cache_aligned(MemoryContext context, size_t bytes)
 	return (void *) TYPEALIGN(64, raw);
 }
 
-static void
-check_interrupts(void *unused)
-{
-	CHECK_FOR_INTERRUPTS();
-}
-
-/*
- * gramian: factorsᵀ·factors in blocks of about FLOPS_PER_CHUNK (n·d² for a
- * Gramian of n rows), checking for interrupts between blocks: at dims 4096
- * one Gramian of 20,000 rows is seconds of BLAS.
- */
-static void
-gramian(const float *factors, size_t n, int dims, int threads, float *gram, float *partials)
-{
-	size_t		block = (size_t) (FLOPS_PER_CHUNK / ((double) dims * dims));
-
-	ials_gramian_blocked(factors, n, dims, threads, gram, partials,
-						 Max(block, (size_t) Max(threads, 1)), check_interrupts, NULL);
-}
-
 /*
  * solve_side: one half-step in chunks of about FLOPS_PER_CHUNK, checking for
  * interrupts between chunks so that cancel and statement_timeout act within
  * a fraction of a second.
  */
-/* The end of the chunk of rows from begin: about FLOPS_PER_CHUNK of solving. */
-static size_t
-chunk_end(const IalsConfig *config, const CsrMatrix *m, size_t begin, bool exact)
-{
-	double		d = config->dims;
-	size_t		end = begin;
-	double		flops = 0;
-
-	while (end < m->n_rows && flops < FLOPS_PER_CHUNK)
-	{
-		double		nnz = (double) (m->row_start[end + 1] - m->row_start[end]);
-
-		if (!exact && config->solver == IALS_SOLVER_CG)
-			flops += (config->cg_steps + 1) * (2 * d * d + 4 * nnz * d);
-		else
-			flops += 2 * nnz * d * d + d * d * d / 3 + 2 * d * d;
-		end++;
-	}
-	return end;
-}
-
 static void
 report_solve_failure(int rc)
 {
@@ -800,22 +716,11 @@ solve_side(const IalsConfig *config, const CsrMatrix *m, const float *other,
 {
 	for (size_t begin = 0, end; begin < m->n_rows; begin = end)
 	{
-		end = chunk_end(config, m, begin, false);
+		end = solve_chunk_end(config, m, begin, false);
 		report_solve_failure(ials_solve_rows_with_loss(config, m, other, gram, target, begin, end,
 														scratch, row_loss));
 		CHECK_FOR_INTERRUPTS();
 	}
-}
-
-static void
-build_csr(MemoryContext context, size_t n_rows, size_t n_cols, size_t nnz,
-		  const int32 *rows, const int32 *cols, const float *values, CsrMatrix *out)
-{
-	out->row_start = MemoryContextAllocHuge(context, sizeof(size_t) * (n_rows + 1));
-	out->col = MemoryContextAllocHuge(context, sizeof(int32) * Max(nnz, 1));
-	out->value = MemoryContextAllocHuge(context, sizeof(float) * Max(nnz, 1));
-	if (csr_build(n_rows, n_cols, nnz, rows, cols, values, out) != 0)
-		elog(ERROR, "interaction index out of range");
 }
 
 static void
@@ -931,7 +836,7 @@ train_pairwise(const TrainOptions *options, const IalsConfig *config, const CsrM
 		pairwise_row_sum(items, by_item->n_rows, d, item_sum);
 		for (size_t begin = 0, end; begin < by_user->n_rows; begin = end)
 		{
-			end = chunk_end(config, by_user, begin, true);
+			end = solve_chunk_end(config, by_user, begin, true);
 			report_solve_failure(pairwise_solve_users(config, by_user, items, gram, item_sum, users,
 													  begin, end, scratch));
 			CHECK_FOR_INTERRUPTS();
@@ -940,7 +845,7 @@ train_pairwise(const TrainOptions *options, const IalsConfig *config, const CsrM
 		CHECK_FOR_INTERRUPTS();
 		for (size_t begin = 0, end; begin < by_item->n_rows; begin = end)
 		{
-			end = chunk_end(config, by_item, begin, true);
+			end = solve_chunk_end(config, by_item, begin, true);
 			report_solve_failure(pairwise_solve_items(config, by_item, users, weighted_gram, residual_sum,
 													  item_sum, items, begin, end, scratch));
 			CHECK_FOR_INTERRUPTS();

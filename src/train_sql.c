@@ -35,6 +35,7 @@
 #include "utils/lsyscache.h"
 
 #include "irec.h"
+#include "train_common.h"
 #include "train_sql.h"
 
 typedef struct Work
@@ -48,15 +49,6 @@ typedef struct Work
 	char	   *users_ref;		/* the fixed side's copy (= users on one server) */
 	char	   *items_ref;
 } Work;
-
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double) (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
-}
 
 static void
 run(const char *sql)
