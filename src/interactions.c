@@ -366,9 +366,9 @@ load_directly(const InteractionSource *source, Oid user_type, Oid item_type,
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	size_t		capacity = 65536;
 	size_t		n = 0;
-	int64	   *users = MemoryContextAllocHuge(context, sizeof(int64) * capacity);
-	int64	   *items = MemoryContextAllocHuge(context, sizeof(int64) * capacity);
-	double	   *weights = MemoryContextAllocHuge(context, sizeof(double) * capacity);
+	int64	   *users = irec_alloc_large(context, sizeof(int64) * capacity);
+	int64	   *items = irec_alloc_large(context, sizeof(int64) * capacity);
+	double	   *weights = irec_alloc_large(context, sizeof(double) * capacity);
 	int32	   *user_rank;
 	int32	   *item_rank;
 	int64	   *distinct;
@@ -412,9 +412,9 @@ load_directly(const InteractionSource *source, Oid user_type, Oid item_type,
 				too_many_interactions(relation);
 			capacity *= 2;
 			irec_check_memory((double) capacity * BYTES_PER_ROW_DIRECT, "loading the interactions");
-			users = repalloc_huge(users, sizeof(int64) * capacity);
-			items = repalloc_huge(items, sizeof(int64) * capacity);
-			weights = repalloc_huge(weights, sizeof(double) * capacity);
+			users = irec_realloc_large(users, sizeof(int64) * capacity);
+			items = irec_realloc_large(items, sizeof(int64) * capacity);
+			weights = irec_realloc_large(weights, sizeof(double) * capacity);
 		}
 		users[n] = id_value(slot->tts_values[user_att - 1], user_type);
 		items[n] = id_value(slot->tts_values[item_att - 1], item_type);
@@ -428,11 +428,11 @@ load_directly(const InteractionSource *source, Oid user_type, Oid item_type,
 		no_interactions(relation, out->rows, out->skipped_rows);
 	irec_check_memory((double) n * BYTES_PER_ROW_DIRECT, "loading the interactions");
 
-	work = MemoryContextAllocHuge(context, sizeof(uint64) * 2 * n);
-	work_payload = MemoryContextAllocHuge(context, sizeof(uint32) * 2 * n);
-	distinct = MemoryContextAllocHuge(context, sizeof(int64) * n);
-	user_rank = MemoryContextAllocHuge(context, sizeof(int32) * n);
-	item_rank = MemoryContextAllocHuge(context, sizeof(int32) * n);
+	work = irec_alloc_large(context, sizeof(uint64) * 2 * n);
+	work_payload = irec_alloc_large(context, sizeof(uint32) * 2 * n);
+	distinct = irec_alloc_large(context, sizeof(int64) * n);
+	user_rank = irec_alloc_large(context, sizeof(int32) * n);
+	item_rank = irec_alloc_large(context, sizeof(int32) * n);
 
 	/* the ids, numbered as dense_rank() numbers them */
 	count = dense_rank_i64(users, n, user_rank, distinct, work, work_payload);
@@ -454,9 +454,9 @@ load_directly(const InteractionSource *source, Oid user_type, Oid item_type,
 	CHECK_FOR_INTERRUPTS();
 
 	/* repeated pairs summed, as GROUP BY sums them */
-	out->user_index = MemoryContextAllocHuge(context, sizeof(int32) * n);
-	out->item_index = MemoryContextAllocHuge(context, sizeof(int32) * n);
-	sums = MemoryContextAllocHuge(context, sizeof(double) * n);
+	out->user_index = irec_alloc_large(context, sizeof(int32) * n);
+	out->item_index = irec_alloc_large(context, sizeof(int32) * n);
+	sums = irec_alloc_large(context, sizeof(double) * n);
 	out->nnz = merge_pairs(user_rank, item_rank, weights, n, out->user_index, out->item_index,
 						   sums, work, work_payload);
 	pfree(work);
@@ -464,7 +464,7 @@ load_directly(const InteractionSource *source, Oid user_type, Oid item_type,
 	pfree(user_rank);
 	pfree(item_rank);
 	pfree(weights);
-	out->weight = MemoryContextAllocHuge(context, sizeof(float) * out->nnz);
+	out->weight = irec_alloc_large(context, sizeof(float) * out->nnz);
 	for (size_t k = 0; k < out->nnz; k++)
 	{
 		check_summed_weight(sums[k]);

@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include <cblas.h>
+#include <sys/mman.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -108,6 +109,39 @@ irec_check_memory(double bytes, const char *what)
 				 errmsg("%s would need about %.0f MB, more than irec.max_training_memory (%d MB)",
 						what, bytes / (1024.0 * 1024.0), irec_max_training_memory_mb),
 				 errhint("Raise irec.max_training_memory if the server has the memory, or reduce dims or the data.")));
+}
+
+/* x86-64's and arm64's transparent huge page */
+#define HUGE_PAGE_BYTES ((uintptr_t) 2 * 1024 * 1024)
+
+void
+irec_advise_huge_pages(void *pointer, Size bytes)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	start = ((uintptr_t) pointer + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
+	uintptr_t	end = ((uintptr_t) pointer + bytes) & ~(HUGE_PAGE_BYTES - 1);
+
+	/* advice only: a kernel without THP, or with it off, says no, and that is fine */
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
+void *
+irec_alloc_large(MemoryContext context, Size bytes)
+{
+	void	   *pointer = MemoryContextAllocHuge(context, bytes);
+
+	irec_advise_huge_pages(pointer, bytes);
+	return pointer;
+}
+
+void *
+irec_realloc_large(void *pointer, Size bytes)
+{
+	pointer = repalloc_huge(pointer, bytes);
+	irec_advise_huge_pages(pointer, bytes);
+	return pointer;
 }
 
 int

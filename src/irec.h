@@ -32,6 +32,19 @@ extern void irec_check_memory(double bytes, const char *what);
 extern int	irec_restrict_search_path(void);
 extern void irec_restore_search_path(int level);
 
+/*
+ * irec_alloc_large: MemoryContextAllocHuge, with the 2 MB-aligned middle of
+ * the chunk offered to the kernel for transparent huge pages
+ * (irec_advise_huge_pages).  For the loaders' and trainers' arrays of
+ * megabytes: each 4 kB page's first touch is a fault, costly under
+ * virtualization (a quarter of loading a million rows), and rows read
+ * at random (the other side's embeddings in a half-step) miss the TLB
+ * less.  Where the kernel does not offer them it is a plain allocation.
+ */
+extern void *irec_alloc_large(MemoryContext context, Size bytes);
+extern void *irec_realloc_large(void *pointer, Size bytes);
+extern void irec_advise_huge_pages(void *pointer, Size bytes);
+
 /* Number of threads for heavy work: `requested`, or all cores when 0. */
 extern int	irec_thread_count(int requested);
 

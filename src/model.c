@@ -8,14 +8,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
+#include "access/multixact.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xloginsert.h"
 #include "catalog/namespace.h"
+#include "catalog/index.h"
 #include "catalog/pg_type.h"
+#include "commands/vacuum.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
@@ -326,10 +330,12 @@ flush_direct_pages(Relation rel, PGAlignedBlock *pages, int count, BlockNumber f
  * (or none under wal_level = minimal, where commit syncs the new file).
  * Nobody else can see the table before commit, and if the transaction
  * aborts the file goes with it.  Rows stay in line (no TOAST), which
- * the caller has checked they fit.
+ * the caller has checked they fit.  Each row's TID goes to tids, for
+ * its key entry.
  */
 static void
-write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int dims)
+write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int dims,
+				  ItemPointerData *tids)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	TransactionId xid = GetCurrentTransactionId();
@@ -367,6 +373,7 @@ write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int d
 			elog(ERROR, "irec: could not place a row of %u bytes on a new page", tuple->t_len);
 		stored = (HeapTupleHeader) PageGetItem(page, PageGetItemId(page, offset));
 		ItemPointerSet(&stored->t_ctid, first + filled - 1, offset);
+		tids[row] = stored->t_ctid;
 		heap_freetuple(tuple);
 	}
 	if (filled > 0)
@@ -383,6 +390,46 @@ write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int d
 	pgstat_count_heap_insert(rel, (PgStat_Counter) ids->count);
 	pfree(pages);
 	pfree(vector);
+}
+
+/*
+ * insert_keys: the entries of the table's key, created on the empty table,
+ * from the TIDs the direct write recorded.  Cheaper than building the key
+ * afterwards, which reads every page back through the buffer manager: the
+ * rows arrive in id order for integer ids (the loader numbers them so),
+ * which the btree takes at its rightmost leaf without a descent.  The
+ * unique check stays on: it can only fire if two ids the loader kept
+ * apart compare equal under the key's collation.  Then the table's and
+ * the key's sizes and row counts go to pg_class, as an index build
+ * records them, for the planner.
+ */
+static void
+insert_keys(Relation rel, const IdMap *ids, const ItemPointerData *tids)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	Relation	index;
+	IndexInfo  *info;
+
+	if (list_length(indexes) != 1)
+		elog(ERROR, "irec: a new model table has %d indexes, not its key", list_length(indexes));
+	index = index_open(linitial_oid(indexes), RowExclusiveLock);
+	info = BuildIndexInfo(index);
+	for (size_t row = 0; row < ids->count; row++)
+	{
+		Datum		key = ids->ids[row];
+		bool		null = false;
+
+		index_insert(index, &key, &null, (ItemPointer) &tids[row], rel,
+					 UNIQUE_CHECK_YES, false, info);
+		if ((row & 8191) == 8191)
+			CHECK_FOR_INTERRUPTS();
+	}
+	vac_update_relstats(rel, RelationGetNumberOfBlocks(rel), (double) ids->count, 0,
+						true, InvalidTransactionId, InvalidMultiXactId, NULL, NULL, false);
+	vac_update_relstats(index, RelationGetNumberOfBlocks(index), (double) ids->count, 0,
+						false, InvalidTransactionId, InvalidMultiXactId, NULL, NULL, false);
+	index_close(index, NoLock);
+	list_free(indexes);
 }
 
 /*
@@ -470,24 +517,30 @@ rows_fit_in_line(TupleDesc desc, const IdMap *ids, int dims)
 }
 
 /*
- * write_side: the table of one side's embeddings, created here, filled,
- * and keyed afterwards by one sort, which is cheaper than inserting every
- * key into a growing btree.
+ * write_side: the table of one side's embeddings, created here and filled
+ * with its key: on the direct path the key is made on the empty table and
+ * its entries are inserted after the pages (insert_keys); otherwise it is
+ * built afterwards by one sort, which is cheaper than inserting every key
+ * into a growing btree through the executor.
  */
 static void
 write_side(const char *table, const char *id_column, const IdMap *ids,
 		   const float *embeddings, int dims)
 {
 	StringInfoData sql;
+	StringInfoData key;
 	char	   *schema = irec_extension_schema();
 	Oid			relid;
 	Relation	rel;
+	bool		direct;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TABLE %s (%s %s NOT NULL, embedding %s(%d) NOT NULL)",
 					 table, id_column, format_type_be_qualified(ids->type),
 					 quote_qualified_identifier(schema, "embedding"), dims);
 	run_sql(sql.data, SPI_OK_UTILITY);
+	initStringInfo(&key);
+	appendStringInfo(&key, "ALTER TABLE %s ADD PRIMARY KEY (%s)", table, id_column);
 
 	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
 							 NoLock, false);
@@ -497,11 +550,25 @@ write_side(const char *table, const char *id_column, const IdMap *ids,
 	 * under wal_level = logical, whose decoding reads rows from heap
 	 * inserts, not from page images.
 	 */
-	if (rel->rd_createSubid == GetCurrentSubTransactionId() && !XLogLogicalInfoActive() &&
-		rows_fit_in_line(RelationGetDescr(rel), ids, dims))
-		write_rows_direct(rel, ids, embeddings, dims);
-	else
-		write_rows_buffered(rel, ids, embeddings, dims);
+	direct = rel->rd_createSubid == GetCurrentSubTransactionId() && !XLogLogicalInfoActive() &&
+		rows_fit_in_line(RelationGetDescr(rel), ids, dims);
+	if (direct)
+	{
+		ItemPointerData *tids = palloc_extended(sizeof(ItemPointerData) * Max(ids->count, 1),
+												MCXT_ALLOC_HUGE);
+
+		/* the key on the empty table; its entries after the pages */
+		table_close(rel, NoLock);
+		run_sql(key.data, SPI_OK_UTILITY);
+		rel = table_open(relid, RowExclusiveLock);
+		write_rows_direct(rel, ids, embeddings, dims, tids);
+		insert_keys(rel, ids, tids);
+		pfree(tids);
+		table_close(rel, NoLock);
+		CommandCounterIncrement();
+		return;
+	}
+	write_rows_buffered(rel, ids, embeddings, dims);
 	table_close(rel, NoLock);
 	/* the statements below see the rows */
 	CommandCounterIncrement();
@@ -512,9 +579,7 @@ write_side(const char *table, const char *id_column, const IdMap *ids,
 	 * unique index tells it that ids are distinct, and nothing filters on
 	 * an embedding's value.  Autovacuum's ANALYZE adds the rest later.
 	 */
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "ALTER TABLE %s ADD PRIMARY KEY (%s)", table, id_column);
-	run_sql(sql.data, SPI_OK_UTILITY);
+	run_sql(key.data, SPI_OK_UTILITY);
 }
 
 void

@@ -690,7 +690,7 @@ init_side(float *x, size_t rows, int dims, double std, uint64 seed, uint64 side,
 static void *
 alloc_cache_aligned(MemoryContext context, size_t bytes)
 {
-	char	   *raw = MemoryContextAllocHuge(context, bytes + 64);
+	char	   *raw = irec_alloc_large(context, bytes + 64);
 
 	return (void *) TYPEALIGN(64, raw);
 }
@@ -1281,7 +1281,7 @@ irec_train(PG_FUNCTION_ARGS)
 	irec_check_memory(bytes + (double) data.nnz * 40.0, "training this model");
 
 	old = MemoryContextSwitchTo(train_context);
-	confidence = MemoryContextAllocHuge(train_context, sizeof(float) * data.nnz);
+	confidence = irec_alloc_large(train_context, sizeof(float) * data.nnz);
 	for (size_t k = 0; k < data.nnz; k++)
 		confidence[k] = confidence_of(&options, data.weight[k]);
 	build_csr(train_context, data.users.count, data.items.count, data.nnz,

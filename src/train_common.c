@@ -7,6 +7,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "irec.h"
 #include "train_common.h"
 
 double
@@ -57,9 +58,9 @@ void
 build_csr(MemoryContext context, size_t n_rows, size_t n_cols, size_t nnz,
 		  const int32 *rows, const int32 *cols, const float *values, CsrMatrix *out)
 {
-	out->row_start = MemoryContextAllocHuge(context, sizeof(size_t) * (n_rows + 1));
-	out->col = MemoryContextAllocHuge(context, sizeof(int32) * Max(nnz, 1));
-	out->value = MemoryContextAllocHuge(context, sizeof(float) * Max(nnz, 1));
+	out->row_start = irec_alloc_large(context, sizeof(size_t) * (n_rows + 1));
+	out->col = irec_alloc_large(context, sizeof(int32) * Max(nnz, 1));
+	out->value = irec_alloc_large(context, sizeof(float) * Max(nnz, 1));
 	if (csr_build(n_rows, n_cols, nnz, rows, cols, values, out) != 0)
 		elog(ERROR, "interaction index out of range");
 }

@@ -10,7 +10,8 @@
 # /usr/bin/python3 can import it.  Prints one table: s/epoch (irec's
 # includes its per-epoch loss), the epoch's share of this machine's sgemm
 # peak (OpenBLAS, square 2048, both cores, measured in the same run) on the
-# solver's flop count Σ_rows (steps + 1)·(2d² + 4·nnz_row·d) per side,
+# solver's flop count: per side Σ_rows (steps + 1)·(2d² + 4·nnz_row·d) and
+# the Gramian the other side solves against, n·d·(d + 1) (ssyrk's count),
 # irec's load and write rates with PostgreSQL's own bulk write of the same
 # rows (CREATE TABLE AS and a unique index) beside them, and the backend's
 # peak resident memory (VmHWM; implicit's: the Python process's, loading
@@ -61,8 +62,10 @@ SELECT extract(epoch FROM clock_timestamp() - :'t0') AS ctas_seconds \\gset
 DROP TABLE copy_users, copy_items;
 INSERT INTO results
 SELECT 'irec', '$data', dims, train_seconds / epochs,
-       -- the solver's flops: per side Σ_rows (3 + 1)·(2d² + 4·nnz_row·d)
-       epochs * 4.0 * (2.0 * dims * dims * (n_users + n_items) + 8.0 * n_interactions * dims)
+       -- the solver's flops: per side Σ_rows (3 + 1)·(2d² + 4·nnz_row·d),
+       -- and the side's Gramian, n·d·(d + 1)
+       epochs * (4.0 * (2.0 * dims * dims * (n_users + n_items) + 8.0 * n_interactions * dims)
+                 + (n_users + n_items) * dims * (dims + 1.0))
          / train_seconds / 1e9,
        (SELECT count(*) FROM $data) / load_seconds,
        (n_users + n_items) / write_seconds,
@@ -102,7 +105,7 @@ with threadpool_limits(1, "blas"):
     model.fit(m, show_progress=False)
     seconds = time.perf_counter() - t
 rows = m.shape[0] + m.shape[1]
-flops = epochs * 4.0 * (2.0 * d * d * rows + 8.0 * m.nnz * d)
+flops = epochs * (4.0 * (2.0 * d * d * rows + 8.0 * m.nnz * d) + rows * d * (d + 1.0))
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"implicit {implicit.__version__}\tgowalla\t{d}\t{seconds / epochs}\t{flops / seconds / 1e9}\t\t\t\t{peak_mb}")
 PY
