@@ -131,6 +131,27 @@ SELECT irec_train('ctx_weighted', weight_column => 'w', context_columns => ARRAY
 SELECT params->>'confidence' AS confidence, params->>'epsilon' AS epsilon, weight_column
   FROM irec_models WHERE name = 'ctx_w';
 SELECT count(*) AS rows FROM irec_recommend_context('ctx_w', '{"user_id": 3, "daypart": 0}', 5);
+-- the heap reader (plain tables) and the SQL path (here a view) read the same
+-- model: repeated rows summed, NULL fields absent, rows with no item, no
+-- field or no weight skipped, text values numbered by their bytes
+CREATE TABLE ctx_paths AS SELECT user_id, 'part ' || daypart AS part, item_id, w FROM ctx_weighted;
+INSERT INTO ctx_paths SELECT user_id, part, item_id, 2 FROM ctx_paths WHERE item_id % 7 = 0;
+INSERT INTO ctx_paths VALUES (1, NULL, 3, 1), (NULL, 'part 0', 5, 2), (NULL, NULL, 7, 1), (2, 'part 1', NULL, 1),
+                             (3, 'part 2', 4, NULL);
+CREATE VIEW ctx_paths_view AS SELECT * FROM ctx_paths;
+SELECT irec_train(t, weight_column => 'w', context_columns => ARRAY['user_id', 'part'], model => m, dims => 8,
+                  epochs => 3, threads => 1, quiet => true)
+  FROM (VALUES ('ctx_paths', 'ctx_heap'), ('ctx_paths_view', 'ctx_sql')) v(t, m);
+SELECT h.n_interactions = s.n_interactions AS same_pairs, h.n_skipped_rows AS skipped,
+       h.n_skipped_rows = s.n_skipped_rows AS same_skipped, h.n_users = s.n_users AS same_contexts,
+       h.loss = s.loss AS same_loss
+  FROM irec_models h, irec_models s WHERE h.name = 'ctx_heap' AND s.name = 'ctx_sql';
+SELECT (SELECT count(*) FROM ctx_heap_items h FULL JOIN ctx_sql_items s USING (item_id)
+         WHERE h.embedding IS DISTINCT FROM s.embedding) AS items_differing,
+       (SELECT count(*) FROM ctx_heap_ctx_part h FULL JOIN ctx_sql_ctx_part s USING (part)
+         WHERE h.embedding IS DISTINCT FROM s.embedding) AS parts_differing,
+       (SELECT count(*) FROM ctx_heap_ctx_user_id h FULL JOIN ctx_sql_ctx_user_id s USING (user_id)
+         WHERE h.embedding IS DISTINCT FROM s.embedding) AS users_differing;
 INSERT INTO ctx_weighted VALUES (1, 0, 2, -5);
 SELECT irec_train('ctx_weighted', weight_column => 'w', context_columns => ARRAY['user_id', 'daypart'],
                   model => 'ctx_w', dims => 8, epochs => 2, quiet => true);

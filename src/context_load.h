@@ -29,11 +29,14 @@ typedef struct ContextLoad
 } ContextLoad;
 
 /*
- * context_load: one statement, read through a cursor, so that every row
- * comes from one snapshot; rows with no item, no weight or every field NULL
- * are counted in skipped_rows.  Numbers are in key order (the model does not
- * depend on the rows' physical order).  Allocates in `context`; needs an SPI
- * connection.  ERROR when no interaction is left.
+ * context_load: a plain table whose field and item values group by their
+ * bytes (integers, booleans, dates, uuids, text under a deterministic
+ * collation) straight from its heap, anything else through one statement
+ * read with a cursor; either way every row comes from one snapshot.  Rows
+ * with no item, no weight or every field NULL are counted in skipped_rows.
+ * Numbers, and the pairs, are in key order: the model does not depend on
+ * the rows' physical order or on the path.  Allocates in `context`; needs
+ * an SPI connection.  ERROR when no interaction is left.
  */
 extern void context_load(const ContextTrainRequest *request, MemoryContext context, ContextLoad *out);
 

@@ -235,31 +235,17 @@ idmap_note(IdMap *map, size_t *capacity, bool **seen, int64 index, Datum id,
 }
 
 /*
- * can_read_directly: whether the source is a plain table whose rows this
- * backend may read straight from the heap with the same result as the SQL
- * query: integer ids, a weight of a fixed-size number type, SELECT on the
- * whole table, no row security in force, no inheritance children (a SELECT
- * reads them too) and no Citus (a distributed table's rows are on the
- * workers).  Anything else takes the SQL path.
+ * interactions_heap_readable: whether relid is a plain table whose rows
+ * this backend may read straight from the heap with the same result as a
+ * SQL query: SELECT on the whole table, no row security in force, no
+ * inheritance children (a SELECT reads them too) and no Citus (a
+ * distributed table's rows are on the workers).
  */
-static bool
-can_read_directly(const InteractionSource *source, Oid user_type, Oid item_type)
+bool
+interactions_heap_readable(Oid relid)
 {
-	Oid			relid = source->relid;
-
 	if (get_rel_relkind(relid) != RELKIND_RELATION)
 		return false;
-	if ((user_type != INT4OID && user_type != INT8OID) ||
-		(item_type != INT4OID && item_type != INT8OID))
-		return false;
-	if (source->weight_column)
-	{
-		Oid			weight_type = get_atttype(relid, get_attnum(relid, source->weight_column));
-
-		if (weight_type != INT2OID && weight_type != INT4OID && weight_type != INT8OID &&
-			weight_type != FLOAT4OID && weight_type != FLOAT8OID)
-			return false;
-	}
 	if (has_subclass(relid))
 		return false;
 	if (OidIsValid(get_extension_oid("citus", true)))
@@ -270,6 +256,32 @@ can_read_directly(const InteractionSource *source, Oid user_type, Oid item_type)
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
 	return true;
+}
+
+bool
+interactions_weight_type_readable(Oid relid, const char *weight_column)
+{
+	Oid			weight_type;
+
+	if (weight_column == NULL)
+		return true;
+	weight_type = get_atttype(relid, get_attnum(relid, weight_column));
+	return weight_type == INT2OID || weight_type == INT4OID || weight_type == INT8OID ||
+		weight_type == FLOAT4OID || weight_type == FLOAT8OID;
+}
+
+/*
+ * can_read_directly: the heap is readable (above), the ids are integers and
+ * the weight a fixed-size number.  Anything else takes the SQL path.
+ */
+static bool
+can_read_directly(const InteractionSource *source, Oid user_type, Oid item_type)
+{
+	if ((user_type != INT4OID && user_type != INT8OID) ||
+		(item_type != INT4OID && item_type != INT8OID))
+		return false;
+	return interactions_weight_type_readable(source->relid, source->weight_column) &&
+		interactions_heap_readable(source->relid);
 }
 
 static int64
@@ -284,8 +296,8 @@ id_datum(int64 value, Oid type)
 	return type == INT8OID ? Int64GetDatum(value) : Int32GetDatum((int32) value);
 }
 
-static double
-weight_value(Datum value, Oid type)
+double
+interactions_weight_value(Datum value, Oid type)
 {
 	switch (type)
 	{
@@ -395,7 +407,7 @@ load_directly(const InteractionSource *source, Oid user_type, Oid item_type,
 		}
 		if (weight_att != InvalidAttrNumber)
 		{
-			weight = weight_value(slot->tts_values[weight_att - 1], weight_type);
+			weight = interactions_weight_value(slot->tts_values[weight_att - 1], weight_type);
 			if (!(weight >= 0.0 && weight < INFINITY))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

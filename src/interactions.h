@@ -64,4 +64,17 @@ extern Oid	interactions_check_column(Oid relid, const char *column, const char *
 extern void interactions_load(const InteractionSource *source,
 							  MemoryContext context, Interactions *out);
 
+/*
+ * interactions_heap_readable: relid is a plain table this backend may scan
+ * straight from its heap with a SQL query's result (SELECT on the table, no
+ * row security, no inheritance children, no Citus).
+ */
+extern bool interactions_heap_readable(Oid relid);
+
+/* The weight column (or none) is a fixed-size number the heap readers take. */
+extern bool interactions_weight_type_readable(Oid relid, const char *weight_column);
+
+/* A weight datum of int2/int4/int8/float4/float8 as a double. */
+extern double interactions_weight_value(Datum value, Oid type);
+
 #endif							/* IREC_INTERACTIONS_H */
