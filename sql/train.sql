@@ -166,3 +166,19 @@ SELECT same_counts, max_user_diff < 1e-4 AS users_agree, max_item_diff < 1e-4 AS
   FROM pg_temp.same_model('load_b', 'load_bv');
 SELECT min(user_id) < 0 AND max(user_id) > 0 AS ids_of_both_signs FROM load_b_users;
 DROP TABLE load_t, load_b CASCADE;
+-- text ids stored out of line in the source's TOAST table: the model's
+-- tables hold the values themselves, and outlive their source
+CREATE TABLE long_ids (user_id text, item_id int, part int);
+ALTER TABLE long_ids ALTER COLUMN user_id SET STORAGE EXTERNAL;
+INSERT INTO long_ids
+SELECT (SELECT string_agg(md5(u::text || k::text), '') FROM generate_series(1, 70) k), item_id, u % 3
+  FROM (SELECT user_id AS u, item_id FROM irec_synthetic(50, 40, 600, seed => 2)) s;
+SELECT irec_train('long_ids', model => 'long_plain', dims => 4, epochs => 1, quiet => true);
+SELECT irec_train('long_ids', model => 'long_ctx', context_columns => ARRAY['user_id', 'part'], dims => 4,
+                  epochs => 1, quiet => true);
+CREATE TABLE long_ids_copy AS SELECT DISTINCT user_id FROM long_ids;
+DROP TABLE long_ids;
+SELECT (SELECT count(*) FROM long_plain_users p JOIN long_ids_copy c USING (user_id)) AS plain_users,
+       (SELECT count(*) FROM long_ctx_ctx_user_id p JOIN long_ids_copy c USING (user_id)) AS context_users,
+       (SELECT count(*) FROM long_ids_copy) AS source_users;
+DROP TABLE long_ids_copy;

@@ -138,8 +138,9 @@ numbering_find(KeyNumbering *n, const char *key, uint32 length, bool *added)
 
 /* A datum's key bytes: an integer's value, a text's characters, a uuid's 16 bytes. */
 static const char *
-datum_key(Datum value, const IdMap *map, int64 *scratch, uint32 *length)
+datum_key(Datum value, const IdMap *map, int64 *scratch, uint32 *length, struct varlena **copy)
 {
+	*copy = NULL;
 	if (map->typbyval)
 	{
 		*scratch = map->type == INT4OID ? (int64) DatumGetInt32(value) : DatumGetInt64(value);
@@ -148,10 +149,14 @@ datum_key(Datum value, const IdMap *map, int64 *scratch, uint32 *length)
 	}
 	if (map->typlen == -1)
 	{
-		struct varlena *v = (struct varlena *) DatumGetPointer(value);
+		/*
+		 * Compressed or stored out of line: the key is the value's own
+		 * bytes (a TOAST pointer's bytes differ row by row).  The copy is
+		 * the caller's to free.
+		 */
+		struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
 
-		if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-			v = pg_detoast_datum_packed(v);
+		*copy = v != (struct varlena *) DatumGetPointer(value) ? v : NULL;
 		*length = VARSIZE_ANY_EXHDR(v);
 		return VARDATA_ANY(v);
 	}
@@ -248,15 +253,20 @@ number_value(KeyNumbering *n, IdMap *map, Datum value)
 {
 	int64		scratch;
 	uint32		length;
-	const char *key = datum_key(value, map, &scratch, &length);
+	struct varlena *copy;
+	const char *key = datum_key(value, map, &scratch, &length, &copy);
 	bool		added;
 	int32		number = numbering_find(n, key, length, &added);
+
+	/* numbering_find keeps its own copy of a new key */
+	if (copy != NULL)
+		pfree(copy);
 
 	if (added)
 	{
 		if (map->count % 1024 == 0)
 			map->ids = repalloc_huge(map->ids, sizeof(Datum) * (map->count + 1024));
-		map->ids[map->count++] = datumCopy(value, map->typbyval, map->typlen);
+		map->ids[map->count++] = irec_datum_copy_detoasted(value, map->typbyval, map->typlen);
 	}
 	return number;
 }

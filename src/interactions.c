@@ -226,7 +226,7 @@ idmap_note(IdMap *map, size_t *capacity, bool **seen, int64 index, Datum id,
 	{
 		MemoryContext old = MemoryContextSwitchTo(context);
 
-		map->ids[index] = datumCopy(id, map->typbyval, map->typlen);
+		map->ids[index] = irec_datum_copy_detoasted(id, map->typbyval, map->typlen);
 		MemoryContextSwitchTo(old);
 		(*seen)[index] = true;
 		if ((size_t) index + 1 > map->count)

@@ -18,6 +18,7 @@
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -142,6 +143,21 @@ irec_realloc_large(void *pointer, Size bytes)
 	pointer = repalloc_huge(pointer, bytes);
 	irec_advise_huge_pages(pointer, bytes);
 	return pointer;
+}
+
+Datum
+irec_datum_copy_detoasted(Datum value, bool typbyval, int16 typlen)
+{
+	if (typlen == -1)
+	{
+		struct varlena *original = (struct varlena *) DatumGetPointer(value);
+		struct varlena *plain = pg_detoast_datum_packed(original);
+
+		/* a compressed or external value came back as a new copy */
+		if (plain != original)
+			return PointerGetDatum(plain);
+	}
+	return datumCopy(value, typbyval, typlen);
 }
 
 int

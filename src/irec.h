@@ -45,6 +45,13 @@ extern void *irec_alloc_large(MemoryContext context, Size bytes);
 extern void *irec_realloc_large(void *pointer, Size bytes);
 extern void irec_advise_huge_pages(void *pointer, Size bytes);
 
+/*
+ * irec_datum_copy_detoasted: datumCopy, but a varlena comes out whole and in
+ * line: a value read from a table may be a pointer into that table's TOAST
+ * relation, and a model's tables must not point into their source's.
+ */
+extern Datum irec_datum_copy_detoasted(Datum value, bool typbyval, int16 typlen);
+
 /* Number of threads for heavy work: `requested`, or all cores when 0. */
 extern int	irec_thread_count(int requested);
 
