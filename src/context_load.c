@@ -335,9 +335,9 @@ idmap_of_type(Oid type)
 /*
  * groups_bytewise: whether values of the column group as their key bytes
  * group them (datum_key), so that the heap reader's numbering equals the
- * SQL path's GROUP BY: integers, booleans, dates, uuids, and text under a
- * deterministic collation.  Not floats (−0 = 0), numeric (1.0 = 1.00) or
- * domains, which take the SQL path.
+ * SQL path's GROUP BY: of the id types a context field takes (integer,
+ * bigint, uuid, text), all but text under a nondeterministic collation
+ * ('x' = 'X'), which takes the SQL path.
  */
 static bool
 groups_bytewise(Oid relid, const char *column)
@@ -349,11 +349,8 @@ groups_bytewise(Oid relid, const char *column)
 	get_atttypetypmodcoll(relid, get_attnum(relid, column), &type, &typmod, &collation);
 	switch (type)
 	{
-		case INT2OID:
 		case INT4OID:
 		case INT8OID:
-		case BOOLOID:
-		case DATEOID:
 		case UUIDOID:
 			return true;
 		case TEXTOID:

@@ -30,8 +30,8 @@ typedef struct ContextLoad
 
 /*
  * context_load: a plain table whose field and item values group by their
- * bytes (integers, booleans, dates, uuids, text under a deterministic
- * collation) straight from its heap, anything else through one statement
+ * bytes (integer, bigint, uuid, text under a deterministic collation)
+ * straight from its heap, anything else through one statement
  * read with a cursor; either way every row comes from one snapshot.  Rows
  * with no item, no weight or every field NULL are counted in skipped_rows.
  * Numbers, and the pairs, are in key order: the model does not depend on
