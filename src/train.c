@@ -966,6 +966,7 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 	MemoryContext old;
 	text	   *name;
 
+	(void) train_sql_begin(options->source.relid);
 	if (options->shape_unobserved_weight || options->shape_regularization || options->shape_epsilon)
 	{
 		/* the shape the defaults come from, counted where the data is */

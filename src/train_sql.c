@@ -118,6 +118,22 @@ source_is_distributed(Oid relid)
 									1, types, values, &isnull));
 }
 
+bool
+train_sql_begin(Oid relid)
+{
+	if (!source_is_distributed(relid))
+		return false;
+	run("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'");
+	/*
+	 * Reads too: a query over several connections per worker (the shape
+	 * defaults' counts, the source's checks) makes Citus refuse to
+	 * distribute a work table later in the transaction ("a parallel query
+	 * was executed in this transaction").
+	 */
+	run("SET LOCAL citus.max_adaptive_executor_pool_size TO 1");
+	return true;
+}
+
 static float8 *
 gram_values(Datum gram, int dims)
 {
@@ -259,8 +275,7 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 	 * distributes, fills and reads the work tables: Citus can only see its
 	 * own writes across statements when each worker uses one connection.
 	 */
-	if (work.citus)
-		run("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'");
+	train_sql_begin(o->source.relid);
 	result->distributed = work.citus;
 
 	/* counts, NULLs and weights, checked as the in-memory loader does */

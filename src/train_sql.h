@@ -43,6 +43,14 @@ typedef struct SqlTrainResult
 } SqlTrainResult;
 
 /*
+ * train_sql_begin: when relid is a Citus distributed table, set this
+ * transaction to use one connection per worker for everything it runs
+ * (Citus sees its own writes across statements only then); before the
+ * first query on the source.  Returns whether it is distributed.
+ */
+extern bool train_sql_begin(Oid relid);
+
+/*
  * train_sql: train, then replace the model's tables; loss gets one value per
  * epoch.  Needs an SPI connection.
  */

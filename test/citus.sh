@@ -76,9 +76,13 @@ SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, n_users,
        round((train_seconds / epochs)::numeric, 2) AS s_per_epoch, round(loss[epochs]::numeric, 1) AS last_loss
   FROM irec_models ORDER BY name;
 SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-4 AS citus_equals_single_server
-  FROM single_users a JOIN citus_users b USING (user_id), generate_series(1, 16) k;
+  FROM single_users a JOIN citus_users b USING (user_id), generate_series(1, 16) k \gset
 SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-4 AS items_equal
-  FROM single_items a JOIN citus_items b USING (item_id), generate_series(1, 16) k;
+  FROM single_items a JOIN citus_items b USING (item_id), generate_series(1, 16) k \gset
+SELECT :'citus_equals_single_server' AS citus_equals_single_server, :'items_equal' AS items_equal;
+-- the script fails unless both sides agree
+SELECT CASE WHEN :'citus_equals_single_server' AND :'items_equal' THEN 'agree'
+            ELSE pg_catalog.text(1 / 0) END AS check_result;
 SQL
 echo "== EXPLAIN of a user half-step: one shard query per task, grouped and solved on the workers"
 q "$coord" <<SQL
