@@ -258,16 +258,16 @@ number_value(KeyNumbering *n, IdMap *map, Datum value)
 	bool		added;
 	int32		number = numbering_find(n, key, length, &added);
 
-	/* numbering_find keeps its own copy of a new key */
-	if (copy != NULL)
-		pfree(copy);
-
 	if (added)
 	{
 		if (map->count % 1024 == 0)
 			map->ids = repalloc_huge(map->ids, sizeof(Datum) * (map->count + 1024));
-		map->ids[map->count++] = irec_datum_copy_detoasted(value, map->typbyval, map->typlen);
+		/* a detoasted copy is already the value whole and in line */
+		map->ids[map->count++] = copy != NULL ? PointerGetDatum(copy)
+			: irec_datum_copy_detoasted(value, map->typbyval, map->typlen);
 	}
+	else if (copy != NULL)
+		pfree(copy);			/* numbering_find kept only new keys */
 	return number;
 }
 

@@ -115,8 +115,8 @@ irec_check_memory(double bytes, const char *what)
 /* x86-64's and arm64's transparent huge page */
 #define HUGE_PAGE_BYTES ((uintptr_t) 2 * 1024 * 1024)
 
-void
-irec_advise_huge_pages(void *pointer, Size bytes)
+static void
+advise_huge_pages(void *pointer, Size bytes)
 {
 #ifdef MADV_HUGEPAGE
 	uintptr_t	start = ((uintptr_t) pointer + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
@@ -133,7 +133,7 @@ irec_alloc_large(MemoryContext context, Size bytes)
 {
 	void	   *pointer = MemoryContextAllocHuge(context, bytes);
 
-	irec_advise_huge_pages(pointer, bytes);
+	advise_huge_pages(pointer, bytes);
 	return pointer;
 }
 
@@ -141,7 +141,7 @@ void *
 irec_realloc_large(void *pointer, Size bytes)
 {
 	pointer = repalloc_huge(pointer, bytes);
-	irec_advise_huge_pages(pointer, bytes);
+	advise_huge_pages(pointer, bytes);
 	return pointer;
 }
 

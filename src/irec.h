@@ -35,7 +35,7 @@ extern void irec_restore_search_path(int level);
 /*
  * irec_alloc_large: MemoryContextAllocHuge, with the 2 MB-aligned middle of
  * the chunk offered to the kernel for transparent huge pages
- * (irec_advise_huge_pages).  For the loaders' and trainers' arrays of
+ * (madvise).  For the loaders' and trainers' arrays of
  * megabytes: each 4 kB page's first touch is a fault, costly under
  * virtualization (a quarter of loading a million rows), and rows read
  * at random (the other side's embeddings in a half-step) miss the TLB
@@ -43,7 +43,6 @@ extern void irec_restore_search_path(int level);
  */
 extern void *irec_alloc_large(MemoryContext context, Size bytes);
 extern void *irec_realloc_large(void *pointer, Size bytes);
-extern void irec_advise_huge_pages(void *pointer, Size bytes);
 
 /*
  * irec_datum_copy_detoasted: datumCopy, but a varlena comes out whole and in

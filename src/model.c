@@ -564,11 +564,9 @@ write_side(const char *table, const char *id_column, const IdMap *ids,
 		write_rows_direct(rel, ids, embeddings, dims, tids);
 		insert_keys(rel, ids, tids);
 		pfree(tids);
-		table_close(rel, NoLock);
-		CommandCounterIncrement();
-		return;
 	}
-	write_rows_buffered(rel, ids, embeddings, dims);
+	else
+		write_rows_buffered(rel, ids, embeddings, dims);
 	table_close(rel, NoLock);
 	/* the statements below see the rows */
 	CommandCounterIncrement();
@@ -579,7 +577,8 @@ write_side(const char *table, const char *id_column, const IdMap *ids,
 	 * unique index tells it that ids are distinct, and nothing filters on
 	 * an embedding's value.  Autovacuum's ANALYZE adds the rest later.
 	 */
-	run_sql(key.data, SPI_OK_UTILITY);
+	if (!direct)
+		run_sql(key.data, SPI_OK_UTILITY);
 }
 
 void

@@ -268,14 +268,13 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(o->source.relid)),
 										get_rel_name(o->source.relid));
 	result->source_name = source;
-	work.citus = source_is_distributed(o->source.relid);
 	work.schema = quote_identifier(irec_extension_schema());
 	/*
 	 * Everything runs in the caller's transaction, which creates,
 	 * distributes, fills and reads the work tables: Citus can only see its
 	 * own writes across statements when each worker uses one connection.
 	 */
-	train_sql_begin(o->source.relid);
+	work.citus = train_sql_begin(o->source.relid);
 	result->distributed = work.citus;
 
 	/* counts, NULLs and weights, checked as the in-memory loader does */
