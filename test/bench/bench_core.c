@@ -109,7 +109,7 @@ generate(size_t n_users, size_t n_items, size_t n_interactions, CsrMatrix *by_us
 /* iALS epochs on generated data of a given shape, both solvers, d = 64 and 128: the median epoch. */
 static void
 bench_ials(const char *label, size_t n_users, size_t n_items, size_t n_interactions,
-		   int threads, double peak, int epochs)
+		   int threads, double peak, int epochs, int only_dims)
 {
 	CsrMatrix	by_user;
 	CsrMatrix	by_item;
@@ -119,7 +119,11 @@ bench_ials(const char *label, size_t n_users, size_t n_items, size_t n_interacti
 	for (int di = 0; di < 2; di++)
 		for (int solver = 0; solver < 2; solver++)
 		{
-			int			d = dims_list[di];
+			int			d = only_dims > 0 ? only_dims : dims_list[di];
+
+			/* only_dims: CG at those dims, once */
+			if (only_dims > 0 && (di > 0 || solver > 0))
+				continue;
 			IalsConfig	config = {d, 0.01, 1.0, 0.1, solver ? IALS_SOLVER_CHOLESKY : IALS_SOLVER_CG, 3, threads};
 			float	   *users = malloc(sizeof(float) * n_users * d);
 			float	   *items = malloc(sizeof(float) * n_items * d);
@@ -293,6 +297,16 @@ main(int argc, char **argv)
 		bench_softmax(threads, square_sgemm_peak(threads));
 		return 0;
 	}
+	/* --cg D [threads]: iALS with CG at dims D on the Gowalla shape, and nothing else */
+	if (argc > 2 && strcmp(argv[1], "--cg") == 0)
+	{
+		int			cg_threads = argc > 3 ? atoi(argv[3]) : threads;
+
+		openblas_set_num_threads(1);
+		bench_ials("Gowalla-shaped 29858x40981", 29858, 40981, 810128, cg_threads,
+				   square_sgemm_peak(cg_threads), 7, atoi(argv[2]));
+		return 0;
+	}
 	openblas_set_num_threads(1);
 	rng_seed(&rng, 1, 0);
 	users = malloc(sizeof(float) * n_users * d);
@@ -371,8 +385,8 @@ main(int argc, char **argv)
 	free(users);
 	free(items);
 
-	bench_ials("Gowalla-shaped 29858x40981", 29858, 40981, 810128, threads, peak_all, 7);
+	bench_ials("Gowalla-shaped 29858x40981", 29858, 40981, 810128, threads, peak_all, 7, 0);
 	if (argc > 1 && strcmp(argv[1], "--large") == 0)
-		bench_ials("1M x 200k", 1000000, 200000, 50000000, threads, peak_all, 1);
+		bench_ials("1M x 200k", 1000000, 200000, 50000000, threads, peak_all, 1, 0);
 	return 0;
 }
