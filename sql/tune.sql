@@ -70,12 +70,36 @@ SELECT max("ndcg@20") >= (SELECT "ndcg@20" FROM tuned_trials WHERE defaults ORDE
        -- several validation folds
        min(folds) > 1 AS several_folds, min(folds) = max(folds) AS same_folds_throughout
   FROM tuned_trials;
--- the final model has the best trial's setting (the defaults' are recomputed
--- from the whole source's shape)
+-- each trial's score is the mean of its per-fold scores
+SELECT bool_and(cardinality(fold_scores) = folds
+                AND abs((SELECT avg(v) FROM unnest(fold_scores) v) - "ndcg@20") < 1e-12) AS fold_scores_recorded
+  FROM tuned_trials;
+-- the choice: the best trial replaces the defaults only when its mean gain
+-- over the defaults' trial at the same epochs, fold by fold (with rung 5's
+-- second fold appended when the search ran on one), exceeds one standard
+-- error of the gains; exactly one trial is marked chosen
+CREATE FUNCTION pg_temp.check_choice(trials regclass, OUT one_chosen boolean, OUT chosen_by_the_rule boolean)
+LANGUAGE plpgsql AS $$
+DECLARE b record; d record; b5 float8[]; d5 float8[]; gain float8; se float8; n int; chosen int;
+BEGIN
+	EXECUTE format('SELECT count(*) FILTER (WHERE chosen) = 1, min(trial) FILTER (WHERE chosen) FROM %s', trials)
+	   INTO one_chosen, chosen;
+	EXECUTE format('SELECT * FROM %s WHERE rung < 5 ORDER BY 7 DESC, rung DESC LIMIT 1', trials) INTO b;
+	EXECUTE format('SELECT * FROM %s WHERE defaults AND rung < 5 AND max_epochs = $1 ORDER BY rung DESC LIMIT 1', trials)
+	   INTO d USING b.max_epochs;
+	EXECUTE format('SELECT fold_scores FROM %s WHERE rung = 5 AND NOT defaults', trials) INTO b5;
+	EXECUTE format('SELECT fold_scores FROM %s WHERE rung = 5 AND defaults', trials) INTO d5;
+	SELECT avg(x - y), stddev_samp(x - y) / sqrt(count(*)), count(*) INTO gain, se, n
+	  FROM unnest(b.fold_scores || coalesce(b5, '{}'), d.fold_scores || coalesce(d5, '{}')) AS f(x, y);
+	chosen_by_the_rule := chosen = CASE WHEN b.defaults OR (n >= 2 AND gain <= se) THEN d.trial ELSE b.trial END;
+END $$;
+SELECT * FROM pg_temp.check_choice('tuned_trials');
+-- the final model has the chosen trial's setting (the defaults' are
+-- recomputed from the whole source's shape)
 SELECT (SELECT defaults OR params = jsonb_build_object('unobserved_weight', m.params->'unobserved_weight',
                                                        'regularization', m.params->'regularization',
                                                        'regularization_exponent', m.params->'regularization_exponent')
-          FROM tuned_trials ORDER BY "ndcg@20" DESC, rung DESC LIMIT 1) AS final_model_has_best_setting,
+          FROM tuned_trials WHERE chosen) AS final_model_has_chosen_setting,
        m.n_interactions = (SELECT count(*) FROM (SELECT DISTINCT user_id, item_id FROM tu_train) p) AS trained_on_whole_source
   FROM irec_models m WHERE m.name = 'tuned';
 -- the local search (rung 4) runs at the full epochs on the same folds,
@@ -95,6 +119,16 @@ SELECT count(*) >= 6 AS local_search,
        (SELECT params, folds, (SELECT min(trial) FROM tuned_trials WHERE rung = 4) AS first
           FROM tuned_trials WHERE rung = 3 ORDER BY "ndcg@20" DESC LIMIT 1) o
  WHERE t.rung = 4;
+-- folds => 1: the search runs on one fold; then the best setting and the
+-- defaults run once more on a second fold (rung 5), and the choice takes
+-- both folds' gains
+SELECT trials > 20 AS ran FROM irec_tune('tu_train', model => 'one_fold', folds => 1, max_seconds => 300, quiet => true);
+SELECT bool_and(folds = 1) FILTER (WHERE rung < 5) AS one_fold,
+       count(*) FILTER (WHERE rung = 5) AS second_fold_trials,
+       bool_and(max_epochs = 16 AND folds = 1) FILTER (WHERE rung = 5) AS second_fold_full_epochs,
+       count(*) FILTER (WHERE rung = 5 AND defaults) AS second_fold_defaults
+  FROM one_fold_trials;
+SELECT * FROM pg_temp.check_choice('one_fold_trials');
 SELECT count(*) AS leftovers FROM pg_class WHERE relname LIKE 'irec_tune%' AND relpersistence = 't';
 SELECT count(*) AS trial_models_left FROM irec_models WHERE name LIKE 'irec_tune%';
 -- the source is all it reads: a view of a third of the users
@@ -132,6 +166,8 @@ SELECT * FROM irec_tune('tu_train', algorithm => 'svd');
 SELECT * FROM irec_tune('tu_train', validation_fraction => 1);
 SELECT * FROM irec_tune('tu_train', item_column => 'nope');
 SELECT * FROM irec_tune('tu_train', k => NULL);
+SELECT * FROM irec_tune('tu_train', folds => 0);
+SELECT * FROM irec_tune('tu_train', folds => 3, validation_fraction => 0.4);
 \set SHOW_CONTEXT errors
 -- a cancelled search leaves the previous model and its trials untouched
 SELECT pg_temp.fingerprint('tuned') AS before \gset
