@@ -277,7 +277,13 @@ BEGIN
 			INSERT INTO irec_tune_rung SELECT rung, r.params, r.effective, r.score, r.best_epoch, true, r.trial,
 			                                  rung_epochs[rung], r.fold_scores
 			  FROM irec_tune_rung r WHERE r.at_rung = rung - 1 AND rung < 5 AND r.params = candidate AND r.stopped;
-			CONTINUE WHEN FOUND;
+			IF FOUND THEN
+				-- the best setting's score now stands for this rung's epochs
+				IF candidate = best_params THEN
+					best_max_epochs := rung_epochs[rung];
+				END IF;
+				CONTINUE;
+			END IF;
 			trial_started := clock_timestamp();
 			fold_scores := '{}';
 			fold_epochs := '{}';

@@ -85,8 +85,9 @@ BEGIN
 	EXECUTE format('SELECT count(*) FILTER (WHERE chosen) = 1, min(trial) FILTER (WHERE chosen) FROM %s', trials)
 	   INTO one_chosen, chosen;
 	EXECUTE format('SELECT * FROM %s WHERE rung < 5 ORDER BY 7 DESC, rung DESC LIMIT 1', trials) INTO b;
-	EXECUTE format('SELECT * FROM %s WHERE defaults AND rung < 5 AND max_epochs = $1 ORDER BY rung DESC LIMIT 1', trials)
-	   INTO d USING b.max_epochs;
+	-- the defaults' last trial (a trial that stopped early stands for the
+	-- rungs after it)
+	EXECUTE format('SELECT * FROM %s WHERE defaults AND rung < 5 ORDER BY rung DESC LIMIT 1', trials) INTO d;
 	EXECUTE format('SELECT fold_scores FROM %s WHERE rung = 5 AND NOT defaults', trials) INTO b5;
 	EXECUTE format('SELECT fold_scores FROM %s WHERE rung = 5 AND defaults', trials) INTO d5;
 	SELECT avg(x - y), stddev_samp(x - y) / sqrt(count(*)), count(*) INTO gain, se, n
