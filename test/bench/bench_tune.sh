@@ -8,7 +8,7 @@
 # weighted by stars and binary) from ../shared/data when present, and generated data of
 # three shapes, and the Gowalla-shaped set again at d = 128 (irec_tune's
 # 10-minute target); irec_tune runs twice, tuning NDCG@20 (its default) and
-# Recall@20.  Prints one table; about two hours on 2 cores.
+# Recall@20.  Prints one table; about an hour on 2 cores.
 #   bash test/bench/bench_tune.sh [set ...]   (sets: lastfm lastfm_w ml4 mlw mlb
 #                                             dense gowalla sparse gowalla128)
 set -euo pipefail
