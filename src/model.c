@@ -326,6 +326,23 @@ flush_direct_pages(Relation rel, PGAlignedBlock *pages, int count, BlockNumber f
 }
 
 /*
+ * next_direct_page: the next page of the local batch, after writing the
+ * batch out (pages first .. first + filled - 1) when it is full.
+ */
+static Page
+next_direct_page(Relation rel, PGAlignedBlock *pages, int *filled, BlockNumber *first)
+{
+	if (*filled == DIRECT_PAGES)
+	{
+		flush_direct_pages(rel, pages, *filled, *first);
+		*first += *filled;
+		*filled = 0;
+		CHECK_FOR_INTERRUPTS();
+	}
+	return (Page) pages[(*filled)++].data;
+}
+
+/*
  * write_rows_direct: fill a table created by this transaction with
  * whole pages built in local memory, as CLUSTER and index builds write
  * theirs: no shared buffers, no per-row WAL, one full-page image per page
@@ -360,14 +377,7 @@ write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int d
 		tuple = heap_tuple_of(desc, ids->ids[row], vector, xid, command);
 		if (page == NULL || PageGetHeapFreeSpace(page) < MAXALIGN(tuple->t_len))
 		{
-			if (filled == DIRECT_PAGES)
-			{
-				flush_direct_pages(rel, pages, filled, first);
-				first += filled;
-				filled = 0;
-				CHECK_FOR_INTERRUPTS();
-			}
-			page = (Page) pages[filled++].data;
+			page = next_direct_page(rel, pages, &filled, &first);
 			PageInit(page, BLCKSZ, 0);
 		}
 		offset = PageAddItem(page, (Item) tuple->t_data, tuple->t_len, InvalidOffsetNumber, false, true);
@@ -499,14 +509,7 @@ build_integer_key(Relation index, const IdMap *ids, const ItemPointerData *tids)
 			size_t		from = p * per_page;
 			size_t		to = Min(children, from + per_page);
 
-			if (filled == DIRECT_PAGES)
-			{
-				flush_direct_pages(index, pages, filled, batch_first);
-				batch_first += filled;
-				filled = 0;
-				CHECK_FOR_INTERRUPTS();
-			}
-			page = (Page) pages[filled++].data;
+			page = next_direct_page(index, pages, &filled, &batch_first);
 			_bt_pageinit(page, BLCKSZ);
 			opaque = BTPageGetOpaque(page);
 			opaque->btpo_prev = p == 0 ? P_NONE : block - 1;
