@@ -32,10 +32,26 @@ extern void spotrs_(const char *uplo, const int *n, const int *nrhs,
  * dims 128.  Measured on one thread of a Zen 4 core (1 MB L2), Gowalla
  * shape: 32 rows took 10–15% less time per epoch than 64 at dims 128 and
  * 4% less at dims 256, and the same at dims 64 and 512 (16 rows made the
- * sgemm too short at dims 256; taller blocks, up to 256 rows at dims
- * 1024, measured no faster on an earlier machine).
+ * sgemm too short at dims 256).
+ *
+ * From dims 1024 up the block grows to d/8 rows (at most 256): each sgemm
+ * packs all of G (d² floats, 4 MB at dims 1024, more than L2) for only
+ * 2·rows·d² flops, and a block's gathered rows overflow L2 at those dims
+ * whatever its height.  Core benchmark, Gowalla shape, both threads of a
+ * Zen 4 EPYC, alternating runs: dims 1024, 32 rows 6.3–7.2 s per epoch,
+ * 128 rows 5.6–6.5; dims 2048, 32 rows 25.3 s, 256 rows 18.4; at dims 512
+ * 64 rows measured the same as 32.
  */
 #define IALS_CG_BLOCK 32
+#define IALS_CG_BLOCK_MAX 256
+
+static inline int
+cg_block_rows(int dims)
+{
+	int			rows = dims >= 1024 ? dims / 8 : IALS_CG_BLOCK;
+
+	return rows > IALS_CG_BLOCK_MAX ? IALS_CG_BLOCK_MAX : rows;
+}
 
 size_t
 ials_scratch_floats(const IalsConfig *config)
@@ -45,7 +61,8 @@ ials_scratch_floats(const IalsConfig *config)
 	/* Cholesky: A (d×d), b, two gather blocks and their weights */
 	size_t		cholesky = d * d + d + 2 * IALS_GATHER_BLOCK * d + IALS_GATHER_BLOCK;
 	/* CG: r, p and A·p for a block of rows, their ‖r‖² and λ */
-	size_t		cg = 3 * IALS_CG_BLOCK * d + 2 * IALS_CG_BLOCK;
+	size_t		block = (size_t) cg_block_rows(config->dims);
+	size_t		cg = 3 * block * d + 2 * block;
 
 	/* a multiple of 16 floats, so that each thread's part starts on a line */
 	return ((cholesky > cg ? cholesky : cg) + 15) / 16 * 16;
@@ -305,10 +322,11 @@ solve_cg_block(const IalsConfig *config, const CsrMatrix *m, const float *other,
 	const float alpha0 = (float) config->unobserved_weight;
 	float	   *x = target + first * d;
 	float	   *r = scratch;
-	float	   *p = r + (size_t) IALS_CG_BLOCK * d;
-	float	   *ap = p + (size_t) IALS_CG_BLOCK * d;
-	float	   *rs = ap + (size_t) IALS_CG_BLOCK * d;
-	float	   *lambda = rs + IALS_CG_BLOCK;
+	const size_t block = (size_t) cg_block_rows(d);
+	float	   *p = r + block * d;
+	float	   *ap = p + block * d;
+	float	   *rs = ap + block * d;
+	float	   *lambda = rs + block;
 	int			active = 0;
 
 	/* r = b − A·x with b = Σ α·h: −α0·G·x, then −λ·x + Σ (α − (α−α0)·hᵀx)·h */
@@ -388,9 +406,11 @@ solve_block(void *context, size_t begin, size_t end, int thread)
 
 	if (job->config->solver == IALS_SOLVER_CG)
 	{
-		for (size_t i = begin; i < end; i += IALS_CG_BLOCK)
+		const size_t block = (size_t) cg_block_rows(d);
+
+		for (size_t i = begin; i < end; i += block)
 		{
-			int			count = (int) (end - i < IALS_CG_BLOCK ? end - i : IALS_CG_BLOCK);
+			int			count = (int) (end - i < block ? end - i : block);
 			size_t		first = job->first_row + i;
 			int			rc = solve_cg_block(job->config, job->m, job->other, job->gram,
 											first, count, job->target, scratch);
@@ -437,6 +457,7 @@ ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m, const fl
 
 	size_t		rows = end - begin;
 	size_t		threads = (size_t) (config->threads > 0 ? config->threads : 1);
+	size_t		block;
 	size_t		per_thread;
 	size_t		grain;
 
@@ -444,15 +465,15 @@ ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m, const fl
 		return IALS_OK;
 
 	/*
-	 * Blocks of up to IALS_CG_BLOCK rows (CG's Gramian products are one
+	 * Blocks of up to cg_block_rows() rows (CG's Gramian products are one
 	 * sgemm per block, and G is read once per block: at large dims a block
 	 * of a few rows would make that product memory-bound), as many per
 	 * thread as that takes, of equal size, so that the threads finish
 	 * together; with many blocks per thread the dynamic claiming also
 	 * evens out rows of uneven length.
 	 */
-	per_thread = (rows + threads * IALS_CG_BLOCK - 1) /
-		(threads * IALS_CG_BLOCK);
+	block = (size_t) cg_block_rows(config->dims);
+	per_thread = (rows + threads * block - 1) / (threads * block);
 	grain = (rows + threads * per_thread - 1) / (threads * per_thread);
 	return parallel_for(config->threads, rows, grain, solve_block, &job);
 }

@@ -272,6 +272,160 @@ test_cg_converges_to_dense_solve(void)
 	check_user_step(IALS_SOLVER_CG, 2 * DIMS, 1e-3);
 }
 
+/*
+ * At large dims CG solves taller blocks (cg_block_rows): 160 rows at dims
+ * 1024 are a full block and a partial one on one thread.  Each row must
+ * take the same three CG steps as a plain per-row CG in double from the
+ * same start, with A = α0·G + Σ(α−α0)·h·hᵀ + λ·I formed densely.
+ */
+#define BIG_DIMS 1024
+#define BIG_ROWS 160
+#define BIG_COLS 40
+
+static void
+reference_cg_row(const IalsConfig *config, const CsrMatrix *m, const float *other,
+				 const float *gram, size_t row, const float *start, double *x)
+{
+	const int	d = config->dims;
+	const double alpha0 = config->unobserved_weight;
+	size_t		begin = m->row_start[row];
+	size_t		n = m->row_start[row + 1] - begin;
+	double		lambda = ials_row_regularization(config, n, m->n_cols);
+	double	   *r = malloc(sizeof(double) * d);
+	double	   *p = malloc(sizeof(double) * d);
+	double	   *ap = malloc(sizeof(double) * d);
+	double		rs = 0;
+
+	/* A·v, densely from its definition */
+#define APPLY(v, out) \
+	for (int i = 0; i < d; i++) \
+	{ \
+		double		s = lambda * (v)[i]; \
+		for (int k = 0; k < d; k++) \
+			s += alpha0 * gram[(size_t) i * d + k] * (v)[k]; \
+		(out)[i] = s; \
+	} \
+	for (size_t e = begin; e < begin + n; e++) \
+	{ \
+		const float *h = other + (size_t) m->col[e] * d; \
+		double		hv = 0; \
+		for (int k = 0; k < d; k++) \
+			hv += h[k] * (v)[k]; \
+		for (int k = 0; k < d; k++) \
+			(out)[k] += (m->value[e] - alpha0) * hv * h[k]; \
+	}
+
+	for (int k = 0; k < d; k++)
+		x[k] = start[k];
+	APPLY(x, ap);
+	for (int k = 0; k < d; k++)
+		r[k] = -ap[k];
+	for (size_t e = begin; e < begin + n; e++)
+		for (int k = 0; k < d; k++)
+			r[k] += m->value[e] * other[(size_t) m->col[e] * d + k];
+	for (int k = 0; k < d; k++)
+	{
+		p[k] = r[k];
+		rs += r[k] * r[k];
+	}
+	for (int step = 0; step < config->cg_steps && rs > 1e-20; step++)
+	{
+		double		pap = 0;
+		double		rs_next = 0;
+
+		APPLY(p, ap);
+		for (int k = 0; k < d; k++)
+			pap += p[k] * ap[k];
+		for (int k = 0; k < d; k++)
+		{
+			x[k] += rs / pap * p[k];
+			r[k] -= rs / pap * ap[k];
+			rs_next += r[k] * r[k];
+		}
+		for (int k = 0; k < d; k++)
+			p[k] = r[k] + rs_next / rs * p[k];
+		rs = rs_next;
+	}
+#undef APPLY
+	free(r);
+	free(p);
+	free(ap);
+}
+
+static void
+test_cg_blocks_at_large_dims(void)
+{
+	IalsConfig	config = {BIG_DIMS, 0.05, 0.5, 0.3, IALS_SOLVER_CG, 3, 2};
+	IalsConfig	one_thread = config;
+	int32_t    *rows = malloc(sizeof(int32_t) * BIG_ROWS * BIG_COLS);
+	int32_t    *cols = malloc(sizeof(int32_t) * BIG_ROWS * BIG_COLS);
+	float	   *values = malloc(sizeof(float) * BIG_ROWS * BIG_COLS);
+	float	   *other = malloc(sizeof(float) * BIG_COLS * BIG_DIMS);
+	float	   *start = malloc(sizeof(float) * BIG_ROWS * BIG_DIMS);
+	float	   *solved = malloc(sizeof(float) * BIG_ROWS * BIG_DIMS);
+	float	   *solved_one = malloc(sizeof(float) * BIG_ROWS * BIG_DIMS);
+	float	   *gram = malloc(sizeof(float) * BIG_DIMS * BIG_DIMS);
+	float	   *partials = malloc(sizeof(float) * 3 * BIG_DIMS * BIG_DIMS);
+	float	   *scratch = malloc(sizeof(float) * 2 * ials_scratch_floats(&config));
+	double	   *x = malloc(sizeof(double) * BIG_DIMS);
+	CsrMatrix	m;
+	size_t		nnz = 0;
+	unsigned long long state = 23;
+	double		worst = 0;
+
+	one_thread.threads = 1;
+	for (int u = 0; u < BIG_ROWS; u++)
+		for (int i = 0; i < BIG_COLS; i++)
+			if (unit_rand_uniform(&state) < 0.25 || i == u % BIG_COLS)
+			{
+				rows[nnz] = u;
+				cols[nnz] = i;
+				values[nnz] = (float) (1.0 + 3.0 * unit_rand_uniform(&state));
+				nnz++;
+			}
+	m.row_start = malloc(sizeof(size_t) * (BIG_ROWS + 1));
+	m.col = malloc(sizeof(int32_t) * nnz);
+	m.value = malloc(sizeof(float) * nnz);
+	CHECK(csr_build(BIG_ROWS, BIG_COLS, nnz, rows, cols, values, &m) == 0);
+	for (size_t k = 0; k < (size_t) BIG_COLS * BIG_DIMS; k++)
+		other[k] = (float) ((unit_rand_uniform(&state) - 0.5) * 0.1);
+	for (size_t k = 0; k < (size_t) BIG_ROWS * BIG_DIMS; k++)
+		start[k] = (float) ((unit_rand_uniform(&state) - 0.5) * 0.1);
+	ials_gramian(other, BIG_COLS, BIG_DIMS, 2, gram, partials);
+	memcpy(solved, start, sizeof(float) * BIG_ROWS * BIG_DIMS);
+	memcpy(solved_one, start, sizeof(float) * BIG_ROWS * BIG_DIMS);
+	CHECK(ials_solve_rows(&config, &m, other, gram, solved, 0, BIG_ROWS, scratch) == IALS_OK);
+	CHECK(ials_solve_rows(&one_thread, &m, other, gram, solved_one, 0, BIG_ROWS, scratch) == IALS_OK);
+	CHECK(memcmp(solved, solved_one, sizeof(float) * BIG_ROWS * BIG_DIMS) == 0);
+	for (size_t row = 0; row < BIG_ROWS; row++)
+	{
+		reference_cg_row(&config, &m, other, gram, row, start + row * BIG_DIMS, x);
+		for (int k = 0; k < BIG_DIMS; k++)
+		{
+			double		error = fabs(solved[row * BIG_DIMS + k] - x[k]) / (1e-3 + fabs(x[k]));
+
+			worst = error > worst ? error : worst;
+		}
+	}
+	printf("    CG at dims %d, %d rows: worst relative difference to per-row CG in double %.2e\n",
+		   BIG_DIMS, BIG_ROWS, worst);
+	CHECK(worst < 1e-3);
+	free(rows);
+	free(cols);
+	free(values);
+	free(other);
+	free(start);
+	free(solved);
+	free(solved_one);
+	free(gram);
+	free(partials);
+	free(scratch);
+	free(x);
+	free(m.row_start);
+	free(m.col);
+	free(m.value);
+}
+
 static void
 test_loss_matches_brute_force(void)
 {
@@ -438,6 +592,7 @@ main(void)
 	RUN_TEST(test_gramian_in_blocks);
 	RUN_TEST(test_cholesky_matches_dense_solve);
 	RUN_TEST(test_cg_converges_to_dense_solve);
+	RUN_TEST(test_cg_blocks_at_large_dims);
 	RUN_TEST(test_loss_matches_brute_force);
 	RUN_TEST(test_loss_decreases);
 	RUN_TEST(test_loss_from_item_rows);
