@@ -15,8 +15,9 @@
 # irec's load and write rates with PostgreSQL's own bulk write of the same
 # rows (CREATE TABLE AS and a unique index) beside them, and the backend's
 # peak resident memory (VmHWM; implicit's: the Python process's, loading
-# included).  Draws docs/plots/train_seconds_per_epoch.png.  About 15
-# minutes.
+# included).  Each write (irec's, the baseline's) follows a CHECKPOINT, so
+# that its WAL goes into recycled segments, as on a server in steady state.
+# Draws docs/plots/train_seconds_per_epoch.png.  About 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/bench/common.sh
@@ -53,9 +54,14 @@ SET client_min_messages = warning;
 -- the table read once first, so that every training loads it from shared
 -- buffers (the 1.03M table is read once, after trainings that filled them)
 SELECT count(*) FROM $data \\g /dev/null
+-- a checkpoint before each write (irec's and the baseline's), so that WAL
+-- goes into recycled segments as on a server in steady state; in a fresh
+-- cluster every 16 MB segment is zero-filled first (wal_init_zero)
+CHECKPOINT;
 SELECT irec_train('$data', model => 'm$d', dims => $d, epochs => $epochs, solver => 'cg',
                   cg_steps => 3, quiet => true) \\g /dev/null
 SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\\s+(\\d+)')::float8 / 1024 AS peak_mb \\gset
+CHECKPOINT;
 SELECT clock_timestamp() AS t0 \\gset
 CREATE TABLE copy_users AS SELECT * FROM m${d}_users;
 CREATE UNIQUE INDEX ON copy_users (user_id);
