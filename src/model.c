@@ -318,11 +318,37 @@ flush_direct_pages(Relation rel, PGAlignedBlock *pages, int count, BlockNumber f
 	/* the WAL record first: it stamps each page's LSN */
 	if (RelationNeedsWAL(rel))
 		log_newpages(&rel->rd_node, MAIN_FORKNUM, count, blocks, images, true);
+	/*
+	 * With WAL, each page asks the checkpointer to sync its file at the
+	 * next checkpoint (finish_direct_write says when that is not enough);
+	 * without, commit syncs the new file.
+	 */
 	for (int k = 0; k < count; k++)
 	{
 		PageSetChecksumInplace(images[k], blocks[k]);
-		smgrextend(RelationGetSmgr(rel), MAIN_FORKNUM, blocks[k], pages[k].data, true);
+		smgrextend(RelationGetSmgr(rel), MAIN_FORKNUM, blocks[k], pages[k].data,
+				   !RelationNeedsWAL(rel));
 	}
+}
+
+/*
+ * finish_direct_write: make the pages written around shared buffers
+ * durable, given the redo pointer read before the first of them was
+ * WAL-logged.  Their sync requests went to the checkpointer as they were
+ * written, so a checkpoint that begins after this point syncs them before
+ * it completes; one that began after the first page's WAL record, though,
+ * may have taken its requests before ours came, and replay from its redo
+ * point would not restore our pages: then the file is synced here (the
+ * rule PostgreSQL 16's bulk writes follow).  PostgreSQL 15's own index
+ * builds sync every time: with fsync on, that was a third of writing a
+ * model of 70,839 rows at dims 128 (0.123–0.175 s against 0.080–0.085 s
+ * now, five trainings each, Zen 4 EPYC, dev cluster).
+ */
+static void
+finish_direct_write(Relation rel, XLogRecPtr redo_at_start)
+{
+	if (RelationNeedsWAL(rel) && GetRedoRecPtr() != redo_at_start)
+		smgrimmedsync(RelationGetSmgr(rel), MAIN_FORKNUM);
 }
 
 /*
@@ -365,6 +391,8 @@ write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int d
 	int			filled = 0;
 	Page		page = NULL;
 
+	XLogRecPtr	redo_at_start = GetRedoRecPtr();
+
 	if (RelationGetNumberOfBlocks(rel) != 0)
 		elog(ERROR, "irec: direct write into a table that is not empty");
 	for (size_t row = 0; row < ids->count; row++)
@@ -390,14 +418,7 @@ write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int d
 	}
 	if (filled > 0)
 		flush_direct_pages(rel, pages, filled, first);
-
-	/*
-	 * A checkpoint during the writes did not see these pages (they were
-	 * never in shared buffers), so they are on disk only once synced; with
-	 * no WAL, commit syncs the new file instead.
-	 */
-	if (RelationNeedsWAL(rel))
-		smgrimmedsync(RelationGetSmgr(rel), MAIN_FORKNUM);
+	finish_direct_write(rel, redo_at_start);
 	/* as heap inserts count, so that autovacuum analyzes the table */
 	pgstat_count_heap_insert(rel, (PgStat_Counter) ids->count);
 	pfree(pages);
@@ -470,6 +491,7 @@ build_integer_key(Relation index, const IdMap *ids, const ItemPointerData *tids)
 	BlockNumber batch_first = next;
 	uint32		level = 0;
 	Buffer		meta;
+	XLogRecPtr	redo_at_start;
 
 	if (ids->count == 0 || index->rd_rel->relam != BTREE_AM_OID
 		|| index->rd_opfamily[0] != INTEGER_BTREE_FAM_OID || (type != INT4OID && type != INT8OID)
@@ -487,6 +509,7 @@ build_integer_key(Relation index, const IdMap *ids, const ItemPointerData *tids)
 		entry = sizeof(ItemIdData) + MAXALIGN(IndexTupleSize(sample));
 		pfree(sample);
 	}
+	redo_at_start = GetRedoRecPtr();
 	pages = palloc(sizeof(PGAlignedBlock) * DIRECT_PAGES);
 	low = palloc_extended(sizeof(Datum) * ids->count, MCXT_ALLOC_HUGE);
 	memcpy(low, ids->ids, sizeof(Datum) * ids->count);
@@ -543,8 +566,7 @@ build_integer_key(Relation index, const IdMap *ids, const ItemPointerData *tids)
 	}
 	if (filled > 0)
 		flush_direct_pages(index, pages, filled, batch_first);
-	if (RelationNeedsWAL(index))
-		smgrimmedsync(RelationGetSmgr(index), MAIN_FORKNUM);
+	finish_direct_write(index, redo_at_start);
 
 	/* the metapage, through shared buffers: the root is the last page */
 	meta = ReadBuffer(index, BTREE_METAPAGE);
