@@ -390,7 +390,6 @@ write_rows_direct(Relation rel, const IdMap *ids, const float *embeddings, int d
 	BlockNumber first = 0;
 	int			filled = 0;
 	Page		page = NULL;
-
 	XLogRecPtr	redo_at_start = GetRedoRecPtr();
 
 	if (RelationGetNumberOfBlocks(rel) != 0)

@@ -151,18 +151,19 @@ void
 ials_init_rows(float *x, size_t first, size_t rows, int dims, double std, uint64_t seed,
 			   uint64_t side)
 {
+	const float fstd = (float) std;
+
 	for (size_t r = 0; r < rows; r++)
 	{
 		Rng			rng;
 		float	   *row = x + r * dims;
-		float		fstd = (float) std;
 		int			k;
 
 		rng_seed(&rng, seed, side * 0x100000000ULL + first + r);
 		for (k = 0; k + 1 < dims; k += 2)
 		{
 			uint64_t	bits = rng_next(&rng);
-			/* two 32-bit uniforms: (0, 1] for the log, [0, 1) for the angle */
+			/* two 24-bit uniforms: (0, 1] for the log, [0, 1) for the angle */
 			float		u1 = ((float) (bits >> 40) + 1.0f) * (1.0f / 16777216.0f);
 			float		angle = (float) ((bits >> 8) & 0xFFFFFF) * (6.2831853f / 16777216.0f);
 			float		radius = fstd * sqrtf(-2.0f * logf(u1));

@@ -282,12 +282,39 @@ test_cg_converges_to_dense_solve(void)
 #define BIG_ROWS 160
 #define BIG_COLS 40
 
+/* out = A·v for a row, densely from A's definition, in double */
+static void
+reference_apply(const IalsConfig *config, const CsrMatrix *m, const float *other,
+				const float *gram, size_t row, double lambda, const double *v, double *out)
+{
+	const int	d = config->dims;
+	const double alpha0 = config->unobserved_weight;
+
+	for (int i = 0; i < d; i++)
+	{
+		double		s = lambda * v[i];
+
+		for (int k = 0; k < d; k++)
+			s += alpha0 * gram[(size_t) i * d + k] * v[k];
+		out[i] = s;
+	}
+	for (size_t e = m->row_start[row]; e < m->row_start[row + 1]; e++)
+	{
+		const float *h = other + (size_t) m->col[e] * d;
+		double		hv = 0;
+
+		for (int k = 0; k < d; k++)
+			hv += h[k] * v[k];
+		for (int k = 0; k < d; k++)
+			out[k] += (m->value[e] - alpha0) * hv * h[k];
+	}
+}
+
 static void
 reference_cg_row(const IalsConfig *config, const CsrMatrix *m, const float *other,
 				 const float *gram, size_t row, const float *start, double *x)
 {
 	const int	d = config->dims;
-	const double alpha0 = config->unobserved_weight;
 	size_t		begin = m->row_start[row];
 	size_t		n = m->row_start[row + 1] - begin;
 	double		lambda = ials_row_regularization(config, n, m->n_cols);
@@ -296,28 +323,9 @@ reference_cg_row(const IalsConfig *config, const CsrMatrix *m, const float *othe
 	double	   *ap = malloc(sizeof(double) * d);
 	double		rs = 0;
 
-	/* A·v, densely from its definition */
-#define APPLY(v, out) \
-	for (int i = 0; i < d; i++) \
-	{ \
-		double		s = lambda * (v)[i]; \
-		for (int k = 0; k < d; k++) \
-			s += alpha0 * gram[(size_t) i * d + k] * (v)[k]; \
-		(out)[i] = s; \
-	} \
-	for (size_t e = begin; e < begin + n; e++) \
-	{ \
-		const float *h = other + (size_t) m->col[e] * d; \
-		double		hv = 0; \
-		for (int k = 0; k < d; k++) \
-			hv += h[k] * (v)[k]; \
-		for (int k = 0; k < d; k++) \
-			(out)[k] += (m->value[e] - alpha0) * hv * h[k]; \
-	}
-
 	for (int k = 0; k < d; k++)
 		x[k] = start[k];
-	APPLY(x, ap);
+	reference_apply(config, m, other, gram, row, lambda, x, ap);
 	for (int k = 0; k < d; k++)
 		r[k] = -ap[k];
 	for (size_t e = begin; e < begin + n; e++)
@@ -333,7 +341,7 @@ reference_cg_row(const IalsConfig *config, const CsrMatrix *m, const float *othe
 		double		pap = 0;
 		double		rs_next = 0;
 
-		APPLY(p, ap);
+		reference_apply(config, m, other, gram, row, lambda, p, ap);
 		for (int k = 0; k < d; k++)
 			pap += p[k] * ap[k];
 		for (int k = 0; k < d; k++)
@@ -346,7 +354,6 @@ reference_cg_row(const IalsConfig *config, const CsrMatrix *m, const float *othe
 			p[k] = r[k] + rs_next / rs * p[k];
 		rs = rs_next;
 	}
-#undef APPLY
 	free(r);
 	free(p);
 	free(ap);
