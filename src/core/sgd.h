@@ -235,9 +235,11 @@ double		pairwise_gramian_gradients(const float *ctx, const float *pos, int dims,
 /*
  * The softmax's default λ (spectrum.h says why): the L2 term pulls a user
  * to zero with weight n_u per epoch and an item with its positives plus its
- * expected draws as a negative; the all-zero model stays a saddle in every
- * direction whose singular value σ of the so-weighted, centred interaction
- * matrix exceeds λ·T.  λ = SOFTMAX_REGULARIZATION_PER_SIGMA · σ_k / T with
+ * draws as a negative, which the trainer weighs to uniform draws' expected
+ * count whatever the sampler (so λ is the same for every sampler but
+ * in-batch, whose draws per batch are the batch); the all-zero model stays
+ * a saddle in every direction whose singular value σ of the so-weighted,
+ * centred interaction matrix exceeds λ·T.  λ = SOFTMAX_REGULARIZATION_PER_SIGMA · σ_k / T with
  * k = min(dims, SOFTMAX_SPECTRUM_RANK): measured on five data sets of very
  * different shapes (400 to 41k items, 5 to 94 positives per item), the best
  * λ lay at 0.7–1 × σ_64, while 0.3.0's constant 0.2 ranged from 0.8 × σ_64

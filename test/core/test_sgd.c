@@ -4,12 +4,14 @@
  *		samplers' empirical frequencies against their q, and sampled softmax
  *		approaching the full softmax as m grows.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
 #include "core/sampler.h"
 #include "core/sgd.h"
+#include "core/sparse.h"
 #include "core/vecmath.h"
 #include "unit.h"
 
@@ -615,6 +617,139 @@ test_lambdarank(void)
 	}
 }
 
+/*
+ * A drawn negative's L2 pull is weighted so that every item takes λ·m/n
+ * per batch in expectation, as under uniform draws, whatever the sampler.
+ * With the logits flattened (a huge temperature makes every softmax
+ * gradient ~1e-8) and Adagrad's accumulators preloaded (a step is then
+ * η/√A times its gradient, λ'·x), an item's x shrinks by a factor
+ * 1 − (η/√A)·λ'/λ·λ per pull: −ln(x)·√A/(ηλ) counts its pulls, one per
+ * positive plus its draws' weights.  Popularity draws (β = 1) on items
+ * whose positives fall off as 1/rank: the head's and the tail's draw
+ * weights both average m/n per batch; unweighted, the head took five
+ * times that.
+ */
+static void
+test_negative_l2_is_sampler_free(void)
+{
+	enum
+	{
+		USERS = 400, ITEMS = 100, PER_USER = 10, DIMS = 4
+	};
+	int32_t		rows[USERS * PER_USER];
+	int32_t		cols[USERS * PER_USER];
+	size_t		nnz = 0;
+	unsigned long long state = 77;
+	CsrMatrix	by_user;
+	CsrMatrix	by_item;
+	SgdData		data = {&by_user, &by_item};
+	SgdConfig	config;
+	SgdModel	model = {USERS, ITEMS, NULL, NULL, NULL, NULL};
+	const double eta = 1000.0;
+	const double lambda = 0.1;
+	const double acc = 1e12;
+	double		harmonic = 0.0;
+	double		head = 0.0;
+	double		tail = 0.0;
+	double		expected;
+	size_t		batches;
+	void	   *scratch;
+	SgdState   *sgd;
+
+	for (int j = 0; j < ITEMS; j++)
+		harmonic += 1.0 / (j + 1);
+	for (int u = 0; u < USERS; u++)
+	{
+		char		taken[ITEMS] = {0};
+
+		for (int k = 0; k < PER_USER; k++)
+		{
+			int			j;
+
+			/* item j with probability ∝ 1/(j + 1), each at most once per user */
+			do
+			{
+				double		x = unit_rand_uniform(&state) * harmonic;
+
+				for (j = 0; j < ITEMS - 1 && x >= 1.0 / (j + 1); j++)
+					x -= 1.0 / (j + 1);
+			} while (taken[j]);
+			taken[j] = 1;
+			rows[nnz] = u;
+			cols[nnz] = j;
+			nnz++;
+		}
+	}
+	by_user.row_start = malloc(sizeof(size_t) * (USERS + 1));
+	by_user.col = malloc(sizeof(int32_t) * nnz);
+	by_user.value = malloc(sizeof(float) * nnz);
+	by_item.row_start = malloc(sizeof(size_t) * (ITEMS + 1));
+	by_item.col = malloc(sizeof(int32_t) * nnz);
+	by_item.value = malloc(sizeof(float) * nnz);
+	CHECK(csr_build(USERS, ITEMS, nnz, rows, cols, NULL, &by_user) == 0);
+	CHECK(csr_build(ITEMS, USERS, nnz, cols, rows, NULL, &by_item) == 0);
+
+	memset(&config, 0, sizeof(config));
+	config.algorithm = SGD_SOFTMAX;
+	config.sampler = SAMPLER_POPULARITY;
+	config.dims = DIMS;
+	config.negatives = 64;
+	config.popularity_exponent = 1.0;
+	config.logq = 1;
+	config.temperature = 1e6;
+	config.regularization = lambda;
+	config.learning_rate = eta;
+	config.batch_size = 20;
+	config.threads = 1;
+	config.seed = 5;
+	scratch = malloc(sgd_scratch_bytes(&config, &data));
+	sgd = sgd_begin(&config, &data, scratch);
+	CHECK(sgd != NULL);
+	model.users = malloc(sizeof(float) * USERS * DIMS);
+	model.items = malloc(sizeof(float) * ITEMS * DIMS);
+	model.user_acc = malloc(sizeof(float) * USERS);
+	model.item_acc = malloc(sizeof(float) * ITEMS);
+	for (int k = 0; k < USERS * DIMS; k++)
+		model.users[k] = 1.0f;
+	for (int k = 0; k < ITEMS * DIMS; k++)
+		model.items[k] = 1.0f;
+	for (int u = 0; u < USERS; u++)
+		model.user_acc[u] = (float) acc;
+	for (int j = 0; j < ITEMS; j++)
+		model.item_acc[j] = (float) acc;
+	batches = sgd_epoch_begin(sgd, &model, 0);
+	CHECK(sgd_run_batches(sgd, &model, 0, batches) == 0);
+
+	/* per batch, m/n pulls of every item in expectation */
+	expected = (double) batches * config.negatives / ITEMS;
+	for (int j = 0; j < ITEMS; j++)
+	{
+		double		pulls = -log((double) model.items[(size_t) j * DIMS]) * sqrt(acc) / (eta * lambda);
+		double		positives = (double) (by_item.row_start[j + 1] - by_item.row_start[j]);
+
+		/* every coordinate alike */
+		CHECK_NEAR(model.items[(size_t) j * DIMS + DIMS - 1], model.items[(size_t) j * DIMS], 1e-6);
+		if (j < 10)
+			head += (pulls - positives) / 10;
+		else if (j >= ITEMS / 2)
+			tail += (pulls - positives) / (ITEMS / 2);
+	}
+	CHECK_NEAR(head, expected, 0.1 * expected);
+	CHECK_NEAR(tail, expected, 0.1 * expected);
+
+	free(scratch);
+	free(model.users);
+	free(model.items);
+	free(model.user_acc);
+	free(model.item_acc);
+	free(by_user.row_start);
+	free(by_user.col);
+	free(by_user.value);
+	free(by_item.row_start);
+	free(by_item.col);
+	free(by_item.value);
+}
+
 int
 main(void)
 {
@@ -626,5 +761,6 @@ main(void)
 	RUN_TEST(test_kernel_sampler);
 	RUN_TEST(test_two_pass_select);
 	RUN_TEST(test_lambdarank);
+	RUN_TEST(test_negative_l2_is_sampler_free);
 	return unit_tests_failed != 0;
 }

@@ -190,10 +190,12 @@ test_rank_deficient(void)
 
 /*
  * The softmax's default λ: SOFTMAX_REGULARIZATION_PER_SIGMA · σ_k / T, with
- * the item weights written out by hand (positives plus expected draws as a
- * negative) for the uniform and the popularity sampler, against the dense SVD.
+ * the item weights written out by hand (positives plus uniform draws'
+ * expected count as a negative, which the trainer weighs every sampler's
+ * draws to) for the uniform and the popularity sampler, against the dense
+ * SVD.  Returns λ.
  */
-static void
+static double
 check_default_regularization(SamplerKind sampler, double beta, double temperature)
 {
 	Problem		pr;
@@ -202,7 +204,6 @@ check_default_regularization(SamplerKind sampler, double beta, double temperatur
 	SgdData		data;
 	float	   *scratch;
 	double		lambda;
-	double		total = 0.0;
 	size_t		nnz;
 
 	make_problem(&pr, 150, 100, 0.05, 17);
@@ -221,15 +222,8 @@ check_default_regularization(SamplerKind sampler, double beta, double temperatur
 	{
 		double		n_i = (double) (pr.by_item.row_start[i + 1] - pr.by_item.row_start[i]);
 
-		total += sampler == SAMPLER_POPULARITY ? pow(n_i, beta) : 1.0;
-	}
-	for (int i = 0; i < pr.n_items; i++)
-	{
-		double		n_i = (double) (pr.by_item.row_start[i + 1] - pr.by_item.row_start[i]);
-		double		q = (sampler == SAMPLER_POPULARITY ? pow(n_i, beta) : 1.0) / total;
-
 		/* the rule's 1,024 draws per batch (not m), nnz / B batches an epoch */
-		pr.item_weight[i] = n_i + SOFTMAX_REFERENCE_NEGATIVES * ((double) nnz / 20.0) * q;
+		pr.item_weight[i] = n_i + SOFTMAX_REFERENCE_NEGATIVES * ((double) nnz / 20.0) / pr.n_items;
 	}
 	dense_singular_values(&pr, reference);
 	data.by_user = &pr.by_user;
@@ -243,18 +237,22 @@ check_default_regularization(SamplerKind sampler, double beta, double temperatur
 	CHECK_NEAR(softmax_default_regularization(&config, &data, scratch, NULL, NULL), lambda, 1e-6 * lambda);
 	free(scratch);
 	free_problem(&pr);
+	return lambda;
 }
 
 static void
 test_default_regularization_uniform(void)
 {
-	check_default_regularization(SAMPLER_UNIFORM, 0.0, 1.0);
+	(void) check_default_regularization(SAMPLER_UNIFORM, 0.0, 1.0);
 }
 
 static void
 test_default_regularization_popularity(void)
 {
-	check_default_regularization(SAMPLER_POPULARITY, 0.75, 0.5);
+	double		lambda = check_default_regularization(SAMPLER_POPULARITY, 0.75, 0.5);
+
+	/* the objective is the sampler's no longer: neither is λ */
+	CHECK_NEAR(lambda, check_default_regularization(SAMPLER_UNIFORM, 0.0, 0.5), 1e-6 * lambda);
 }
 
 /* Too few items for a spectrum: the fixed fallback. */
