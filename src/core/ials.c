@@ -34,21 +34,28 @@ extern void spotrs_(const char *uplo, const int *n, const int *nrhs,
  * 4% less at dims 256, and the same at dims 64 and 512 (16 rows made the
  * sgemm too short at dims 256).
  *
- * From dims 1024 up the block grows to d/8 rows (at most 256): each sgemm
+ * From dims 1024 up the block grows to d/2 rows (at most 1024): each sgemm
  * packs all of G (d² floats, 4 MB at dims 1024, more than L2) for only
  * 2·rows·d² flops, and a block's gathered rows overflow L2 at those dims
- * whatever its height.  Core benchmark, Gowalla shape, both threads of a
- * Zen 4 EPYC, alternating runs: dims 1024, 32 rows 6.3–7.2 s per epoch,
- * 128 rows 5.6–6.5; dims 2048, 32 rows 25.3 s, 256 rows 18.4; at dims 512
- * 64 rows measured the same as 32.
+ * whatever its height.  Core benchmark (`run_core.sh --cg D`), Gowalla
+ * shape, both threads of a Zen 4 EPYC, alternating runs, s per epoch:
+ * dims 1024, 32 rows 6.3–7.2 (four runs), 128 rows 5.5–6.1 (five), 256
+ * rows 5.5–5.8 (four), 512 rows 5.4–5.8 (six, median 5.4); dims 2048, 32
+ * rows 25.3, 256 rows 17.9–18.4 (three), 1024 rows 17.2–17.7 (two).  At
+ * dims 512 taller blocks lose (two runs each): 32 rows 1.52–1.53, 128 rows
+ * 1.66–1.69, 256 rows 1.81–1.91.  The backend solves in chunks of about
+ * FLOPS_PER_CHUNK between interrupt checks, which split evenly over the
+ * threads make its blocks about 300 rows at dims 1024 (120 before) and
+ * 150 at dims 2048 (as before): irec_train at dims 1024 on that shape,
+ * five alternating trainings each, median 6.04 → 5.79 s per epoch.
  */
 #define IALS_CG_BLOCK 32
-#define IALS_CG_BLOCK_MAX 256
+#define IALS_CG_BLOCK_MAX 1024
 
 static inline int
 cg_block_rows(int dims)
 {
-	int			rows = dims >= 1024 ? dims / 8 : IALS_CG_BLOCK;
+	int			rows = dims >= 1024 ? dims / 2 : IALS_CG_BLOCK;
 
 	return rows > IALS_CG_BLOCK_MAX ? IALS_CG_BLOCK_MAX : rows;
 }

@@ -274,7 +274,7 @@ test_cg_converges_to_dense_solve(void)
 
 /*
  * At large dims CG solves taller blocks (cg_block_rows): 160 rows at dims
- * 1024 are a full block and a partial one on one thread.  Each row must
+ * 1024 are one block on one thread and two of 80 on two.  Each row must
  * take the same three CG steps as a plain per-row CG in double from the
  * same start, with A = α0·G + Σ(α−α0)·h·hᵀ + λ·I formed densely.
  */
