@@ -239,7 +239,8 @@ double		pairwise_gramian_gradients(const float *ctx, const float *pos, int dims,
  * count whatever the sampler (so λ is the same for every sampler but
  * in-batch, whose draws per batch are the batch); the all-zero model stays
  * a saddle in every direction whose singular value σ of the so-weighted,
- * centred interaction matrix exceeds λ·T.  λ = SOFTMAX_REGULARIZATION_PER_SIGMA · σ_k / T with
+ * centred interaction matrix exceeds λ·T.
+ * λ = SOFTMAX_REGULARIZATION_PER_SIGMA · σ_k / T with
  * k = min(dims, SOFTMAX_SPECTRUM_RANK): measured on five data sets of very
  * different shapes (400 to 41k items, 5 to 94 positives per item), the best
  * λ lay at 0.7–1 × σ_64, while 0.3.0's constant 0.2 ranged from 0.8 × σ_64
