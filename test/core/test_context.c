@@ -63,14 +63,6 @@ csr_from_dense(size_t rows, size_t cols, const double *dense, CsrMatrix *m)
 }
 
 static void
-csr_free(CsrMatrix *m)
-{
-	free(m->row_start);
-	free(m->col);
-	free(m->value);
-}
-
-static void
 problem_init(Problem *p, ContextModelKind kind, unsigned long long seed)
 {
 	double		dense_item[ITEMS][CONTEXTS];
@@ -122,10 +114,10 @@ problem_init(Problem *p, ContextModelKind kind, unsigned long long seed)
 static void
 problem_free(Problem *p)
 {
-	csr_free(&p->by_context);
-	csr_free(&p->by_item);
+	unit_csr_free(&p->by_context);
+	unit_csr_free(&p->by_item);
 	for (int f = 0; f < FIELDS; f++)
-		csr_free(&p->by_value[f]);
+		unit_csr_free(&p->by_value[f]);
 }
 
 /* φ(c) straight from the definition. */

@@ -45,14 +45,8 @@ make_problem(Problem *p, unsigned long long seed)
 				p->dense_alpha[u][i] = values[nnz];
 				nnz++;
 			}
-	p->by_user.row_start = malloc(sizeof(size_t) * (N_USERS + 1));
-	p->by_user.col = malloc(sizeof(int32_t) * nnz);
-	p->by_user.value = malloc(sizeof(float) * nnz);
-	p->by_item.row_start = malloc(sizeof(size_t) * (N_ITEMS + 1));
-	p->by_item.col = malloc(sizeof(int32_t) * nnz);
-	p->by_item.value = malloc(sizeof(float) * nnz);
-	CHECK(csr_build(N_USERS, N_ITEMS, nnz, rows, cols, values, &p->by_user) == 0);
-	CHECK(csr_build(N_ITEMS, N_USERS, nnz, cols, rows, values, &p->by_item) == 0);
+	CHECK(unit_csr(N_USERS, N_ITEMS, nnz, rows, cols, values, &p->by_user) == 0);
+	CHECK(unit_csr(N_ITEMS, N_USERS, nnz, cols, rows, values, &p->by_item) == 0);
 	for (int k = 0; k < N_USERS * DIMS; k++)
 		p->users[k] = (float) (unit_rand_uniform(&state) - 0.5);
 	for (int k = 0; k < N_ITEMS * DIMS; k++)
@@ -62,12 +56,8 @@ make_problem(Problem *p, unsigned long long seed)
 static void
 free_problem(Problem *p)
 {
-	free(p->by_user.row_start);
-	free(p->by_user.col);
-	free(p->by_user.value);
-	free(p->by_item.row_start);
-	free(p->by_item.col);
-	free(p->by_item.value);
+	unit_csr_free(&p->by_user);
+	unit_csr_free(&p->by_item);
 }
 
 /*
@@ -390,10 +380,7 @@ test_cg_blocks_at_large_dims(void)
 				values[nnz] = (float) (1.0 + 3.0 * unit_rand_uniform(&state));
 				nnz++;
 			}
-	m.row_start = malloc(sizeof(size_t) * (BIG_ROWS + 1));
-	m.col = malloc(sizeof(int32_t) * nnz);
-	m.value = malloc(sizeof(float) * nnz);
-	CHECK(csr_build(BIG_ROWS, BIG_COLS, nnz, rows, cols, values, &m) == 0);
+	CHECK(unit_csr(BIG_ROWS, BIG_COLS, nnz, rows, cols, values, &m) == 0);
 	for (size_t k = 0; k < (size_t) BIG_COLS * BIG_DIMS; k++)
 		other[k] = (float) ((unit_rand_uniform(&state) - 0.5) * 0.1);
 	for (size_t k = 0; k < (size_t) BIG_ROWS * BIG_DIMS; k++)
@@ -428,9 +415,7 @@ test_cg_blocks_at_large_dims(void)
 	free(partials);
 	free(scratch);
 	free(x);
-	free(m.row_start);
-	free(m.col);
-	free(m.value);
+	unit_csr_free(&m);
 }
 
 /*

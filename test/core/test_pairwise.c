@@ -63,9 +63,7 @@ csr_of(const double weight[USERS][ITEMS], int transpose)
 static void
 free_csr(CsrMatrix *m)
 {
-	free(m->row_start);
-	free(m->col);
-	free(m->value);
+	unit_csr_free(m);
 	free(m);
 }
 

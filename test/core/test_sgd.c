@@ -680,14 +680,8 @@ test_negative_l2_is_sampler_free(void)
 			nnz++;
 		}
 	}
-	by_user.row_start = malloc(sizeof(size_t) * (USERS + 1));
-	by_user.col = malloc(sizeof(int32_t) * nnz);
-	by_user.value = malloc(sizeof(float) * nnz);
-	by_item.row_start = malloc(sizeof(size_t) * (ITEMS + 1));
-	by_item.col = malloc(sizeof(int32_t) * nnz);
-	by_item.value = malloc(sizeof(float) * nnz);
-	CHECK(csr_build(USERS, ITEMS, nnz, rows, cols, NULL, &by_user) == 0);
-	CHECK(csr_build(ITEMS, USERS, nnz, cols, rows, NULL, &by_item) == 0);
+	CHECK(unit_csr(USERS, ITEMS, nnz, rows, cols, NULL, &by_user) == 0);
+	CHECK(unit_csr(ITEMS, USERS, nnz, cols, rows, NULL, &by_item) == 0);
 
 	memset(&config, 0, sizeof(config));
 	config.algorithm = SGD_SOFTMAX;
@@ -742,12 +736,8 @@ test_negative_l2_is_sampler_free(void)
 	free(model.items);
 	free(model.user_acc);
 	free(model.item_acc);
-	free(by_user.row_start);
-	free(by_user.col);
-	free(by_user.value);
-	free(by_item.row_start);
-	free(by_item.col);
-	free(by_item.value);
+	unit_csr_free(&by_user);
+	unit_csr_free(&by_item);
 }
 
 int

@@ -58,14 +58,8 @@ make_problem(Problem *pr, int n_users, int n_items, double density, unsigned lon
 			}
 		}
 	}
-	pr->by_user.row_start = malloc(sizeof(size_t) * (n_users + 1));
-	pr->by_user.col = malloc(sizeof(int32_t) * nnz);
-	pr->by_user.value = malloc(sizeof(float) * nnz);
-	pr->by_item.row_start = malloc(sizeof(size_t) * (n_items + 1));
-	pr->by_item.col = malloc(sizeof(int32_t) * nnz);
-	pr->by_item.value = malloc(sizeof(float) * nnz);
-	CHECK(csr_build(n_users, n_items, nnz, rows, cols, values, &pr->by_user) == 0);
-	CHECK(csr_build(n_items, n_users, nnz, cols, rows, values, &pr->by_item) == 0);
+	CHECK(unit_csr(n_users, n_items, nnz, rows, cols, values, &pr->by_user) == 0);
+	CHECK(unit_csr(n_items, n_users, nnz, cols, rows, values, &pr->by_item) == 0);
 	pr->user_weight = malloc(sizeof(double) * n_users);
 	pr->item_weight = malloc(sizeof(double) * n_items);
 	for (int u = 0; u < n_users; u++)
@@ -82,12 +76,8 @@ make_problem(Problem *pr, int n_users, int n_items, double density, unsigned lon
 static void
 free_problem(Problem *pr)
 {
-	free(pr->by_user.row_start);
-	free(pr->by_user.col);
-	free(pr->by_user.value);
-	free(pr->by_item.row_start);
-	free(pr->by_item.col);
-	free(pr->by_item.value);
+	unit_csr_free(&pr->by_user);
+	unit_csr_free(&pr->by_item);
 	free(pr->user_weight);
 	free(pr->item_weight);
 	free(pr->dense);

@@ -10,6 +10,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "core/sparse.h"
 
 static int unit_failures;
 static int unit_tests_failed;
@@ -43,6 +46,28 @@ static int unit_tests_failed;
 			unit_tests_failed++; \
 		} \
 	} while (0)
+
+/*
+ * unit_csr: out built from nnz triples by csr_build, into arrays of its
+ * own (malloc); returns csr_build's result.  unit_csr_free frees them.
+ */
+static inline int
+unit_csr(size_t n_rows, size_t n_cols, size_t nnz, const int32_t *rows, const int32_t *cols,
+		 const float *values, CsrMatrix *out)
+{
+	out->row_start = malloc(sizeof(size_t) * (n_rows + 1));
+	out->col = malloc(sizeof(int32_t) * (nnz > 0 ? nnz : 1));
+	out->value = malloc(sizeof(float) * (nnz > 0 ? nnz : 1));
+	return csr_build(n_rows, n_cols, nnz, rows, cols, values, out);
+}
+
+static inline void
+unit_csr_free(CsrMatrix *m)
+{
+	free(m->row_start);
+	free(m->col);
+	free(m->value);
+}
 
 /* A small deterministic generator so tests never depend on libc's rand(). */
 static inline unsigned long long
