@@ -45,7 +45,7 @@ SELECT test_users > 300 AS split FROM irec_split('sq0', name => 'sq', seed => 3)
 ALTER TABLE sq_train RENAME TO sq;
 SELECT irec_train('sq', dims => 6, epochs => 4, solver => 'cholesky', weight_column => 'weight',
                   confidence => 'log', model => 'sq_memory', quiet => true);
-SELECT irec_train('sq', dims => 6, epochs => 4, engine => 'sql', weight_column => 'weight',
+SELECT irec_train('sq', dims => 6, epochs => 4, engine => 'sql', solver => 'cholesky', weight_column => 'weight',
                   confidence => 'log', model => 'sq_sql', quiet => true);
 CREATE FUNCTION pg_temp.max_difference(a regclass, b regclass, key text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE d float8;
@@ -63,10 +63,22 @@ SELECT bool_and(abs(m.l - s.l) / m.l < 1e-5) AS losses_agree
   JOIN unnest((SELECT loss FROM irec_models WHERE name = 'sq_sql')) WITH ORDINALITY s(l, k) USING (k);
 SELECT params->>'engine' AS engine, params->>'solver' AS solver, n_users, n_items, n_interactions
   FROM irec_models WHERE name = 'sq_sql';
+-- with CG (warm-started, 3 steps) both engines take the same steps from the same rows
+SELECT irec_train('sq', dims => 6, epochs => 4, weight_column => 'weight',
+                  confidence => 'log', model => 'sq_memory_cg', quiet => true);
+SELECT irec_train('sq', dims => 6, epochs => 4, engine => 'sql', weight_column => 'weight',
+                  confidence => 'log', model => 'sq_sql_cg', quiet => true);
+SELECT pg_temp.max_difference('sq_memory_cg_users', 'sq_sql_cg_users', 'user_id') < 1e-5 AS cg_users_agree,
+       pg_temp.max_difference('sq_memory_cg_items', 'sq_sql_cg_items', 'item_id') < 1e-5 AS cg_items_agree,
+       pg_temp.max_difference('sq_memory_cg_items', 'sq_memory_items', 'item_id') > 1e-3 AS cg_is_not_exact;
+SELECT bool_and(abs(m.l - s.l) / m.l < 1e-5) AS cg_losses_agree
+  FROM unnest((SELECT loss FROM irec_models WHERE name = 'sq_memory_cg')) WITH ORDINALITY m(l, k)
+  JOIN unnest((SELECT loss FROM irec_models WHERE name = 'sq_sql_cg')) WITH ORDINALITY s(l, k) USING (k);
+SELECT params->>'solver' AS solver, params->>'cg_steps' AS cg_steps FROM irec_models WHERE name = 'sq_sql_cg';
 -- and with parallel query forced on every statement of the SQL engine
 SET force_parallel_mode = on;
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
-SELECT irec_train('sq', dims => 6, epochs => 4, engine => 'sql', weight_column => 'weight',
+SELECT irec_train('sq', dims => 6, epochs => 4, engine => 'sql', solver => 'cholesky', weight_column => 'weight',
                   confidence => 'log', model => 'sq_parallel', quiet => true);
 RESET ALL;
 SELECT pg_temp.max_difference('sq_memory_users', 'sq_parallel_users', 'user_id') < 1e-4 AS parallel_users_agree,
@@ -74,6 +86,67 @@ SELECT pg_temp.max_difference('sq_memory_users', 'sq_parallel_users', 'user_id')
 -- evaluation and serving work on SQL-engine models
 SELECT users_evaluated > 300 AS evaluates FROM irec_evaluate('sq_sql', 'sq_test');
 SELECT count(*) FROM irec_recommend('sq_sql', 5, 3);
+-- irec_als_shard_step, the SQL engine's half-step, against the aggregates'
+-- exact per-row solve (a dense d × d Cholesky of the accumulated system)
+CREATE TABLE ss_pairs AS
+  SELECT u AS row_idx, i AS col_idx, (1 + ((u * 7 + i * 3) % 5))::real AS confidence
+    FROM generate_series(0, 29) u, generate_series(0, 11) i WHERE (u * 5 + i * 11) % 4 = 0;
+CREATE TABLE ss_fixed AS SELECT i AS idx, irec_init_embedding(9, 2, i, 5, 0.5) AS embedding FROM generate_series(0, 11) i;
+CREATE TABLE ss_own AS SELECT u AS idx, irec_init_embedding(9, 1, u, 5, 0.5) AS embedding FROM generate_series(0, 29) u;
+SELECT irec_gramian(embedding) AS ss_gram FROM ss_fixed \gset
+CREATE TABLE ss_reference AS
+  SELECT p.row_idx AS idx, irec_ials_solve(irec_ials_accum(f.embedding, p.confidence, 0.2), :'ss_gram', 0.05, 0.5, 0.2, 12) AS embedding
+    FROM ss_pairs p JOIN ss_fixed f ON f.idx = p.col_idx GROUP BY p.row_idx;
+SELECT count(*) AS rows, max(abs((s.embedding::real[])[k] - (r.embedding::real[])[k])) < 1e-5 AS exact_agrees
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0) s
+  JOIN ss_reference r USING (idx), generate_series(1, 5) k;
+-- the loss shares: Σ over the rows = the loss after the step less the fixed side's L2
+SELECT abs(sum(s.loss) - (
+         (SELECT sum(p.confidence * (inner_product(o.embedding, f.embedding) - 1) ^ 2 - 0.2 * inner_product(o.embedding, f.embedding) ^ 2)
+            FROM ss_pairs p JOIN ss_reference o ON o.idx = p.row_idx JOIN ss_fixed f ON f.idx = p.col_idx)
+         + 0.2 * (SELECT sum(inner_product(o.embedding, f.embedding) ^ 2) FROM ss_reference o, ss_fixed f)
+         + (SELECT sum(0.05 * power(c.n + 0.2 * 12, 0.5) * inner_product(o.embedding, o.embedding))
+              FROM ss_reference o JOIN (SELECT row_idx, count(*) AS n FROM ss_pairs GROUP BY 1) c ON c.row_idx = o.idx)))
+       / sum(s.loss) < 1e-5 AS loss_shares_agree
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0) s;
+-- CG warm-starts from `own`: many steps reach the exact solve
+SELECT max(abs((s.embedding::real[])[k] - (r.embedding::real[])[k])) < 1e-4 AS cg_converges
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 50) s
+  JOIN ss_reference r USING (idx), generate_series(1, 5) k;
+-- with a cache key the pairs stay for the transaction, the sides for the step
+BEGIN;
+SELECT sum(loss) AS cached_first FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1) \gset
+SELECT abs(sum(loss) - :cached_first) = 0 AS cached_same
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1);
+COMMIT;
+UPDATE ss_pairs SET confidence = confidence * 2;
+SELECT abs(sum(loss) - :cached_first) > 1 AS new_transaction_reads_again
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1);
+-- bad tables and arguments
+CREATE TABLE ss_bad AS SELECT * FROM ss_fixed;
+INSERT INTO ss_bad SELECT 3, embedding FROM ss_fixed WHERE idx = 0;
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_bad', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+DELETE FROM ss_bad WHERE idx = 3;
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_bad', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 4, 0.05, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, -1);
+SELECT count(*) FROM irec_als_shard_step('no_such_table', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_shard_step('ss_fixed', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_pairs', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_shard_step('"ss_pairs; DROP TABLE ss_own"', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+CREATE TABLE ss_short AS SELECT * FROM ss_fixed WHERE idx < 5;
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_short', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_short', 5, 0.05, 0.5, 0.2, 3);
+INSERT INTO ss_pairs VALUES (0, 0, 'NaN');
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+CREATE ROLE ss_reader;
+GRANT SELECT ON ss_fixed, ss_own TO ss_reader;
+SET ROLE ss_reader;
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+RESET ROLE;
+DROP TABLE ss_pairs, ss_fixed, ss_own, ss_reference, ss_bad, ss_short;
+DROP ROLE ss_reader;
 -- bad input
 SELECT irec_train('sq', engine => 'spark');
 SELECT irec_train('sq', engine => 'sql', algorithm => 'softmax');

@@ -10,6 +10,9 @@ SELECT irec_train('na_train', dims => 4, epochs => 2, quiet => true);
 CREATE TABLE na_ctx AS SELECT user_id, item_id, weight, user_id % 3 AS part FROM na_train;
 SELECT irec_train('na_ctx', context_columns => ARRAY['user_id', 'part'], model => 'na_ctx_m', dims => 4, epochs => 2,
                   quiet => true);
+CREATE TABLE na_pairs AS SELECT 0 AS row_idx, 1 AS col_idx, 2::real AS confidence;
+CREATE TABLE na_fixed AS SELECT i AS idx, irec_init_embedding(1, 2, i, 4, 0.1) AS embedding FROM generate_series(0, 1) i;
+CREATE TABLE na_own AS SELECT 0 AS idx, irec_init_embedding(1, 1, 0, 4, 0.1) AS embedding;
 CREATE TABLE na_outcomes (fn text, arg text, sqlstate text, message text);
 CREATE FUNCTION na_try(fn text, arg text, call text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE code text; msg text;
@@ -34,7 +37,7 @@ BEGIN
                                 'irec_synthetic', 'irec_recommend', 'irec_similar_items', 'irec_fold_in',
                                 'irec_recommend_for_items', 'irec_tune', 'irec_update', 'irec_track_changes',
                                 'irec_recommend_context', 'irec_context_embedding', 'irec_fold_in_context',
-                                'irec_add_previous_item')
+                                'irec_add_previous_item', 'irec_als_shard_step')
               AND p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'irec')
   LOOP
     FOREACH a IN ARRAY r.proargnames[1:r.pronargs] LOOP
@@ -57,6 +60,7 @@ BEGIN
         WHEN 'irec_context_embedding' THEN 'SELECT irec_context_embedding(model => ''na_ctx_m'', context => ''{"user_id": 1}'''
         WHEN 'irec_fold_in_context' THEN 'SELECT irec_fold_in_context(model => ''na_ctx_m'', context => ''{"user_id": 100000, "part": 1}'', items => ARRAY[1, 2]'
         WHEN 'irec_add_previous_item' THEN 'SELECT irec_add_previous_item(source => ''na2'', time_column => ''weight'', target => ''na_prev'''
+        WHEN 'irec_als_shard_step' THEN 'SELECT count(*) FROM irec_als_shard_step(pairs => ''na_pairs'', fixed => ''na_fixed'', own => ''na_own'', dims => 4, regularization => 0.1, regularization_exponent => 1, unobserved_weight => 0.1, cg_steps => 3'
         WHEN 'irec_tune' THEN 'SELECT * FROM irec_tune(source => ''na_train'', model => ''na_null'', dims => 4, max_seconds => 0.001, quiet => true'
       END;
       -- replace the argument if the base sets it, else add it

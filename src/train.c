@@ -1026,8 +1026,9 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 	sql.init_std = options->init_std;
 	sql.seed = options->seed;
 	sql.quiet = options->quiet;
-	/* the SQL engine's solves are exact */
-	options->solver_name = "cholesky";
+	sql.solver = options->solver;
+	sql.cg_steps = options->cg_steps;
+	sql.threads = options->threads;
 	train_sql(&sql, target, loss, &result);
 
 	summary.source = result.source_name;
@@ -1042,8 +1043,10 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 		char	   *json = params_json(options, irec_thread_count(options->threads));
 
 		json[strlen(json) - 1] = '\0';
-		summary.params_json = psprintf("%s, \"engine\": \"sql\", \"citus\": %s}", json,
-									   result.distributed ? "true" : "false");
+		summary.params_json = psprintf("%s, \"engine\": \"sql\", \"citus\": %s, "
+									   "\"phase_seconds\": {\"solves\": %.3f, \"broadcast\": %.3f, \"coordinator\": %.3f}}",
+									   json, result.distributed ? "true" : "false", result.solve_seconds,
+									   result.broadcast_seconds, result.coordinator_seconds);
 	}
 	summary.n_users = result.n_users;
 	summary.n_items = result.n_items;

@@ -1,23 +1,32 @@
 /*
  * train_sql.c
- *		irec_train(engine => 'sql'): each iALS half-step is one INSERT/CREATE
- *		... SELECT ... GROUP BY over the interactions joined to the fixed
- *		side, issued through SPI (CITUS-NOTES.md, "one iALS epoch as
- *		distributed SQL").
+ *		irec_train(engine => 'sql'): iALS over work tables, each half-step
+ *		solved by irec_als_shard_step (shard_step.c) where the interactions
+ *		are: on Citus, one call per shard on the worker that holds it; on
+ *		one server, one call over the whole table.
  *
- * On a single server the work tables are temporary and every half-step is a
- * CREATE TABLE AS, whose SELECT PostgreSQL may run with parallel workers
- * (the aggregates are parallel safe and combinable).  When the source is a
- * Citus distributed table, the work tables are distributed: the
- * interactions by user and a second copy by item, each side's embeddings
- * colocated with its copy, and the fixed side broadcast as a reference
- * table; a half-step is then an INSERT ... SELECT ... GROUP BY the
- * distribution column, which Citus pushes down to the workers whole.  Only
- * the d×d Gramians and the broadcasts pass through the coordinator.
+ * Work tables: the interactions by dense index, (row_idx, col_idx,
+ * confidence), once by user and once by item; the ids' dense indices
+ * (dense_rank, the in-memory engine's order); each side's current
+ * embeddings (idx, embedding).  On Citus the two interaction tables are
+ * distributed by row_idx, each with an "anchor" colocated with it that
+ * holds one row per shard naming that shard, and both sides' embeddings
+ * are reference tables: a half-step is then
+ *
+ *	 SELECT r.* FROM anchor a, LATERAL irec_als_shard_step(a.shard, ...) r
+ *
+ * which Citus runs as one task per shard on the shard's worker; each task
+ * reads its shard and the worker's copies of the embeddings straight from
+ * the heap (the shard's rows stay cached in the worker's backend for the
+ * transaction) and solves with the in-memory engine's code.  The solved
+ * rows come back to the coordinator, which writes them into the reference
+ * table for the next half-step: per half-step the coordinator moves the
+ * rows of one side, O((|users| + |items|)·dims), never the interactions.
  *
  * The start point and every solve match the in-memory engine (same seed,
- * same initial rows, exact solves), so both give the same embeddings up to
- * float rounding.
+ * same initial rows, same solver): exact solves agree to float rounding,
+ * CG to its own tolerance.  Everything runs in the caller's transaction,
+ * so an error anywhere (a worker lost mid-epoch) leaves the previous model.
  */
 #include "postgres.h"
 
@@ -33,21 +42,37 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "access/xact.h"
+#include "utils/timestamp.h"
 
 #include "irec.h"
 #include "train_common.h"
+#include "shard_step.h"
 #include "train_sql.h"
+
+/* Where an epoch's seconds go (the NOTICE per epoch, and the scaling model). */
+typedef struct SqlPhaseSeconds
+{
+	double		solve;			/* the half-steps' statements: read, solve, gather */
+	double		broadcast;		/* Citus: the new rows into the reference tables */
+	double		coordinator;	/* here: the new rows into this side's table, their sums */
+} SqlPhaseSeconds;
 
 typedef struct Work
 {
 	bool		citus;
 	const char *schema;			/* irec's schema, quoted */
-	char	   *pairs_u;		/* (user_id, item_id, confidence) by user */
-	char	   *pairs_i;		/* the same by item (= pairs_u on one server) */
-	char	   *users;
-	char	   *items;
-	char	   *users_ref;		/* the fixed side's copy (= users on one server) */
-	char	   *items_ref;
+	char	   *grouped;		/* (user_id, item_id, confidence), the source's ids */
+	char	   *ids[2];			/* users, items: (id, idx) */
+	char	   *pairs[2];		/* by user, by item: (row_idx, col_idx, confidence) */
+	char	   *local[2];		/* each side's current rows (idx, embedding, ...) here */
+	/* Citus only */
+	char	   *anchor[2];		/* (row_idx, shard): one row per shard of pairs[side] */
+	char	   *shared[2];		/* each side's rows as a reference table */
+	char	   *shared_shard[2];	/* that table's shard, as every node names it */
+	int64		n[2];
+	int64		key;			/* irec_als_shard_step's cache key */
 } Work;
 
 static void
@@ -134,117 +159,140 @@ train_sql_begin(Oid relid)
 	return true;
 }
 
-static float8 *
-gram_values(Datum gram, int dims)
+/* The one value of a one-row query, as text in the caller's context. */
+static char *
+query_text(const char *sql)
 {
-	ArrayType  *a = DatumGetArrayTypeP(gram);
+	char	   *value;
 
-	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != dims * dims)
-		elog(ERROR, "irec sql engine: malformed Gramian");
-	return (float8 *) ARR_DATA_PTR(a);
+	if (SPI_execute(sql, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "irec sql engine: %s returned no row", sql);
+	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (value == NULL)
+		elog(ERROR, "irec sql engine: %s returned NULL", sql);
+	return pstrdup(value);
 }
 
-/* irec_gramian of one side's embeddings, as a float8[] Datum in the caller's context. */
-static Datum
-gramian_of(const Work *work, const char *table)
+static int64
+query_int64(const char *sql)
 {
 	bool		isnull;
-	Datum		gram = query_value(psprintf("SELECT %s.irec_gramian(embedding) FROM %s", work->schema, table),
-								   0, NULL, NULL, &isnull);
 
-	if (isnull)
-		elog(ERROR, "irec sql engine: %s is empty", table);
-	return gram;
+	return DatumGetInt64(query_value(sql, 0, NULL, NULL, &isnull));
 }
 
 /*
- * half_step: new embeddings of one side from its interactions joined to the
- * other side's current embeddings and Gramian.
+ * Citus: distribute pairs[side] by row_idx, and make its anchor: one row
+ * per shard, whose row_idx falls into that shard and which names it, so
+ * that a query over the anchor runs once per shard, where the shard is.
  */
 static void
-half_step(const SqlTrainOptions *o, const Work *work, const char *pairs, const char *key,
-		  const char *other_key, const char *other, const char *target_table, Datum gram,
-		  int64 n_other)
+distribute_pairs(const Work *work, int side)
 {
-	StringInfoData select;
-	Oid			types[1] = {FLOAT8ARRAYOID};
-	Datum		values[1] = {gram};
+	const char *pairs = work->pairs[side];
+	const char *anchor = work->anchor[side];
+	int64		shards;
 
-	initStringInfo(&select);
-	appendStringInfo(&select,
-					 "SELECT p.%s, %s.irec_ials_solve(%s.irec_ials_accum(o.embedding, p.confidence, %s), "
-					 "$1, %s, %s, %s, " INT64_FORMAT ") AS embedding "
-					 "FROM %s p JOIN %s o ON o.%s = p.%s GROUP BY p.%s",
-					 key, work->schema, work->schema, float8out_internal(o->unobserved_weight),
-					 float8out_internal(o->regularization), float8out_internal(o->regularization_exponent),
-					 float8out_internal(o->unobserved_weight), n_other,
-					 pairs, other, other_key, other_key, key);
+	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => 'none')", pairs);
+	runf("SELECT truncate_local_data_after_distributing_table('%s')", pairs);
+	runf("CREATE TABLE %s (row_idx integer, shard text)", anchor);
+	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => '%s')", anchor, pairs);
+	shards = query_int64(psprintf("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = '%s'::regclass", pairs));
+	/* hash keys fall into every shard long before a million */
+	runf("INSERT INTO %s SELECT DISTINCT ON (s) v, shard_name('%s'::regclass, s) FROM "
+		 "(SELECT v, get_shard_id_for_distribution_column('%s', v) AS s FROM generate_series(0, 999999) v) x "
+		 "ORDER BY s, v", anchor, pairs, pairs);
+	if (query_int64(psprintf("SELECT count(*) FROM %s", anchor)) != shards)
+		elog(ERROR, "irec sql engine: could not find a key for every shard of %s", pairs);
+}
+
+/* Citus: each side's rows as a reference table, and its shard's name. */
+static void
+share_side(Work *work, int side)
+{
+	runf("CREATE TABLE %s AS SELECT idx, embedding FROM %s", work->shared[side], work->local[side]);
+	runf("SELECT create_reference_table('%s')", work->shared[side]);
+	runf("SELECT truncate_local_data_after_distributing_table('%s')", work->shared[side]);
+	work->shared_shard[side] =
+		query_text(psprintf("SELECT shard_name('%s'::regclass, shardid) FROM pg_dist_shard "
+							"WHERE logicalrelid = '%s'::regclass", work->shared[side], work->shared[side]));
+}
+
+/* A side's Gramian (dims × dims) from its rows on this server. */
+static void
+side_gramian(const SqlTrainOptions *o, const Work *work, int side, float *gram)
+{
+	size_t		n;
+	int			threads = irec_thread_count(o->threads);
+	float	   *x;
+	float	   *partials = palloc(sizeof(float) * threads * o->dims * o->dims);
+
+	/* irec_train's snapshot predates the table: read it as of now */
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	x = shard_step_read_embeddings(work->local[side], o->dims, CurrentMemoryContext, &n);
+	PopActiveSnapshot();
+
+	gramian(x, n, o->dims, threads, gram, partials);
+	pfree(partials);
+}
+
+/*
+ * half_step: new rows of `side` (0 users, 1 items) against the other side's
+ * current rows; sums their loss shares and regularization terms.
+ */
+static void
+half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss, double *regularization,
+		  SqlPhaseSeconds *seconds)
+{
+	struct timespec clock;
+
+	int			other = 1 - side;
+	const char *fixed = work->citus ? work->shared_shard[other] : work->local[other];
+	const char *own = work->citus ? work->shared_shard[side] : work->local[side];
+	char	   *call;
+	const char *local_name = strrchr(work->local[side], '.') + 1;
+
+	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d)",
+					work->schema, work->citus ? "a.shard" : quote_literal_cstr(work->pairs[side]),
+					quote_literal_cstr(fixed), quote_literal_cstr(own), o->dims,
+					float8out_internal(o->regularization), float8out_internal(o->regularization_exponent),
+					float8out_internal(o->unobserved_weight),
+					o->solver == IALS_SOLVER_CG ? o->cg_steps : 0, o->threads, work->key, step);
+	clock_gettime(CLOCK_MONOTONIC, &clock);
+	if (work->citus)
+		runf("CREATE TEMP TABLE irec_sql_step AS SELECT r.* FROM %s a CROSS JOIN LATERAL %s r",
+			 work->anchor[side], call);
+	else
+		runf("CREATE TEMP TABLE irec_sql_step AS SELECT * FROM %s", call);
+	seconds->solve += seconds_since(&clock);
+	clock_gettime(CLOCK_MONOTONIC, &clock);
+	runf("DROP TABLE %s", work->local[side]);
+	runf("ALTER TABLE pg_temp.irec_sql_step RENAME TO %s", local_name);
+	if (SPI_execute(psprintf("SELECT count(*), coalesce(sum(loss), 0), coalesce(sum(regularization), 0) FROM %s",
+							 work->local[side]), false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "irec sql engine: could not sum a half-step");
+	{
+		bool		isnull;
+		int64		rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		*loss = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		*regularization = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		/* every row has an interaction, so every row is solved: a shard short is an error */
+		if (rows != work->n[side])
+			elog(ERROR, "irec sql engine: a half-step solved " INT64_FORMAT " of " INT64_FORMAT " rows",
+				 rows, work->n[side]);
+	}
+	seconds->coordinator += seconds_since(&clock);
 	if (work->citus)
 	{
-		/* GROUP BY the distribution column into a colocated table: pushed down whole */
-		char	   *sql = psprintf("INSERT INTO %s %s ON CONFLICT (%s) DO UPDATE SET embedding = EXCLUDED.embedding",
-								   target_table, select.data, key);
-
-		if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "irec sql engine: half-step failed");
+		/* the new rows reach every node for the next half-step */
+		clock_gettime(CLOCK_MONOTONIC, &clock);
+		runf("TRUNCATE %s", work->shared[side]);
+		runf("INSERT INTO %s SELECT idx, embedding FROM %s", work->shared[side], work->local[side]);
+		seconds->broadcast += seconds_since(&clock);
 	}
-	else
-	{
-		/* CREATE TABLE AS lets the SELECT run on parallel workers */
-		char	   *sql = psprintf("CREATE TEMP TABLE irec_sql_scratch AS %s", select.data);
-
-		if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) < 0)
-			elog(ERROR, "irec sql engine: half-step failed");
-		runf("DROP TABLE %s", target_table);
-		runf("ALTER TABLE pg_temp.irec_sql_scratch RENAME TO %s", strrchr(target_table, '.') + 1);
-	}
-}
-
-/* Citus: refresh the reference copy of one side. */
-static void
-broadcast(const Work *work, const char *from, const char *to)
-{
-	if (!work->citus)
-		return;
-	runf("DELETE FROM %s", to);
-	runf("INSERT INTO %s SELECT * FROM %s", to, from);
-}
-
-/*
- * loss: the iALS objective over the current embeddings, the same terms as
- * ials_loss: Σ_S [α(ŷ−1)² − α0ŷ²] + α0⟨G_C, G_I⟩ + Σ λ_row‖x‖².
- */
-static double
-loss_of(const SqlTrainOptions *o, const Work *work, Datum user_gram, Datum item_gram,
-		int64 n_users, int64 n_items)
-{
-	bool		isnull;
-	double		data_term;
-	double		reg;
-	double		all_pairs = 0.0;
-	float8	   *gu = gram_values(user_gram, o->dims);
-	float8	   *gi = gram_values(item_gram, o->dims);
-	const char *lambda = float8out_internal(o->regularization);
-	const char *nu = float8out_internal(o->regularization_exponent);
-	const char *a0 = float8out_internal(o->unobserved_weight);
-
-	data_term = DatumGetFloat8(query_value(
-										   psprintf("SELECT coalesce(sum(p.confidence * (s - 1) ^ 2 - %s * s ^ 2), 0) FROM "
-													"(SELECT p.confidence, %s.inner_product(u.embedding, i.embedding) AS s "
-													"FROM %s p JOIN %s u ON u.user_id = p.user_id JOIN %s i ON i.item_id = p.item_id) p",
-													a0, work->schema, work->pairs_u, work->users, work->items_ref),
-										   0, NULL, NULL, &isnull));
-	reg = DatumGetFloat8(query_value(
-									 psprintf("SELECT (SELECT coalesce(sum(%s * power(c.n + %s * " INT64_FORMAT ", %s) * %s.inner_product(u.embedding, u.embedding)), 0) "
-											  " FROM %s u JOIN (SELECT user_id, count(*) AS n FROM %s GROUP BY user_id) c ON c.user_id = u.user_id) + "
-											  "(SELECT coalesce(sum(%s * power(c.n + %s * " INT64_FORMAT ", %s) * %s.inner_product(i.embedding, i.embedding)), 0) "
-											  " FROM %s i JOIN (SELECT item_id, count(*) AS n FROM %s GROUP BY item_id) c ON c.item_id = i.item_id)",
-											  lambda, a0, n_items, nu, work->schema, work->users, work->pairs_u,
-											  lambda, a0, n_users, nu, work->schema, work->items, work->pairs_i),
-									 0, NULL, NULL, &isnull));
-	for (int k = 0; k < o->dims * o->dims; k++)
-		all_pairs += gu[k] * gi[k];
-	return data_term + o->unobserved_weight * all_pairs + reg;
 }
 
 void
@@ -260,8 +308,7 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 	char	   *weight;
 	char	   *confidence;
 	bool		isnull;
-	Datum		item_gram;
-	Datum		user_gram;
+	float	   *item_gram;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	interactions_check_source(&o->source, &user_type, &item_type);
@@ -307,102 +354,117 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 		? psprintf("(1 + %s * ln(1 + w::float8 / %s))::float4", float8out_internal(o->alpha), float8out_internal(o->epsilon))
 		: psprintf("(1 + %s * w::float8)::float4", float8out_internal(o->alpha));
 
-	work.pairs_u = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_u") : "pg_temp.irec_sql_pairs";
-	work.pairs_i = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_i") : work.pairs_u;
-	work.users = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_users") : "pg_temp.irec_sql_users";
-	work.items = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_items") : "pg_temp.irec_sql_items";
-	work.users_ref = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_users_ref") : work.users;
-	work.items_ref = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_items_ref") : work.items;
-
-	/* the work tables */
-	runf("CREATE %s TABLE %s AS SELECT s.%s AS user_id, s.%s AS item_id, %s AS confidence FROM "
+	/* the interactions, grouped and weighed, with the source's ids, here */
+	work.grouped = "pg_temp.irec_sql_grouped";
+	runf("CREATE TEMP TABLE irec_sql_grouped AS SELECT s.%s AS user_id, s.%s AS item_id, %s AS confidence FROM "
 		 "(SELECT s.%s%s, s.%s%s, %s AS w FROM %s s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL%s%s GROUP BY 1, 2) s",
-		 work.citus ? "" : "TEMP", work.pairs_u, u, i, confidence,
+		 u, i, confidence,
 		 u, user_type == TEXTOID ? "::text" : "", i, item_type == TEXTOID ? "::text" : "",
 		 weight, source, u, i,
 		 o->source.weight_column ? " AND s." : "",
 		 o->source.weight_column ? psprintf("%s IS NOT NULL", quote_identifier(o->source.weight_column)) : "");
-	if (work.citus)
-	{
-		runf("SELECT create_distributed_table('%s', 'user_id')", work.pairs_u);
-		runf("CREATE TABLE %s AS SELECT * FROM %s", work.pairs_i, work.pairs_u);
-		runf("SELECT create_distributed_table('%s', 'item_id')", work.pairs_i);
-	}
-	result->n_interactions = DatumGetInt64(query_value(psprintf("SELECT count(*) FROM %s", work.pairs_u), 0, NULL, NULL, &isnull));
+	result->n_interactions = query_int64("SELECT count(*) FROM pg_temp.irec_sql_grouped");
 	if (result->n_interactions == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("%s has no interactions to train on", source),
 				 errhint("Train from a table with at least one row whose user, item and weight are not NULL.")));
-	/* the in-memory engine's dense order: dense_rank over the ids */
-	runf("CREATE %s TABLE %s AS SELECT user_id, %s.irec_init_embedding(" INT64_FORMAT ", 1, "
-		 "(dense_rank() OVER (ORDER BY user_id) - 1)::bigint, %d, %s) AS embedding "
-		 "FROM (SELECT DISTINCT user_id FROM %s) s",
-		 work.citus ? "" : "TEMP", work.users, work.schema, o->seed, o->dims,
-		 float8out_internal(o->init_std), work.pairs_u);
-	runf("CREATE %s TABLE %s AS SELECT item_id, %s.irec_init_embedding(" INT64_FORMAT ", 2, "
-		 "(dense_rank() OVER (ORDER BY item_id) - 1)::bigint, %d, %s) AS embedding "
-		 "FROM (SELECT DISTINCT item_id FROM %s) s",
-		 work.citus ? "" : "TEMP", work.items, work.schema, o->seed, o->dims,
-		 float8out_internal(o->init_std), work.pairs_u);
-	if (work.citus)
-	{
-		runf("ALTER TABLE %s ADD PRIMARY KEY (user_id)", work.users);
-		runf("ALTER TABLE %s ADD PRIMARY KEY (item_id)", work.items);
-		runf("SELECT create_distributed_table('%s', 'user_id', colocate_with => '%s')", work.users, work.pairs_u);
-		runf("SELECT create_distributed_table('%s', 'item_id', colocate_with => '%s')", work.items, work.pairs_i);
-		runf("CREATE TABLE %s AS SELECT * FROM %s", work.users_ref, work.users);
-		runf("CREATE TABLE %s AS SELECT * FROM %s", work.items_ref, work.items);
-		runf("SELECT create_reference_table('%s')", work.users_ref);
-		runf("SELECT create_reference_table('%s')", work.items_ref);
-	}
-	result->n_users = DatumGetInt64(query_value(psprintf("SELECT count(*) FROM %s", work.users), 0, NULL, NULL, &isnull));
-	result->n_items = DatumGetInt64(query_value(psprintf("SELECT count(*) FROM %s", work.items), 0, NULL, NULL, &isnull));
+	/* the in-memory engine's dense order: the ids sorted */
+	work.ids[0] = "pg_temp.irec_sql_ids_u";
+	work.ids[1] = "pg_temp.irec_sql_ids_i";
+	run("CREATE TEMP TABLE irec_sql_ids_u AS SELECT user_id AS id, (row_number() OVER (ORDER BY user_id) - 1)::int4 AS idx "
+		"FROM (SELECT DISTINCT user_id FROM pg_temp.irec_sql_grouped) s");
+	run("CREATE TEMP TABLE irec_sql_ids_i AS SELECT item_id AS id, (row_number() OVER (ORDER BY item_id) - 1)::int4 AS idx "
+		"FROM (SELECT DISTINCT item_id FROM pg_temp.irec_sql_grouped) s");
+	result->n_users = work.n[0] = query_int64("SELECT count(*) FROM pg_temp.irec_sql_ids_u");
+	result->n_items = work.n[1] = query_int64("SELECT count(*) FROM pg_temp.irec_sql_ids_i");
 	if (result->n_items < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s has interactions with only one item", source),
 				 errhint("A recommender needs at least two items to rank.")));
+	if (work.n[0] > PG_INT32_MAX || work.n[1] > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s has more than 2^31 users or items", source)));
+
+	/* the pairs by dense index, once per side */
+	work.pairs[0] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_u") : "pg_temp.irec_sql_pairs_u";
+	work.pairs[1] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_i") : "pg_temp.irec_sql_pairs_i";
+	runf("CREATE %s TABLE %s AS SELECT u.idx AS row_idx, i.idx AS col_idx, g.confidence "
+		 "FROM pg_temp.irec_sql_grouped g JOIN pg_temp.irec_sql_ids_u u ON u.id = g.user_id "
+		 "JOIN pg_temp.irec_sql_ids_i i ON i.id = g.item_id",
+		 work.citus ? "" : "TEMP", work.pairs[0]);
+	runf("CREATE %s TABLE %s AS SELECT col_idx AS row_idx, row_idx AS col_idx, confidence FROM %s",
+		 work.citus ? "" : "TEMP", work.pairs[1], work.pairs[0]);
+	run("DROP TABLE pg_temp.irec_sql_grouped");
+
+	/* each side's initial rows, as the in-memory engine draws them */
+	work.local[0] = "pg_temp.irec_sql_users";
+	work.local[1] = "pg_temp.irec_sql_items";
+	for (int side = 0; side < 2; side++)
+		runf("CREATE TEMP TABLE %s AS SELECT idx, %s.irec_init_embedding(" INT64_FORMAT ", %d, idx, %d, %s) AS embedding "
+			 "FROM %s", strrchr(work.local[side], '.') + 1, work.schema, o->seed, side + 1, o->dims,
+			 float8out_internal(o->init_std), work.ids[side]);
+	if (work.citus)
+	{
+		work.anchor[0] = quote_qualified_identifier(target->schema, "irec_sql_anchor_u");
+		work.anchor[1] = quote_qualified_identifier(target->schema, "irec_sql_anchor_i");
+		work.shared[0] = quote_qualified_identifier(target->schema, "irec_sql_users_ref");
+		work.shared[1] = quote_qualified_identifier(target->schema, "irec_sql_items_ref");
+		for (int side = 0; side < 2; side++)
+		{
+			distribute_pairs(&work, side);
+			share_side(&work, side);
+		}
+	}
+	work.key = (int64) GetCurrentTimestamp() ^ ((int64) MyProcPid << 40);
 	result->load_seconds = seconds_since(&start);
 
+	result->solve_seconds = result->broadcast_seconds = result->coordinator_seconds = 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	item_gram = gramian_of(&work, work.items);
 	for (int epoch = 0; epoch < o->epochs; epoch++)
 	{
 		struct timespec epoch_start;
+		double		user_loss;
+		double		user_regularization;
+		double		item_loss;
+		double		item_regularization;
+		SqlPhaseSeconds seconds = {0, 0, 0};
 
 		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
-		half_step(o, &work, work.pairs_u, "user_id", "item_id", work.items_ref, work.users,
-				  item_gram, result->n_items);
-		broadcast(&work, work.users, work.users_ref);
-		user_gram = gramian_of(&work, work.users);
-		half_step(o, &work, work.pairs_i, "item_id", "user_id", work.users_ref, work.items,
-				  user_gram, result->n_users);
-		broadcast(&work, work.items, work.items_ref);
-		item_gram = gramian_of(&work, work.items);
-		loss[epoch] = loss_of(o, &work, user_gram, item_gram, result->n_users, result->n_items);
+		half_step(o, &work, 0, 2 * epoch + 1, &user_loss, &user_regularization, &seconds);
+		half_step(o, &work, 1, 2 * epoch + 2, &item_loss, &item_regularization, &seconds);
+		/*
+		 * The items' shares (observed, all-pairs against the new users, L2)
+		 * and the users' L2: ials_loss_from_item_rows, summed where solved
+		 */
+		loss[epoch] = item_loss + user_regularization;
+		result->solve_seconds += seconds.solve;
+		result->broadcast_seconds += seconds.broadcast;
+		result->coordinator_seconds += seconds.coordinator;
 		CHECK_FOR_INTERRUPTS();
 		if (!o->quiet)
 			ereport(NOTICE,
-					(errmsg("epoch %d/%d: loss %.6g, %.2f s", epoch + 1, o->epochs, loss[epoch],
-							seconds_since(&epoch_start))));
+					(errmsg("epoch %d/%d: loss %.6g, %.2f s (solves %.2f s, broadcast %.2f s, here %.2f s)",
+							epoch + 1, o->epochs, loss[epoch], seconds_since(&epoch_start),
+							seconds.solve, seconds.broadcast, seconds.coordinator)));
 	}
 	result->train_seconds = seconds_since(&start);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	{
-		float8	   *g = gram_values(item_gram, o->dims);
-
-		result->item_gram = palloc(sizeof(float) * o->dims * o->dims);
-		for (int k = 0; k < o->dims * o->dims; k++)
-			result->item_gram[k] = (float) g[k];
-	}
-	model_write_from(target, psprintf("SELECT user_id, embedding FROM %s", work.users),
-					 psprintf("SELECT item_id, embedding FROM %s", work.items), user_type, item_type, o->dims);
+	item_gram = palloc(sizeof(float) * o->dims * o->dims);
+	side_gramian(o, &work, 1, item_gram);
+	result->item_gram = item_gram;
+	model_write_from(target,
+					 "SELECT i.id, s.embedding FROM pg_temp.irec_sql_ids_u i JOIN pg_temp.irec_sql_users s USING (idx)",
+					 "SELECT i.id, s.embedding FROM pg_temp.irec_sql_ids_i i JOIN pg_temp.irec_sql_items s USING (idx)",
+					 user_type, item_type, o->dims);
 	if (work.citus)
-		runf("DROP TABLE %s, %s, %s, %s, %s, %s", work.pairs_u, work.pairs_i, work.users, work.items,
-			 work.users_ref, work.items_ref);
+		runf("DROP TABLE %s, %s, %s, %s, %s, %s", work.pairs[0], work.pairs[1], work.anchor[0], work.anchor[1],
+			 work.shared[0], work.shared[1]);
 	else
-		run("DROP TABLE pg_temp.irec_sql_pairs, pg_temp.irec_sql_users, pg_temp.irec_sql_items");
+		run("DROP TABLE pg_temp.irec_sql_pairs_u, pg_temp.irec_sql_pairs_i");
+	run("DROP TABLE pg_temp.irec_sql_ids_u, pg_temp.irec_sql_ids_i, pg_temp.irec_sql_users, pg_temp.irec_sql_items");
 	result->write_seconds = seconds_since(&start);
 }

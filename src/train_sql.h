@@ -1,14 +1,15 @@
 /*
  * train_sql.h
- *		irec_train's SQL engine: iALS epochs as SQL statements over the
- *		distributed-path aggregates, so one call runs on a single server
- *		(parallel query) and on Citus (pushed-down shard queries).
+ *		irec_train's SQL engine: iALS epochs as SQL statements over work
+ *		tables, each half-step solved where the interactions are (one
+ *		irec_als_shard_step per Citus shard, or one on a single server).
  */
 #ifndef IREC_TRAIN_SQL_H
 #define IREC_TRAIN_SQL_H
 
 #include "postgres.h"
 
+#include "core/ials.h"
 #include "interactions.h"
 #include "model.h"
 
@@ -24,6 +25,9 @@ typedef struct SqlTrainOptions
 	double		alpha;
 	double		epsilon;
 	double		init_std;
+	IalsSolver	solver;
+	int			cg_steps;
+	int			threads;		/* per call of the half-step (0: all cores) */
 	int64		seed;
 	bool		quiet;
 } SqlTrainOptions;
@@ -40,6 +44,10 @@ typedef struct SqlTrainResult
 	double		write_seconds;
 	float	   *item_gram;		/* dims × dims, of the final items */
 	bool		distributed;	/* ran on Citus */
+	/* the training's seconds by phase (train_sql.c, SqlPhaseSeconds) */
+	double		solve_seconds;
+	double		broadcast_seconds;
+	double		coordinator_seconds;
 } SqlTrainResult;
 
 /*

@@ -71,7 +71,7 @@ echo "== the in-memory engine on the coordinator's local copy, and the SQL engin
 q "$coord" <<SQL
 SET client_min_messages = warning;
 SELECT irec_train('local_interactions', dims => 16, epochs => $epochs, solver => 'cholesky', model => 'single', quiet => true);
-SELECT irec_train('interactions', dims => 16, epochs => $epochs, engine => 'sql', model => 'citus', quiet => true);
+SELECT irec_train('interactions', dims => 16, epochs => $epochs, engine => 'sql', solver => 'cholesky', model => 'citus', quiet => true);
 SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, n_users, n_items,
        round((train_seconds / epochs)::numeric, 2) AS s_per_epoch, round(loss[epochs]::numeric, 1) AS last_loss
   FROM irec_models ORDER BY name;
@@ -109,7 +109,8 @@ if [ "$bench" = "--bench" ]; then
 SET client_min_messages = warning;
 SELECT irec_train('local_interactions', dims => 64, epochs => $epochs, model => 'mem64', quiet => true);
 SELECT irec_train('local_interactions', dims => 64, epochs => $epochs, engine => 'sql', model => 'sql64', quiet => true);
-SELECT irec_train('interactions', dims => 64, epochs => $epochs, engine => 'sql', model => 'citus64', quiet => true);
+SET client_min_messages = notice;
+SELECT irec_train('interactions', dims => 64, epochs => $epochs, engine => 'sql', model => 'citus64');
 SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, n_interactions,
        round((train_seconds / epochs)::numeric, 2) AS s_per_epoch
   FROM irec_models WHERE name LIKE '%64' ORDER BY name;
