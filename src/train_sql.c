@@ -41,6 +41,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "access/xact.h"
@@ -73,6 +74,7 @@ typedef struct Work
 	char	   *shared_shard[2];	/* that table's shard, as every node names it */
 	int64		n[2];
 	int64		key;			/* irec_als_shard_step's cache key */
+	int64		source_shards;	/* Citus: the source's shard count */
 } Work;
 
 static void
@@ -159,6 +161,40 @@ train_sql_begin(Oid relid)
 	return true;
 }
 
+/*
+ * Citus says what it does when it distributes a table ("Copying data from
+ * local table..."): the engine's own work tables are not the user's
+ * business, so its NOTICEs are held back while it sets them up.
+ */
+static int
+hold_back_notices(void)
+{
+	int			level = NewGUCNestLevel();
+
+	if (client_min_messages < WARNING)
+		(void) set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* Where a half-step failed (a worker lost, a row not positive definite). */
+typedef struct StepContext
+{
+	bool		citus;
+	int			side;
+	int			epoch;
+	int			epochs;
+} StepContext;
+
+static void
+step_error_context(void *arg)
+{
+	const StepContext *c = (const StepContext *) arg;
+
+	errcontext("irec_train engine 'sql'%s, epoch %d of %d, the %s half-step",
+			   c->citus ? " on Citus" : "", c->epoch + 1, c->epochs, c->side == 0 ? "user" : "item");
+}
+
 /* The one value of a one-row query, as text in the caller's context. */
 static char *
 query_text(const char *sql)
@@ -193,7 +229,9 @@ distribute_pairs(const Work *work, int side)
 	const char *anchor = work->anchor[side];
 	int64		shards;
 
-	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => 'none')", pairs);
+	/* as many shards as the source has: the user's choice for this data */
+	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => 'none', shard_count => " INT64_FORMAT ")",
+		 pairs, work->source_shards);
 	runf("SELECT truncate_local_data_after_distributing_table('%s')", pairs);
 	runf("CREATE TABLE %s (row_idx integer, shard text)", anchor);
 	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => '%s')", anchor, pairs);
@@ -288,10 +326,13 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 	if (work->citus)
 	{
 		/* the new rows reach every node for the next half-step */
+		int			level = hold_back_notices();
+
 		clock_gettime(CLOCK_MONOTONIC, &clock);
 		runf("TRUNCATE %s", work->shared[side]);
 		runf("INSERT INTO %s SELECT idx, embedding FROM %s", work->shared[side], work->local[side]);
 		seconds->broadcast += seconds_since(&clock);
+		AtEOXact_GUC(true, level);
 	}
 }
 
@@ -408,6 +449,12 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 			 float8out_internal(o->init_std), work.ids[side]);
 	if (work.citus)
 	{
+		int			level = hold_back_notices();
+
+		work.source_shards = query_int64(psprintf("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = %u",
+												  o->source.relid));
+		if (work.source_shards < 1)
+			work.source_shards = 1;
 		work.anchor[0] = quote_qualified_identifier(target->schema, "irec_sql_anchor_u");
 		work.anchor[1] = quote_qualified_identifier(target->schema, "irec_sql_anchor_i");
 		work.shared[0] = quote_qualified_identifier(target->schema, "irec_sql_users_ref");
@@ -417,6 +464,7 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 			distribute_pairs(&work, side);
 			share_side(&work, side);
 		}
+		AtEOXact_GUC(true, level);
 	}
 	work.key = (int64) GetCurrentTimestamp() ^ ((int64) MyProcPid << 40);
 	result->load_seconds = seconds_since(&start);
@@ -432,9 +480,15 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 		double		item_regularization;
 		SqlPhaseSeconds seconds = {0, 0, 0};
 
+		StepContext step = {work.citus, 0, epoch, o->epochs};
+		ErrorContextCallback callback = {error_context_stack, step_error_context, &step};
+
 		clock_gettime(CLOCK_MONOTONIC, &epoch_start);
+		error_context_stack = &callback;
 		half_step(o, &work, 0, 2 * epoch + 1, &user_loss, &user_regularization, &seconds);
+		step.side = 1;
 		half_step(o, &work, 1, 2 * epoch + 2, &item_loss, &item_regularization, &seconds);
+		error_context_stack = callback.previous;
 		/*
 		 * The items' shares (observed, all-pairs against the new users, L2)
 		 * and the users' L2: ials_loss_from_item_rows, summed where solved

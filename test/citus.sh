@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # irec on Citus: a coordinator and two workers on loopback, iALS trained
 # with engine => 'sql' on a distributed copy of generated data, checked
-# against the single-server in-memory engine, EXPLAIN of a half-step showing
-# that the heavy work runs on the workers, then the nodes are stopped.
+# against the single-server in-memory engine (exact and CG solves), the
+# half-step counted as one task per shard in the remote commands Citus
+# logs, then the nodes are stopped.
 # Skips cleanly (exit 0) when Citus is not installed.
 #   bash test/citus.sh [--bench]   (--bench: 5M interactions, seconds per epoch)
 set -euo pipefail
@@ -72,36 +73,35 @@ q "$coord" <<SQL
 SET client_min_messages = warning;
 SELECT irec_train('local_interactions', dims => 16, epochs => $epochs, solver => 'cholesky', model => 'single', quiet => true);
 SELECT irec_train('interactions', dims => 16, epochs => $epochs, engine => 'sql', solver => 'cholesky', model => 'citus', quiet => true);
-SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, n_users, n_items,
+SELECT irec_train('local_interactions', dims => 16, epochs => $epochs, model => 'single_cg', quiet => true);
+SELECT irec_train('interactions', dims => 16, epochs => $epochs, engine => 'sql', model => 'citus_cg', quiet => true);
+SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, params->>'solver' AS solver, n_users, n_items,
        round((train_seconds / epochs)::numeric, 2) AS s_per_epoch, round(loss[epochs]::numeric, 1) AS last_loss
   FROM irec_models ORDER BY name;
-SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-4 AS citus_equals_single_server
-  FROM single_users a JOIN citus_users b USING (user_id), generate_series(1, 16) k \gset
-SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-4 AS items_equal
-  FROM single_items a JOIN citus_items b USING (item_id), generate_series(1, 16) k \gset
-SELECT :'citus_equals_single_server' AS citus_equals_single_server, :'items_equal' AS items_equal;
+CREATE FUNCTION max_difference(a text, b text, key text) RETURNS float8 LANGUAGE plpgsql AS \$\$
+DECLARE d float8;
+BEGIN
+  EXECUTE format('SELECT max(abs((x.embedding::real[])[k] - (y.embedding::real[])[k]))
+                    FROM %1\$s x JOIN %2\$s y USING (%3\$s), generate_series(1, 16) k', a, b, key) INTO d;
+  RETURN d;
+END \$\$;
+SELECT max_difference('single_users', 'citus_users', 'user_id') < 1e-4
+   AND max_difference('single_items', 'citus_items', 'item_id') < 1e-4 AS exact_agree \gset
+SELECT max_difference('single_cg_users', 'citus_cg_users', 'user_id') < 1e-4
+   AND max_difference('single_cg_items', 'citus_cg_items', 'item_id') < 1e-4 AS cg_agree \gset
+SELECT (SELECT loss FROM irec_models WHERE name = 'single_cg') AS single_cg_loss,
+       (SELECT loss FROM irec_models WHERE name = 'citus_cg') AS citus_cg_loss;
+SELECT :'exact_agree' AS exact_solves_agree, :'cg_agree' AS cg_agree;
 -- the script fails unless both sides agree
-SELECT CASE WHEN :'citus_equals_single_server' AND :'items_equal' THEN 'agree'
+SELECT CASE WHEN :'exact_agree' AND :'cg_agree' THEN 'agree'
             ELSE pg_catalog.text(1 / 0) END AS check_result;
 SQL
-echo "== EXPLAIN of a user half-step: one shard query per task, grouped and solved on the workers"
-q "$coord" <<SQL
-SET client_min_messages = warning;
-SET citus.shard_count = 8;
-SELECT irec_gramian(embedding) AS gram FROM single_items \\gset
-CREATE TABLE pairs (user_id int, item_id int, confidence real);
-SELECT create_distributed_table('pairs', 'user_id');
-INSERT INTO pairs SELECT user_id, item_id, 2 FROM interactions;
-CREATE TABLE items_ref AS SELECT item_id, embedding FROM single_items;
-SELECT create_reference_table('items_ref');
-CREATE TABLE users_new (user_id int PRIMARY KEY, embedding embedding);
-SELECT create_distributed_table('users_new', 'user_id', colocate_with => 'pairs');
-EXPLAIN (COSTS OFF) INSERT INTO users_new
-SELECT p.user_id, irec_ials_solve(irec_ials_accum(i.embedding, p.confidence, 0.1),
-                                  :'gram'::float8[], 0.01, 1, 0.1, 800)
-  FROM pairs p JOIN items_ref i USING (item_id) GROUP BY p.user_id
-ON CONFLICT (user_id) DO UPDATE SET embedding = EXCLUDED.embedding;
-EXPLAIN (COSTS OFF) SELECT irec_gramian(embedding) FROM users_new;
+echo "== one half-step task per shard, each on the worker that holds its shard"
+q "$coord" -At <<SQL 2>&1 | tee /tmp/citus_log.txt | grep -o "irec_sql_anchor_[ui]_[0-9]*" | sort | uniq -c | awk '{ tasks += $1; shards++ } END { printf "%d tasks over %d anchor shards (2 half-steps)\n", tasks, shards; if (tasks != 16 || shards != 16) exit 1 }'
+SET client_min_messages = log;
+SET citus.log_remote_commands = on;
+SET citus.grep_remote_commands = '%irec_als_shard_step%';
+SELECT irec_train('interactions', dims => 16, epochs => 1, engine => 'sql', model => 'citus_log', quiet => true);
 SQL
 if [ "$bench" = "--bench" ]; then
 	echo "== single server: the in-memory engine and the SQL engine on the local copy"
