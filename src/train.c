@@ -1044,9 +1044,9 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 
 		json[strlen(json) - 1] = '\0';
 		summary.params_json = psprintf("%s, \"engine\": \"sql\", \"citus\": %s, "
-									   "\"phase_seconds\": {\"solves\": %.3f, \"broadcast\": %.3f, \"coordinator\": %.3f}}",
+									   "\"phase_seconds\": {\"solves\": %.3f, \"coordinator\": %.3f}}",
 									   json, result.distributed ? "true" : "false", result.solve_seconds,
-									   result.broadcast_seconds, result.coordinator_seconds);
+									   result.coordinator_seconds);
 	}
 	summary.n_users = result.n_users;
 	summary.n_items = result.n_items;

@@ -55,8 +55,7 @@
 /* Where an epoch's seconds go (the NOTICE per epoch, and the scaling model). */
 typedef struct SqlPhaseSeconds
 {
-	double		solve;			/* the half-steps' statements: read, solve, gather */
-	double		broadcast;		/* Citus: the new rows into the reference tables */
+	double		solve;			/* the half-steps' statements: read, solve, gather, write (every node) */
 	double		coordinator;	/* here: the new rows into this side's table, their sums */
 } SqlPhaseSeconds;
 
@@ -67,11 +66,18 @@ typedef struct Work
 	char	   *grouped;		/* (user_id, item_id, confidence), the source's ids */
 	char	   *ids[2];			/* users, items: (id, idx) */
 	char	   *pairs[2];		/* by user, by item: (row_idx, col_idx, confidence) */
-	char	   *local[2];		/* each side's current rows (idx, embedding, ...) here */
+	/*
+	 * Each side's rows (idx, embedding, loss, regularization) in two
+	 * tables: a half-step reads the current one (CG's warm start) and
+	 * writes the other, then they swap.  On Citus they are unlogged
+	 * reference tables (a copy on every node; a training that fails is
+	 * retried from the start, so they need no WAL), else temporary.
+	 */
+	char	   *side_table[2][2];	/* [side][buffer] */
+	char	   *side_shard[2][2];	/* Citus: each one's shard, as every node names it */
+	int			current[2];		/* the buffer holding each side's current rows */
 	/* Citus only */
 	char	   *anchor[2];		/* (row_idx, shard): one row per shard of pairs[side] */
-	char	   *shared[2];		/* each side's rows as a reference table */
-	char	   *shared_shard[2];	/* that table's shard, as every node names it */
 	int64		n[2];
 	int64		key;			/* irec_als_shard_step's cache key */
 	int64		source_shards;	/* Citus: the source's shard count */
@@ -244,21 +250,45 @@ distribute_pairs(const Work *work, int side)
 		elog(ERROR, "irec sql engine: could not find a key for every shard of %s", pairs);
 }
 
-/* Citus: each side's rows as a reference table, and its shard's name. */
+/*
+ * Each side's two tables, the first holding the initial rows as the
+ * in-memory engine draws them; on Citus as reference tables, with their
+ * shards' names.
+ */
 static void
-share_side(Work *work, int side)
+make_side_tables(const SqlTrainOptions *o, Work *work, const ModelTarget *target)
 {
-	runf("CREATE TABLE %s AS SELECT idx, embedding FROM %s", work->shared[side], work->local[side]);
-	runf("SELECT create_reference_table('%s')", work->shared[side]);
-	runf("SELECT truncate_local_data_after_distributing_table('%s')", work->shared[side]);
-	work->shared_shard[side] =
-		query_text(psprintf("SELECT shard_name('%s'::regclass, shardid) FROM pg_dist_shard "
-							"WHERE logicalrelid = '%s'::regclass", work->shared[side], work->shared[side]));
+	static const char *const names[2][2] = {{"irec_sql_users_a", "irec_sql_users_b"},
+	{"irec_sql_items_a", "irec_sql_items_b"}};
+
+	for (int side = 0; side < 2; side++)
+		for (int buffer = 0; buffer < 2; buffer++)
+		{
+			const char *table = work->citus ? quote_qualified_identifier(target->schema, names[side][buffer])
+				: psprintf("pg_temp.%s", names[side][buffer]);
+
+			work->side_table[side][buffer] = (char *) table;
+			runf("CREATE %s TABLE %s AS SELECT idx, %s.irec_init_embedding(" INT64_FORMAT ", %d, idx, %d, %s) AS embedding, "
+				 "0::float8 AS loss, 0::float8 AS regularization FROM %s%s",
+				 work->citus ? "UNLOGGED" : "TEMP", work->citus ? table : names[side][buffer], work->schema, o->seed,
+				 side + 1, o->dims, float8out_internal(o->init_std), work->ids[side], buffer == 1 ? " WHERE false" : "");
+			if (work->citus)
+			{
+				runf("SELECT create_reference_table('%s')", table);
+				runf("SELECT truncate_local_data_after_distributing_table('%s')", table);
+				work->side_shard[side][buffer] =
+					query_text(psprintf("SELECT shard_name('%s'::regclass, shardid) FROM pg_dist_shard "
+										"WHERE logicalrelid = '%s'::regclass", table, table));
+			}
+			else
+				work->side_shard[side][buffer] = work->side_table[side][buffer];
+		}
+	work->current[0] = work->current[1] = 0;
 }
 
 /* A side's Gramian (dims × dims) from its rows on this server. */
 static void
-side_gramian(const SqlTrainOptions *o, const Work *work, int side, float *gram)
+side_gramian(const SqlTrainOptions *o, const char *table, float *gram)
 {
 	size_t		n;
 	int			threads = irec_thread_count(o->threads);
@@ -269,7 +299,7 @@ side_gramian(const SqlTrainOptions *o, const Work *work, int side, float *gram)
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetActiveSnapshot());
 	UpdateActiveSnapshotCommandId();
-	x = shard_step_read_embeddings(work->local[side], o->dims, CurrentMemoryContext, &n);
+	x = shard_step_read_embeddings(table, o->dims, CurrentMemoryContext, &n);
 	PopActiveSnapshot();
 
 	gramian(x, n, o->dims, threads, gram, partials);
@@ -285,12 +315,12 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 		  SqlPhaseSeconds *seconds)
 {
 	struct timespec clock;
-
 	int			other = 1 - side;
-	const char *fixed = work->citus ? work->shared_shard[other] : work->local[other];
-	const char *own = work->citus ? work->shared_shard[side] : work->local[side];
+	int			from = work->current[side];
+	int			to = 1 - from;
+	const char *fixed = work->side_shard[other][work->current[other]];
+	const char *own = work->side_shard[side][from];
 	char	   *call;
-	const char *local_name = strrchr(work->local[side], '.') + 1;
 
 	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d)",
 					work->schema, work->citus ? "a.shard" : quote_literal_cstr(work->pairs[side]),
@@ -298,18 +328,24 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 					float8out_internal(o->regularization), float8out_internal(o->regularization_exponent),
 					float8out_internal(o->unobserved_weight),
 					o->solver == IALS_SOLVER_CG ? o->cg_steps : 0, o->threads, work->key, step);
+	/*
+	 * The solved rows into the side's other table: on Citus each shard's
+	 * task runs on its worker, and the rows come to the coordinator, which
+	 * writes them on every node (the broadcast of the next half-step)
+	 */
 	clock_gettime(CLOCK_MONOTONIC, &clock);
+	runf("TRUNCATE %s", work->side_table[side][to]);
 	if (work->citus)
-		runf("CREATE TEMP TABLE irec_sql_step AS SELECT r.* FROM %s a CROSS JOIN LATERAL %s r",
-			 work->anchor[side], call);
+		runf("INSERT INTO %s SELECT r.* FROM %s a CROSS JOIN LATERAL %s r",
+			 work->side_table[side][to], work->anchor[side], call);
 	else
-		runf("CREATE TEMP TABLE irec_sql_step AS SELECT * FROM %s", call);
+		runf("INSERT INTO %s SELECT * FROM %s", work->side_table[side][to], call);
 	seconds->solve += seconds_since(&clock);
+	work->current[side] = to;
+
 	clock_gettime(CLOCK_MONOTONIC, &clock);
-	runf("DROP TABLE %s", work->local[side]);
-	runf("ALTER TABLE pg_temp.irec_sql_step RENAME TO %s", local_name);
 	if (SPI_execute(psprintf("SELECT count(*), coalesce(sum(loss), 0), coalesce(sum(regularization), 0) FROM %s",
-							 work->local[side]), false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+							 work->side_table[side][to]), false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "irec sql engine: could not sum a half-step");
 	{
 		bool		isnull;
@@ -323,17 +359,6 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 				 rows, work->n[side]);
 	}
 	seconds->coordinator += seconds_since(&clock);
-	if (work->citus)
-	{
-		/* the new rows reach every node for the next half-step */
-		int			level = hold_back_notices();
-
-		clock_gettime(CLOCK_MONOTONIC, &clock);
-		runf("TRUNCATE %s", work->shared[side]);
-		runf("INSERT INTO %s SELECT idx, embedding FROM %s", work->shared[side], work->local[side]);
-		seconds->broadcast += seconds_since(&clock);
-		AtEOXact_GUC(true, level);
-	}
 }
 
 void
@@ -435,18 +460,11 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 	runf("CREATE %s TABLE %s AS SELECT u.idx AS row_idx, i.idx AS col_idx, g.confidence "
 		 "FROM pg_temp.irec_sql_grouped g JOIN pg_temp.irec_sql_ids_u u ON u.id = g.user_id "
 		 "JOIN pg_temp.irec_sql_ids_i i ON i.id = g.item_id",
-		 work.citus ? "" : "TEMP", work.pairs[0]);
+		 work.citus ? "UNLOGGED" : "TEMP", work.pairs[0]);
 	runf("CREATE %s TABLE %s AS SELECT col_idx AS row_idx, row_idx AS col_idx, confidence FROM %s",
-		 work.citus ? "" : "TEMP", work.pairs[1], work.pairs[0]);
+		 work.citus ? "UNLOGGED" : "TEMP", work.pairs[1], work.pairs[0]);
 	run("DROP TABLE pg_temp.irec_sql_grouped");
 
-	/* each side's initial rows, as the in-memory engine draws them */
-	work.local[0] = "pg_temp.irec_sql_users";
-	work.local[1] = "pg_temp.irec_sql_items";
-	for (int side = 0; side < 2; side++)
-		runf("CREATE TEMP TABLE %s AS SELECT idx, %s.irec_init_embedding(" INT64_FORMAT ", %d, idx, %d, %s) AS embedding "
-			 "FROM %s", strrchr(work.local[side], '.') + 1, work.schema, o->seed, side + 1, o->dims,
-			 float8out_internal(o->init_std), work.ids[side]);
 	if (work.citus)
 	{
 		int			level = hold_back_notices();
@@ -457,19 +475,17 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 			work.source_shards = 1;
 		work.anchor[0] = quote_qualified_identifier(target->schema, "irec_sql_anchor_u");
 		work.anchor[1] = quote_qualified_identifier(target->schema, "irec_sql_anchor_i");
-		work.shared[0] = quote_qualified_identifier(target->schema, "irec_sql_users_ref");
-		work.shared[1] = quote_qualified_identifier(target->schema, "irec_sql_items_ref");
 		for (int side = 0; side < 2; side++)
-		{
 			distribute_pairs(&work, side);
-			share_side(&work, side);
-		}
+		make_side_tables(o, &work, target);
 		AtEOXact_GUC(true, level);
 	}
+	else
+		make_side_tables(o, &work, target);
 	work.key = (int64) GetCurrentTimestamp() ^ ((int64) MyProcPid << 40);
 	result->load_seconds = seconds_since(&start);
 
-	result->solve_seconds = result->broadcast_seconds = result->coordinator_seconds = 0;
+	result->solve_seconds = result->coordinator_seconds = 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (int epoch = 0; epoch < o->epochs; epoch++)
 	{
@@ -478,7 +494,7 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 		double		user_regularization;
 		double		item_loss;
 		double		item_regularization;
-		SqlPhaseSeconds seconds = {0, 0, 0};
+		SqlPhaseSeconds seconds = {0, 0};
 
 		StepContext step = {work.citus, 0, epoch, o->epochs};
 		ErrorContextCallback callback = {error_context_stack, step_error_context, &step};
@@ -495,30 +511,31 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 		 */
 		loss[epoch] = item_loss + user_regularization;
 		result->solve_seconds += seconds.solve;
-		result->broadcast_seconds += seconds.broadcast;
 		result->coordinator_seconds += seconds.coordinator;
 		CHECK_FOR_INTERRUPTS();
 		if (!o->quiet)
 			ereport(NOTICE,
-					(errmsg("epoch %d/%d: loss %.6g, %.2f s (solves %.2f s, broadcast %.2f s, here %.2f s)",
+					(errmsg("epoch %d/%d: loss %.6g, %.3f s (solves %.3f s, here %.3f s)",
 							epoch + 1, o->epochs, loss[epoch], seconds_since(&epoch_start),
-							seconds.solve, seconds.broadcast, seconds.coordinator)));
+							seconds.solve, seconds.coordinator)));
 	}
 	result->train_seconds = seconds_since(&start);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	/* the final rows, here (on Citus from the reference tables' copies) */
+	runf("CREATE TEMP TABLE irec_sql_users AS SELECT idx, embedding FROM %s", work.side_table[0][work.current[0]]);
+	runf("CREATE TEMP TABLE irec_sql_items AS SELECT idx, embedding FROM %s", work.side_table[1][work.current[1]]);
 	item_gram = palloc(sizeof(float) * o->dims * o->dims);
-	side_gramian(o, &work, 1, item_gram);
+	side_gramian(o, "pg_temp.irec_sql_items", item_gram);
 	result->item_gram = item_gram;
 	model_write_from(target,
 					 "SELECT i.id, s.embedding FROM pg_temp.irec_sql_ids_u i JOIN pg_temp.irec_sql_users s USING (idx)",
 					 "SELECT i.id, s.embedding FROM pg_temp.irec_sql_ids_i i JOIN pg_temp.irec_sql_items s USING (idx)",
 					 user_type, item_type, o->dims);
+	runf("DROP TABLE %s, %s, %s, %s, %s, %s", work.pairs[0], work.pairs[1],
+		 work.side_table[0][0], work.side_table[0][1], work.side_table[1][0], work.side_table[1][1]);
 	if (work.citus)
-		runf("DROP TABLE %s, %s, %s, %s, %s, %s", work.pairs[0], work.pairs[1], work.anchor[0], work.anchor[1],
-			 work.shared[0], work.shared[1]);
-	else
-		run("DROP TABLE pg_temp.irec_sql_pairs_u, pg_temp.irec_sql_pairs_i");
+		runf("DROP TABLE %s, %s", work.anchor[0], work.anchor[1]);
 	run("DROP TABLE pg_temp.irec_sql_ids_u, pg_temp.irec_sql_ids_i, pg_temp.irec_sql_users, pg_temp.irec_sql_items");
 	result->write_seconds = seconds_since(&start);
 }

@@ -46,7 +46,6 @@ typedef struct SqlTrainResult
 	bool		distributed;	/* ran on Citus */
 	/* the training's seconds by phase (train_sql.c, SqlPhaseSeconds) */
 	double		solve_seconds;
-	double		broadcast_seconds;
 	double		coordinator_seconds;
 } SqlTrainResult;
 

@@ -5,7 +5,8 @@
 # half-step counted as one task per shard in the remote commands Citus
 # logs, then the nodes are stopped.
 # Skips cleanly (exit 0) when Citus is not installed.
-#   bash test/citus.sh [--bench]   (--bench: 5M interactions, seconds per epoch)
+#   bash test/citus.sh [--bench]   (--bench: seconds per epoch at 2.5M and 5M
+#   interactions, and the scaling model of test/bench/citus_scaling.awk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f "$(pg_config --pkglibdir)/citus.so" ]; then
@@ -53,11 +54,7 @@ q "$coord" -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" -c "SELECT citus
 q "$coord" -At -c "SELECT 'Citus: ' || citus_version()"
 q "$coord" -c "CREATE EXTENSION irec"
 
-if [ "$bench" = "--bench" ]; then
-	shape="50000, 20000, 5000000"; epochs=3
-else
-	shape="2000, 800, 40000"; epochs=4
-fi
+shape="2000, 800, 40000"; epochs=4
 q "$coord" <<SQL
 SET client_min_messages = warning;
 SET citus.shard_count = 8;
@@ -104,15 +101,44 @@ SET citus.grep_remote_commands = '%irec_als_shard_step%';
 SELECT irec_train('interactions', dims => 16, epochs => 1, engine => 'sql', model => 'citus_log', quiet => true);
 SQL
 if [ "$bench" = "--bench" ]; then
-	echo "== single server: the in-memory engine and the SQL engine on the local copy"
-	q "$coord" <<SQL
+	# Two sizes of the same shape (users : items : interactions =
+	# 10 : 4 : 1000): the smaller calibrates the scaling model, which then
+	# predicts the larger; dims 64, CG, 8 epochs, 8 shards per table.
+	# Per epoch the median of epochs 2..8 (the first also reads the shards
+	# into the workers' caches) from the NOTICE each epoch prints.
+	bench_epochs=8
+	epoch_medians() {
+		# "epoch k/n: loss L, T s (solves A s, here C s)" → medians of T over k ≥ 2
+		awk '/epoch [0-9]+\/[0-9]+: loss/ {
+			split($3, e, "/"); if (e[1] < 2) next
+			line = $0; gsub(/[(),]/, " ", line); split(line, w, " "); t[++k] = w[6]
+		}
+		END { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (t[j] < t[i]) { v = t[i]; t[i] = t[j]; t[j] = v }
+			printf "%.4f\n", k % 2 ? t[(k + 1) / 2] : (t[k / 2] + t[k / 2 + 1]) / 2 }'
+	}
+	for size in small large; do
+		if [ "$size" = small ]; then dims_shape="25000, 10000, 2500000"; else dims_shape="50000, 20000, 5000000"; fi
+		q "$coord" >/dev/null <<SQL
 SET client_min_messages = warning;
-SELECT irec_train('local_interactions', dims => 64, epochs => $epochs, model => 'mem64', quiet => true);
-SELECT irec_train('local_interactions', dims => 64, epochs => $epochs, engine => 'sql', model => 'sql64', quiet => true);
-SET client_min_messages = notice;
-SELECT irec_train('interactions', dims => 64, epochs => $epochs, engine => 'sql', model => 'citus64');
-SELECT name, params->>'engine' AS engine, params->>'citus' AS on_citus, n_interactions,
-       round((train_seconds / epochs)::numeric, 2) AS s_per_epoch
-  FROM irec_models WHERE name LIKE '%64' ORDER BY name;
+SET citus.shard_count = 8;
+CREATE TABLE local_$size AS SELECT user_id, item_id FROM irec_synthetic($dims_shape, seed => 5);
+CREATE TABLE dist_$size (user_id int, item_id int);
+SELECT create_distributed_table('dist_$size', 'user_id');
+INSERT INTO dist_$size SELECT * FROM local_$size;
 SQL
+		mem=$(q "$coord" -c "SET client_min_messages = notice" \
+			-c "SELECT irec_train('local_$size', dims => 64, epochs => $bench_epochs, model => 'mem_$size')" 2>&1 | epoch_medians)
+		one=$(q "$coord" -c "SET client_min_messages = notice" \
+			-c "SELECT irec_train('local_$size', dims => 64, epochs => $bench_epochs, engine => 'sql', model => 'sql_$size')" 2>&1 | epoch_medians)
+		dist=$(q "$coord" -c "SET client_min_messages = notice" \
+			-c "SELECT irec_train('dist_$size', dims => 64, epochs => $bench_epochs, engine => 'sql', model => 'citus_$size')" 2>&1 | epoch_medians)
+		shape_row=$(q "$coord" -At -F ' ' -c "SELECT n_interactions, n_users + n_items, round((train_seconds / epochs)::numeric, 3),
+			(SELECT round(avg(pg_column_size(embedding)) + 4) FROM citus_${size}_items)
+			FROM irec_models WHERE name = 'citus_$size'")
+		echo "$size $shape_row $mem $one $dist" >> "$base/bench.txt"
+	done
+	echo "== seconds per epoch (median of epochs 2-$bench_epochs; mean over all $bench_epochs incl. the first in brackets), dims 64, CG"
+	q "$coord" -c "SELECT name, n_interactions, round((train_seconds / epochs)::numeric, 3) AS mean_s_per_epoch, round(load_seconds::numeric, 1) AS load_s,
+		params->'phase_seconds' AS phases FROM irec_models WHERE name ~ '^(mem|sql|citus)_(small|large)$' ORDER BY n_interactions, name"
+	awk -v cores="$(nproc)" -f test/bench/citus_scaling.awk "$base/bench.txt"
 fi
