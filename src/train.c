@@ -954,6 +954,19 @@ train_sgd(TrainOptions *options, int threads, const CsrMatrix *by_user,
 	return options->epochs;
 }
 
+/* The SQL engine's shape callback: shape_defaults, then the values it set into its options. */
+static void
+sql_shape_defaults(void *arg, SqlTrainOptions *sql, int64 n_users, int64 n_items, int64 n_pairs,
+				   double median_weight)
+{
+	TrainOptions *options = (TrainOptions *) arg;
+
+	shape_defaults(options, (size_t) n_users, (size_t) n_items, (size_t) n_pairs, median_weight);
+	sql->regularization = options->regularization;
+	sql->unobserved_weight = options->unobserved_weight;
+	sql->epsilon = options->epsilon;
+}
+
 /* engine => 'sql': the epochs as SQL statements (train_sql.c), then the registry row. */
 static text *
 train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
@@ -967,53 +980,6 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 	text	   *name;
 
 	(void) train_sql_begin(options->source.relid);
-	if (options->shape_unobserved_weight || options->shape_regularization || options->shape_epsilon)
-	{
-		/* the shape the defaults come from, counted where the data is */
-		StringInfoData count;
-		const char *u = quote_identifier(options->source.user_column);
-		const char *i = quote_identifier(options->source.item_column);
-		bool		isnull;
-
-		initStringInfo(&count);
-		appendStringInfo(&count,
-						 "SELECT pg_catalog.count(DISTINCT s.%s), pg_catalog.count(DISTINCT s.%s), "
-						 "pg_catalog.count(DISTINCT (s.%s, s.%s)) FROM %s s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL",
-						 u, i, u, i,
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(options->source.relid)),
-													get_rel_name(options->source.relid)), u, i);
-		if (options->source.weight_column)
-			appendStringInfo(&count, " AND s.%s IS NOT NULL", quote_identifier(options->source.weight_column));
-		if (SPI_execute(count.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not count the interactions");
-		{
-			size_t		n_users = (size_t) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			size_t		n_items = (size_t) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-			size_t		n_pairs = (size_t) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-			double		median = 0.0;
-
-			SPI_freetuptable(SPI_tuptable);
-			if (options->shape_epsilon)
-			{
-				resetStringInfo(&count);
-				appendStringInfo(&count,
-								 "SELECT pg_catalog.percentile_disc(0.5) WITHIN GROUP (ORDER BY w) FROM "
-								 "(SELECT pg_catalog.sum(s.%s::float8) AS w FROM %s s WHERE s.%s IS NOT NULL "
-								 "AND s.%s IS NOT NULL AND s.%s IS NOT NULL GROUP BY s.%s, s.%s) p",
-								 quote_identifier(options->source.weight_column),
-								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(options->source.relid)),
-															get_rel_name(options->source.relid)),
-								 u, i, quote_identifier(options->source.weight_column), u, i);
-				if (SPI_execute(count.data, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-					elog(ERROR, "could not read the weights");
-				median = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-				if (isnull)
-					median = 0.0;
-				SPI_freetuptable(SPI_tuptable);
-			}
-			shape_defaults(options, n_users, n_items, n_pairs, median);
-		}
-	}
 	sql.source = options->source;
 	sql.dims = options->dims;
 	sql.epochs = options->epochs;
@@ -1029,6 +995,11 @@ train_with_sql(TrainOptions *options, ModelTarget *target, MemoryContext caller,
 	sql.solver = options->solver;
 	sql.cg_steps = options->cg_steps;
 	sql.threads = options->threads;
+	/* the shape the defaults come from, counted where the engine groups the data */
+	sql.shape = options->shape_unobserved_weight || options->shape_regularization || options->shape_epsilon
+		? sql_shape_defaults : NULL;
+	sql.shape_arg = options;
+	sql.shape_needs_median = options->shape_epsilon;
 	train_sql(&sql, target, loss, &result);
 
 	summary.source = result.source_name;

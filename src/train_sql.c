@@ -362,7 +362,7 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 }
 
 void
-train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainResult *result)
+train_sql(SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainResult *result)
 {
 	Work		work;
 	struct timespec start;
@@ -416,15 +416,11 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 		? psprintf("sum(s.%s::float8)::float4", quote_identifier(o->source.weight_column))
 		: pstrdup("count(*)::float4");
 	/* the confidence exactly as the in-memory engine computes it, in float4 */
-	confidence = o->log_confidence
-		? psprintf("(1 + %s * ln(1 + w::float8 / %s))::float4", float8out_internal(o->alpha), float8out_internal(o->epsilon))
-		: psprintf("(1 + %s * w::float8)::float4", float8out_internal(o->alpha));
-
 	/* the interactions, grouped and weighed, with the source's ids, here */
 	work.grouped = "pg_temp.irec_sql_grouped";
-	runf("CREATE TEMP TABLE irec_sql_grouped AS SELECT s.%s AS user_id, s.%s AS item_id, %s AS confidence FROM "
+	runf("CREATE TEMP TABLE irec_sql_grouped AS SELECT s.%s AS user_id, s.%s AS item_id, s.w FROM "
 		 "(SELECT s.%s%s, s.%s%s, %s AS w FROM %s s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL%s%s GROUP BY 1, 2) s",
-		 u, i, confidence,
+		 u, i,
 		 u, user_type == TEXTOID ? "::text" : "", i, item_type == TEXTOID ? "::text" : "",
 		 weight, source, u, i,
 		 o->source.weight_column ? " AND s." : "",
@@ -454,13 +450,33 @@ train_sql(const SqlTrainOptions *o, const ModelTarget *target, double *loss, Sql
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%s has more than 2^31 users or items", source)));
 
+	/* α0, λ and ε left to the data's shape, from the counts just made */
+	if (o->shape != NULL)
+	{
+		double		median = 0.0;
+
+		if (o->shape_needs_median)
+		{
+			bool		isnull;
+			Datum		value = query_value("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY w::float8) "
+											"FROM pg_temp.irec_sql_grouped", 0, NULL, NULL, &isnull);
+
+			median = isnull ? 0.0 : DatumGetFloat8(value);
+		}
+		o->shape(o->shape_arg, o, work.n[0], work.n[1], result->n_interactions, median);
+	}
+	/* the confidence exactly as the in-memory engine computes it, in float4 */
+	confidence = o->log_confidence
+		? psprintf("(1 + %s * ln(1 + g.w::float8 / %s))::float4", float8out_internal(o->alpha), float8out_internal(o->epsilon))
+		: psprintf("(1 + %s * g.w::float8)::float4", float8out_internal(o->alpha));
+
 	/* the pairs by dense index, once per side */
 	work.pairs[0] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_u") : "pg_temp.irec_sql_pairs_u";
 	work.pairs[1] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_i") : "pg_temp.irec_sql_pairs_i";
-	runf("CREATE %s TABLE %s AS SELECT u.idx AS row_idx, i.idx AS col_idx, g.confidence "
+	runf("CREATE %s TABLE %s AS SELECT u.idx AS row_idx, i.idx AS col_idx, %s AS confidence "
 		 "FROM pg_temp.irec_sql_grouped g JOIN pg_temp.irec_sql_ids_u u ON u.id = g.user_id "
 		 "JOIN pg_temp.irec_sql_ids_i i ON i.id = g.item_id",
-		 work.citus ? "UNLOGGED" : "TEMP", work.pairs[0]);
+		 work.citus ? "UNLOGGED" : "TEMP", work.pairs[0], confidence);
 	runf("CREATE %s TABLE %s AS SELECT col_idx AS row_idx, row_idx AS col_idx, confidence FROM %s",
 		 work.citus ? "UNLOGGED" : "TEMP", work.pairs[1], work.pairs[0]);
 	run("DROP TABLE pg_temp.irec_sql_grouped");

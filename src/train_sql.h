@@ -13,7 +13,18 @@
 #include "interactions.h"
 #include "model.h"
 
-typedef struct SqlTrainOptions
+typedef struct SqlTrainOptions SqlTrainOptions;
+
+/*
+ * Called once the interactions are grouped and numbered, before their
+ * confidences: sets regularization, unobserved_weight and epsilon left to
+ * the data's shape.  median_weight: the median summed weight of a pair
+ * when shape_needs_median, else 0.
+ */
+typedef void (*SqlShapeDefaults) (void *arg, SqlTrainOptions *options, int64 n_users, int64 n_items,
+								  int64 n_pairs, double median_weight);
+
+struct SqlTrainOptions
 {
 	InteractionSource source;
 	int			dims;
@@ -30,7 +41,10 @@ typedef struct SqlTrainOptions
 	int			threads;		/* per call of the half-step (0: all cores) */
 	int64		seed;
 	bool		quiet;
-} SqlTrainOptions;
+	SqlShapeDefaults shape;		/* NULL: every parameter given */
+	void	   *shape_arg;
+	bool		shape_needs_median;
+};
 
 typedef struct SqlTrainResult
 {
@@ -61,7 +75,7 @@ extern bool train_sql_begin(Oid relid);
  * train_sql: train, then replace the model's tables; loss gets one value per
  * epoch.  Needs an SPI connection.
  */
-extern void train_sql(const SqlTrainOptions *options, const ModelTarget *target,
+extern void train_sql(SqlTrainOptions *options, const ModelTarget *target,
 					  double *loss, SqlTrainResult *result);
 
 #endif							/* IREC_TRAIN_SQL_H */
