@@ -33,7 +33,12 @@
 #include <math.h>
 #include <time.h>
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -43,6 +48,8 @@
 #include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "access/xact.h"
 #include "utils/timestamp.h"
@@ -361,19 +368,93 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 	seconds->coordinator += seconds_since(&clock);
 }
 
+/* Rows of `table` from fill(arg, k, values) for k in [0, n), in batches. */
+#define WRITE_BATCH 1000
+
+static void
+bulk_write(const char *table, size_t n, void (*fill) (void *arg, size_t k, Datum *values), void *arg)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+										 RowExclusiveLock, false);
+	Relation	rel = table_open(relid, NoLock);
+	BulkInsertState bistate = GetBulkInsertState();
+	CommandId	cid = GetCurrentCommandId(true);
+	TupleTableSlot *slots[WRITE_BATCH];
+	int			natts = RelationGetDescr(rel)->natts;
+
+	for (int b = 0; b < WRITE_BATCH; b++)
+		slots[b] = table_slot_create(rel, NULL);
+	for (size_t first = 0; first < n; first += WRITE_BATCH)
+	{
+		int			count = (int) Min((size_t) WRITE_BATCH, n - first);
+
+		for (int b = 0; b < count; b++)
+		{
+			ExecClearTuple(slots[b]);
+			fill(arg, first + b, slots[b]->tts_values);
+			memset(slots[b]->tts_isnull, 0, sizeof(bool) * natts);
+			ExecStoreVirtualTuple(slots[b]);
+		}
+		table_multi_insert(rel, slots, count, cid, 0, bistate);
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (int b = 0; b < WRITE_BATCH; b++)
+		ExecDropSingleTupleTableSlot(slots[b]);
+	FreeBulkInsertState(bistate);
+	table_finish_bulk_insert(rel, 0);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+}
+
+static void
+fill_id(void *arg, size_t k, Datum *values)
+{
+	const IdMap *ids = (const IdMap *) arg;
+
+	values[0] = ids->ids[k];
+	values[1] = Int32GetDatum((int32) k);
+}
+
+/* (id, idx) of one side, idx the dense index */
+static void
+write_ids(const char *table, const IdMap *ids)
+{
+	bulk_write(table, ids->count, fill_id, (void *) ids);
+}
+
+typedef struct PairColumns
+{
+	const int32 *row;
+	const int32 *col;
+	const float *confidence;
+} PairColumns;
+
+static void
+fill_pair(void *arg, size_t k, Datum *values)
+{
+	const PairColumns *p = (const PairColumns *) arg;
+
+	values[0] = Int32GetDatum(p->row[k]);
+	values[1] = Int32GetDatum(p->col[k]);
+	values[2] = Float4GetDatum(p->confidence[k]);
+}
+
+static void
+write_pairs(const char *table, const int32 *row, const int32 *col, const float *confidence, size_t n)
+{
+	PairColumns p = {row, col, confidence};
+
+	bulk_write(table, n, fill_pair, &p);
+}
+
 void
 train_sql(SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainResult *result)
 {
 	Work		work;
 	struct timespec start;
-	const char *u = quote_identifier(o->source.user_column);
-	const char *i = quote_identifier(o->source.item_column);
 	Oid			user_type;
 	Oid			item_type;
 	char	   *source;
-	char	   *weight;
-	char	   *confidence;
-	bool		isnull;
 	float	   *item_gram;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -390,96 +471,59 @@ train_sql(SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainR
 	work.citus = train_sql_begin(o->source.relid);
 	result->distributed = work.citus;
 
-	/* counts, NULLs and weights, checked as the in-memory loader does */
+	/*
+	 * The interactions as the in-memory engine loads them (the same
+	 * checks, duplicates summed, the same dense numbering: straight from
+	 * the heap where it can, else through SPI, which reaches Citus's
+	 * shards), then written into the work tables in bulk.
+	 */
 	{
-		char	   *where_nulls = psprintf("%s IS NULL OR %s IS NULL%s%s", u, i,
-										   o->source.weight_column ? " OR " : "",
-										   o->source.weight_column
-										   ? psprintf("%s IS NULL", quote_identifier(o->source.weight_column)) : "");
-
-		result->skipped_rows = DatumGetInt64(query_value(psprintf("SELECT count(*) FILTER (WHERE %s) FROM %s",
-																  where_nulls, source),
-														 0, NULL, NULL, &isnull));
-		if (o->source.weight_column)
-		{
-			const char *w = quote_identifier(o->source.weight_column);
-
-			if (DatumGetInt64(query_value(psprintf("SELECT count(*) FROM %s WHERE %s IS NOT NULL AND NOT (%s::float8 >= 0 AND %s::float8 < 'Infinity')",
-												   source, w, w, w), 0, NULL, NULL, &isnull)) > 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s has negative, NaN or infinite weights", source),
-						 errhint("Filter or fix such rows, for example through a view.")));
-		}
-	}
-	weight = o->source.weight_column
-		? psprintf("sum(s.%s::float8)::float4", quote_identifier(o->source.weight_column))
-		: pstrdup("count(*)::float4");
-	/* the confidence exactly as the in-memory engine computes it, in float4 */
-	/* the interactions, grouped and weighed, with the source's ids, here */
-	work.grouped = "pg_temp.irec_sql_grouped";
-	runf("CREATE TEMP TABLE irec_sql_grouped AS SELECT s.%s AS user_id, s.%s AS item_id, s.w FROM "
-		 "(SELECT s.%s%s, s.%s%s, %s AS w FROM %s s WHERE s.%s IS NOT NULL AND s.%s IS NOT NULL%s%s GROUP BY 1, 2) s",
-		 u, i,
-		 u, user_type == TEXTOID ? "::text" : "", i, item_type == TEXTOID ? "::text" : "",
-		 weight, source, u, i,
-		 o->source.weight_column ? " AND s." : "",
-		 o->source.weight_column ? psprintf("%s IS NOT NULL", quote_identifier(o->source.weight_column)) : "");
-	result->n_interactions = query_int64("SELECT count(*) FROM pg_temp.irec_sql_grouped");
-	if (result->n_interactions == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s has no interactions to train on", source),
-				 errhint("Train from a table with at least one row whose user, item and weight are not NULL.")));
-	/* the in-memory engine's dense order: the ids sorted */
-	work.ids[0] = "pg_temp.irec_sql_ids_u";
-	work.ids[1] = "pg_temp.irec_sql_ids_i";
-	run("CREATE TEMP TABLE irec_sql_ids_u AS SELECT user_id AS id, (row_number() OVER (ORDER BY user_id) - 1)::int4 AS idx "
-		"FROM (SELECT DISTINCT user_id FROM pg_temp.irec_sql_grouped) s");
-	run("CREATE TEMP TABLE irec_sql_ids_i AS SELECT item_id AS id, (row_number() OVER (ORDER BY item_id) - 1)::int4 AS idx "
-		"FROM (SELECT DISTINCT item_id FROM pg_temp.irec_sql_grouped) s");
-	result->n_users = work.n[0] = query_int64("SELECT count(*) FROM pg_temp.irec_sql_ids_u");
-	result->n_items = work.n[1] = query_int64("SELECT count(*) FROM pg_temp.irec_sql_ids_i");
-	if (result->n_items < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s has interactions with only one item", source),
-				 errhint("A recommender needs at least two items to rank.")));
-	if (work.n[0] > PG_INT32_MAX || work.n[1] > PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s has more than 2^31 users or items", source)));
-
-	/* α0, λ and ε left to the data's shape, from the counts just made */
-	if (o->shape != NULL)
-	{
+		Interactions data;
+		float	   *confidence;
 		double		median = 0.0;
 
-		if (o->shape_needs_median)
+		interactions_load(&o->source, CurrentMemoryContext, &data);
+		result->n_interactions = (int64) data.nnz;
+		result->skipped_rows = data.skipped_rows;
+		result->n_users = work.n[0] = (int64) data.users.count;
+		result->n_items = work.n[1] = (int64) data.items.count;
+		if (data.items.count < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s has interactions with only one item", source),
+					 errhint("A recommender needs at least two items to rank.")));
+		if (data.users.count > PG_INT32_MAX || data.items.count > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%s has more than 2^31 users or items", source)));
+		/* α0, λ and ε left to the data's shape */
+		if (o->shape != NULL)
 		{
-			bool		isnull;
-			Datum		value = query_value("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY w::float8) "
-											"FROM pg_temp.irec_sql_grouped", 0, NULL, NULL, &isnull);
-
-			median = isnull ? 0.0 : DatumGetFloat8(value);
+			if (o->shape_needs_median)
+				median = median_of(data.weight, data.nnz, CurrentMemoryContext);
+			o->shape(o->shape_arg, o, work.n[0], work.n[1], result->n_interactions, median);
 		}
-		o->shape(o->shape_arg, o, work.n[0], work.n[1], result->n_interactions, median);
-	}
-	/* the confidence exactly as the in-memory engine computes it, in float4 */
-	confidence = o->log_confidence
-		? psprintf("(1 + %s * ln(1 + g.w::float8 / %s))::float4", float8out_internal(o->alpha), float8out_internal(o->epsilon))
-		: psprintf("(1 + %s * g.w::float8)::float4", float8out_internal(o->alpha));
+		/* the confidence exactly as the in-memory engine computes it */
+		confidence = irec_alloc_large(CurrentMemoryContext, sizeof(float) * Max(data.nnz, 1));
+		for (size_t k = 0; k < data.nnz; k++)
+			confidence[k] = o->log_confidence
+				? (float) (1.0 + o->alpha * log1p(data.weight[k] / o->epsilon))
+				: (float) (1.0 + o->alpha * data.weight[k]);
 
-	/* the pairs by dense index, once per side */
-	work.pairs[0] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_u") : "pg_temp.irec_sql_pairs_u";
-	work.pairs[1] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_i") : "pg_temp.irec_sql_pairs_i";
-	runf("CREATE %s TABLE %s AS SELECT u.idx AS row_idx, i.idx AS col_idx, %s AS confidence "
-		 "FROM pg_temp.irec_sql_grouped g JOIN pg_temp.irec_sql_ids_u u ON u.id = g.user_id "
-		 "JOIN pg_temp.irec_sql_ids_i i ON i.id = g.item_id",
-		 work.citus ? "UNLOGGED" : "TEMP", work.pairs[0], confidence);
-	runf("CREATE %s TABLE %s AS SELECT col_idx AS row_idx, row_idx AS col_idx, confidence FROM %s",
-		 work.citus ? "UNLOGGED" : "TEMP", work.pairs[1], work.pairs[0]);
-	run("DROP TABLE pg_temp.irec_sql_grouped");
+		work.ids[0] = "pg_temp.irec_sql_ids_u";
+		work.ids[1] = "pg_temp.irec_sql_ids_i";
+		work.pairs[0] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_u") : "pg_temp.irec_sql_pairs_u";
+		work.pairs[1] = work.citus ? quote_qualified_identifier(target->schema, "irec_sql_pairs_i") : "pg_temp.irec_sql_pairs_i";
+		runf("CREATE TEMP TABLE irec_sql_ids_u (id %s, idx integer)", format_type_be(data.users.type));
+		runf("CREATE TEMP TABLE irec_sql_ids_i (id %s, idx integer)", format_type_be(data.items.type));
+		for (int side = 0; side < 2; side++)
+			runf("CREATE %s TABLE %s (row_idx integer, col_idx integer, confidence real)",
+				 work.citus ? "UNLOGGED" : "TEMP", work.citus ? work.pairs[side] : strrchr(work.pairs[side], '.') + 1);
+		write_ids(work.ids[0], &data.users);
+		write_ids(work.ids[1], &data.items);
+		write_pairs(work.pairs[0], data.user_index, data.item_index, confidence, data.nnz);
+		write_pairs(work.pairs[1], data.item_index, data.user_index, confidence, data.nnz);
+	}
 
 	if (work.citus)
 	{
