@@ -140,27 +140,32 @@ cache_at_transaction_end(XactEvent event, void *arg)
 		cache_reset();
 }
 
-static void *
-aligned_alloc_in(MemoryContext context, size_t bytes)
+/* The table a text names, locked for reading (ERROR when there is none). */
+static Oid
+named_table(text *name)
 {
-	char	   *raw = irec_alloc_large(context, bytes + 64);
+	return RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(name)), AccessShareLock, false);
+}
 
-	return (void *) TYPEALIGN(64, raw);
+/* The caller may read relid: checked at every call, cached or not. */
+static void
+check_select(Oid relid)
+{
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid)),
+				 errhint("Grant SELECT on it to the caller.")));
 }
 
 /* A table named by text, opened for reading after a privilege check. */
 static Relation
 open_named_table(text *name, const char *role)
 {
-	RangeVar   *rv = makeRangeVarFromNameList(textToQualifiedNameList(name));
-	Oid			relid = RangeVarGetRelid(rv, AccessShareLock, false);
+	Oid			relid = named_table(name);
 	Relation	rel;
 
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", get_rel_name(relid)),
-				 errhint("Grant SELECT on it to the caller.")));
+	check_select(relid);
 	rel = table_open(relid, NoLock);
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
@@ -348,7 +353,7 @@ read_side(text *name, const char *role, int dims, MemoryContext context, SideRow
 
 		out->capacity = tuples > 0 ? (size_t) tuples + 1 : 4096;
 		irec_check_memory((double) out->capacity * dims * sizeof(float), "loading embeddings");
-		out->x = aligned_alloc_in(context, sizeof(float) * dims * out->capacity);
+		out->x = alloc_cache_aligned(context, sizeof(float) * dims * out->capacity);
 	}
 	out->dims = dims;
 	seen = palloc0(sizeof(bool) * out->capacity);
@@ -380,7 +385,7 @@ read_side(text *name, const char *role, int dims, MemoryContext context, SideRow
 			float	   *wider;
 
 			irec_check_memory((double) grown * dims * sizeof(float), "loading embeddings");
-			wider = aligned_alloc_in(context, sizeof(float) * dims * grown);
+			wider = alloc_cache_aligned(context, sizeof(float) * dims * grown);
 			memcpy(wider, out->x, sizeof(float) * dims * n);
 			out->x = wider;
 			seen = repalloc(seen, sizeof(bool) * grown);
@@ -428,14 +433,14 @@ buffers_reserve(Buffers *b, const IalsConfig *config, size_t rows, MemoryContext
 	{
 		b->rows = rows;
 		b->dims = config->dims;
-		b->target = aligned_alloc_in(context, sizeof(float) * config->dims * rows);
-		b->product = aligned_alloc_in(context, sizeof(float) * config->dims * rows);
+		b->target = alloc_cache_aligned(context, sizeof(float) * config->dims * rows);
+		b->product = alloc_cache_aligned(context, sizeof(float) * config->dims * rows);
 		b->row_loss = MemoryContextAllocHuge(context, sizeof(double) * rows);
 	}
 	if (b->scratch == NULL || b->scratch_floats < scratch_floats)
 	{
 		b->scratch_floats = scratch_floats;
-		b->scratch = aligned_alloc_in(context, sizeof(float) * scratch_floats);
+		b->scratch = alloc_cache_aligned(context, sizeof(float) * scratch_floats);
 	}
 }
 
@@ -536,8 +541,7 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 
 	/* the shard's interactions */
 	{
-		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(pairs_name)),
-											 AccessShareLock, false);
+		Oid			relid = named_table(pairs_name);
 
 		shard = keyed ? cached_shard(relid) : NULL;
 		if (shard == NULL)
@@ -547,16 +551,12 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 			if (shard != &local_shard)
 				cache.n_shards++;
 		}
-		else if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for table %s", get_rel_name(relid)),
-				 errhint("Grant SELECT on it to the caller.")));
+		else
+		check_select(relid);
 	}
 
 	/* the fixed side and its Gramian, the own side for CG's warm start */
-	fixed_relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(fixed_name)),
-								   AccessShareLock, false);
+	fixed_relid = named_table(fixed_name);
 	fixed = keyed ? &cache.fixed : &local_fixed;
 	if (!keyed || fixed->x == NULL || fixed->step != step || fixed->relid != fixed_relid || fixed->dims != dims)
 	{
@@ -571,11 +571,8 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 		partials = MemoryContextAllocHuge(work, sizeof(float) * threads * dims * dims);
 		gramian(fixed->x, fixed->n, dims, threads, fixed->gram, partials);
 	}
-	else if (pg_class_aclcheck(fixed_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", get_rel_name(fixed_relid)),
-				 errhint("Grant SELECT on it to the caller.")));
+	else
+		check_select(fixed_relid);
 	if (shard->max_col >= 0 && (size_t) shard->max_col >= fixed->n)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -586,8 +583,7 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	own = keyed ? &cache.own : &local_own;
 	if (cg_steps > 0)
 	{
-		Oid			own_relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(own_name)),
-												 AccessShareLock, false);
+		Oid			own_relid = named_table(own_name);
 
 		if (!keyed || own->x == NULL || own->step != step || own->relid != own_relid || own->dims != dims)
 		{
@@ -596,11 +592,8 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 			read_side(own_name, "own", dims, keyed ? keep : work, own);
 			own->step = step;
 		}
-		else if (pg_class_aclcheck(own_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for table %s", get_rel_name(own_relid)),
-				 errhint("Grant SELECT on it to the caller.")));
+		else
+		check_select(own_relid);
 		if (shard->max_row >= 0 && (size_t) shard->max_row >= own->n)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

@@ -687,13 +687,6 @@ init_side(float *x, size_t rows, int dims, double std, uint64 seed, uint64 side,
  * keep the solvers' vector loads from straddling two (on the benchmark's
  * d = 128 CG epoch about 8%).
  */
-static void *
-alloc_cache_aligned(MemoryContext context, size_t bytes)
-{
-	char	   *raw = irec_alloc_large(context, bytes + 64);
-
-	return (void *) TYPEALIGN(64, raw);
-}
 
 /*
  * solve_side: one half-step in chunks of about FLOPS_PER_CHUNK, checking for

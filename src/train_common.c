@@ -54,6 +54,14 @@ solve_chunk_end(const IalsConfig *config, const CsrMatrix *m, size_t begin, bool
 	return end;
 }
 
+void *
+alloc_cache_aligned(MemoryContext context, size_t bytes)
+{
+	char	   *raw = irec_alloc_large(context, bytes + 64);
+
+	return (void *) TYPEALIGN(64, raw);
+}
+
 void
 build_csr(MemoryContext context, size_t n_rows, size_t n_cols, size_t nnz,
 		  const int32 *rows, const int32 *cols, const float *values, CsrMatrix *out)

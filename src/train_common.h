@@ -45,6 +45,9 @@ extern void gramian(const float *factors, size_t n, int dims, int threads, float
  */
 extern size_t solve_chunk_end(const IalsConfig *config, const CsrMatrix *m, size_t begin, bool exact);
 
+/* alloc_cache_aligned: irec_alloc_large, 64-byte aligned (the SIMD kernels' rows). */
+extern void *alloc_cache_aligned(MemoryContext context, size_t bytes);
+
 /* build_csr: csr_build into arrays of `context` (ERROR on an index out of range). */
 extern void build_csr(MemoryContext context, size_t n_rows, size_t n_cols, size_t nnz,
 					  const int32 *rows, const int32 *cols, const float *values, CsrMatrix *out);
