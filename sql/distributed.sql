@@ -118,7 +118,18 @@ BEGIN;
 SELECT sum(loss) AS cached_first FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1) \gset
 SELECT abs(sum(loss) - :cached_first) = 0 AS cached_same
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1);
+-- several shards under one key (a worker's backend solves each of its
+-- shards), and another fixed table at the same step: each as uncached
+CREATE TABLE ss_pairs_b AS SELECT * FROM ss_pairs WHERE row_idx % 3 = 0;
+CREATE TABLE ss_fixed_b AS SELECT idx, embedding * '[2,2,2,2,2]'::embedding AS embedding FROM ss_fixed;
+SELECT (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs_b', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1))
+     = (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs_b', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3))
+       AS second_shard_as_uncached,
+       (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs', 'ss_fixed_b', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1))
+     = (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs', 'ss_fixed_b', 'ss_own', 5, 0.05, 0.5, 0.2, 3))
+       AS other_fixed_as_uncached;
 COMMIT;
+DROP TABLE ss_pairs_b, ss_fixed_b;
 UPDATE ss_pairs SET confidence = confidence * 2;
 SELECT abs(sum(loss) - :cached_first) > 1 AS new_transaction_reads_again
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1);
