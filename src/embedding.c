@@ -248,14 +248,12 @@ Datum
 embedding_send(PG_FUNCTION_ARGS)
 {
 	Embedding  *e = PG_GETARG_EMBEDDING(0);
-	StringInfoData buf;
+	Size		bytes = EMBEDDING_WIRE_HEADER + sizeof(float) * e->dims;
+	bytea	   *result = palloc(VARHDRSZ + bytes);
 
-	pq_begintypsend(&buf);
-	pq_sendint16(&buf, e->dims);
-	pq_sendint16(&buf, 0);
-	for (int k = 0; k < e->dims; k++)
-		pq_sendfloat4(&buf, e->x[k]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	SET_VARSIZE(result, VARHDRSZ + bytes);
+	embedding_encode_binary(e->x, e->dims, (unsigned char *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
 }
 
 PG_FUNCTION_INFO_V1(embedding_typmod_in);

@@ -127,6 +127,26 @@ read_be32(const unsigned char *p)
 		((uint32_t) p[2] << 8) | (uint32_t) p[3];
 }
 
+void
+embedding_encode_binary(const float *x, int dims, unsigned char *out)
+{
+	out[0] = (unsigned char) ((unsigned) dims >> 8);
+	out[1] = (unsigned char) dims;
+	out[2] = 0;
+	out[3] = 0;
+	for (int k = 0; k < dims; k++)
+	{
+		uint32_t	bits;
+		unsigned char *p = out + EMBEDDING_WIRE_HEADER + 4 * (size_t) k;
+
+		memcpy(&bits, &x[k], sizeof(bits));
+		p[0] = (unsigned char) (bits >> 24);
+		p[1] = (unsigned char) (bits >> 16);
+		p[2] = (unsigned char) (bits >> 8);
+		p[3] = (unsigned char) bits;
+	}
+}
+
 EmbeddingCodecStatus
 embedding_decode_binary(const unsigned char *buf, size_t len, float *out,
 						int *dims)

@@ -47,6 +47,15 @@ EmbeddingCodecStatus embedding_decode_binary(const unsigned char *buf,
 											 size_t len, float *out,
 											 int *dims);
 
+/*
+ * embedding_encode_binary: the wire form of x[0..dims) into out
+ * (EMBEDDING_WIRE_HEADER + 4·dims bytes), as embedding_decode_binary reads
+ * it.  One pass that the compiler turns into byte swaps of whole vectors:
+ * writing it a float at a time through the protocol's buffer was most of
+ * a binary COPY's cost of a row (Citus ships embeddings so).
+ */
+void		embedding_encode_binary(const float *x, int dims, unsigned char *out);
+
 /* A short English description of a status, for error messages and tests. */
 const char *embedding_codec_status_text(EmbeddingCodecStatus status);
 
