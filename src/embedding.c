@@ -225,20 +225,24 @@ embedding_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	message = (StringInfo) PG_GETARG_POINTER(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	float	   *buffer = palloc(sizeof(float) * EMBEDDING_MAX_DIMS);
+	const unsigned char *data = (const unsigned char *) message->data + message->cursor;
+	size_t		len = message->len - message->cursor;
+	int			count = len >= EMBEDDING_WIRE_HEADER ? (int) (int16) ((data[0] << 8) | data[1]) : 0;
 	int			dims;
 	EmbeddingCodecStatus status;
 	Embedding  *result;
 
-	status = embedding_decode_binary((const unsigned char *) message->data + message->cursor,
-									 message->len - message->cursor,
-									 buffer, &dims);
+	/*
+	 * Decoded straight into the result, sized by the header's count (the
+	 * decoder refuses a count out of range or disagreeing with the length
+	 * before it writes anything), rather than into a buffer of the largest
+	 * dims, 64 kB, allocated and freed for every row.
+	 */
+	result = embedding_new(count >= 1 && count <= EMBEDDING_MAX_DIMS ? count : 1);
+	status = embedding_decode_binary(data, len, result->x, &dims);
 	if (status != EMBEDDING_OK)
 		report_codec_error(status, NULL);
 	message->cursor = message->len;
-	result = embedding_new(dims);
-	memcpy(result->x, buffer, sizeof(float) * dims);
-	pfree(buffer);
 	embedding_check_typmod(result, typmod);
 	PG_RETURN_EMBEDDING(result);
 }
