@@ -249,12 +249,22 @@ distribute_pairs(const Work *work, int side)
 	runf("CREATE TABLE %s (row_idx integer, shard text)", anchor);
 	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => '%s')", anchor, pairs);
 	shards = query_int64(psprintf("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = '%s'::regclass", pairs));
-	/* hash keys fall into every shard long before a million */
-	runf("INSERT INTO %s SELECT DISTINCT ON (s) v, shard_name('%s'::regclass, s) FROM "
-		 "(SELECT v, get_shard_id_for_distribution_column('%s', v) AS s FROM generate_series(0, 999999) v) x "
-		 "ORDER BY s, v", anchor, pairs, pairs);
-	if (query_int64(psprintf("SELECT count(*) FROM %s", anchor)) != shards)
-		elog(ERROR, "irec sql engine: could not find a key for every shard of %s", pairs);
+	/*
+	 * Hashed keys fall into every shard: among 64 per shard one misses a
+	 * given shard with probability about e^-64.  A million more if not
+	 * (each key's lookup is a microsecond: a million took 0.7 s here).
+	 */
+	for (int64 keys = 64 * shards;; keys = 1000000)
+	{
+		runf("TRUNCATE %s", anchor);
+		runf("INSERT INTO %s SELECT DISTINCT ON (s) v, shard_name('%s'::regclass, s) FROM "
+			 "(SELECT v, get_shard_id_for_distribution_column('%s', v) AS s FROM generate_series(0, " INT64_FORMAT ") v) x "
+			 "ORDER BY s, v", anchor, pairs, pairs, keys - 1);
+		if (query_int64(psprintf("SELECT count(*) FROM %s", anchor)) == shards)
+			break;
+		if (keys >= 1000000)
+			elog(ERROR, "irec sql engine: could not find a key for every shard of %s", pairs);
+	}
 }
 
 /*
