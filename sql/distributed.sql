@@ -128,8 +128,14 @@ SELECT (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs_b', 'ss_fixed', 'ss_
        (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs', 'ss_fixed_b', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1))
      = (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs', 'ss_fixed_b', 'ss_own', 5, 0.05, 0.5, 0.2, 3))
        AS other_fixed_as_uncached;
+-- and another dims under the same key and step (the Gramian is sized anew)
+CREATE TABLE ss_fixed_8 AS SELECT i AS idx, irec_init_embedding(9, 2, i, 8, 0.5) AS embedding FROM generate_series(0, 11) i;
+CREATE TABLE ss_own_8 AS SELECT u AS idx, irec_init_embedding(9, 1, u, 8, 0.5) AS embedding FROM generate_series(0, 29) u;
+SELECT (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs', 'ss_fixed_8', 'ss_own_8', 8, 0.05, 0.5, 0.2, 3, 0, 77, 1))
+     = (SELECT sum(loss) FROM irec_als_shard_step('ss_pairs', 'ss_fixed_8', 'ss_own_8', 8, 0.05, 0.5, 0.2, 3))
+       AS other_dims_as_uncached;
 COMMIT;
-DROP TABLE ss_pairs_b, ss_fixed_b;
+DROP TABLE ss_pairs_b, ss_fixed_b, ss_fixed_8, ss_own_8;
 UPDATE ss_pairs SET confidence = confidence * 2;
 SELECT abs(sum(loss) - :cached_first) > 1 AS new_transaction_reads_again
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1);

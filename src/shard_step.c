@@ -444,6 +444,31 @@ buffers_reserve(Buffers *b, const IalsConfig *config, size_t rows, MemoryContext
 	}
 }
 
+/*
+ * A side for this call: read again unless the cache (keyed) holds this
+ * table at this step; the caller's privilege is checked either way.
+ * Returns whether it was read (so that what derives from it is redone).
+ */
+static bool
+side_for_step(SideRows *side, text *name, const char *role, int dims, int step, bool keyed,
+			  MemoryContext context)
+{
+	Oid			relid = named_table(name);
+
+	if (keyed && side->x != NULL && side->step == step && side->relid == relid && side->dims == dims)
+	{
+		check_select(relid);
+		return false;
+	}
+	if (!keyed || side->dims != dims)
+		side->gram = NULL;		/* sized by dims */
+	if (!keyed)
+		memset(side, 0, sizeof(*side));
+	read_side(name, role, dims, context, side);
+	side->step = step;
+	return true;
+}
+
 /* The cached shard of relation relid, or NULL. */
 static ShardRows *
 cached_shard(Oid relid)
@@ -487,7 +512,6 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	float	   *target;
 	float	   *scratch;
 	double	   *row_loss;
-	Oid			fixed_relid;
 
 	/* only the cache's key and step may be NULL (no cache) */
 	for (int arg = 0; arg < 9; arg++)
@@ -556,23 +580,15 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	}
 
 	/* the fixed side and its Gramian, the own side for CG's warm start */
-	fixed_relid = named_table(fixed_name);
 	fixed = keyed ? &cache.fixed : &local_fixed;
-	if (!keyed || fixed->x == NULL || fixed->step != step || fixed->relid != fixed_relid || fixed->dims != dims)
+	if (side_for_step(fixed, fixed_name, "fixed", dims, step, keyed, keyed ? keep : work))
 	{
-		float	   *partials;
+		float	   *partials = MemoryContextAllocHuge(work, sizeof(float) * threads * dims * dims);
 
-		if (!keyed)
-			memset(fixed, 0, sizeof(*fixed));
-		read_side(fixed_name, "fixed", dims, keyed ? keep : work, fixed);
-		fixed->step = step;
 		if (fixed->gram == NULL)
 			fixed->gram = MemoryContextAlloc(keyed ? keep : work, sizeof(float) * dims * dims);
-		partials = MemoryContextAllocHuge(work, sizeof(float) * threads * dims * dims);
 		gramian(fixed->x, fixed->n, dims, threads, fixed->gram, partials);
 	}
-	else
-		check_select(fixed_relid);
 	if (shard->max_col >= 0 && (size_t) shard->max_col >= fixed->n)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -583,17 +599,7 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	own = keyed ? &cache.own : &local_own;
 	if (cg_steps > 0)
 	{
-		Oid			own_relid = named_table(own_name);
-
-		if (!keyed || own->x == NULL || own->step != step || own->relid != own_relid || own->dims != dims)
-		{
-			if (!keyed)
-				memset(own, 0, sizeof(*own));
-			read_side(own_name, "own", dims, keyed ? keep : work, own);
-			own->step = step;
-		}
-		else
-		check_select(own_relid);
+		(void) side_for_step(own, own_name, "own", dims, step, keyed, keyed ? keep : work);
 		if (shard->max_row >= 0 && (size_t) shard->max_row >= own->n)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

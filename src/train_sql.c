@@ -5,14 +5,17 @@
  *		are: on Citus, one call per shard on the worker that holds it; on
  *		one server, one call over the whole table.
  *
- * Work tables: the interactions by dense index, (row_idx, col_idx,
- * confidence), once by user and once by item; the ids' dense indices
- * (dense_rank, the in-memory engine's order); each side's current
- * embeddings (idx, embedding).  On Citus the two interaction tables are
- * distributed by row_idx, each with an "anchor" colocated with it that
- * holds one row per shard naming that shard, and both sides' embeddings
- * are reference tables: a half-step is then
+ * Work tables, written in bulk from the interactions as the in-memory
+ * engine loads them (interactions_load: its checks, sums and dense
+ * numbering): the interactions by dense index, (row_idx, col_idx,
+ * confidence), once by user and once by item; each side's ids and their
+ * dense indices; each side's rows (idx, embedding) in two tables that the
+ * half-steps read and write in turn.  On Citus the two interaction tables
+ * are distributed by row_idx, each with an "anchor" colocated with it that
+ * holds one row per shard naming that shard, and the side tables are
+ * unlogged reference tables: a half-step is then
  *
+ *	 INSERT INTO <other side table>
  *	 SELECT r.* FROM anchor a, LATERAL irec_als_shard_step(a.shard, ...) r
  *
  * which Citus runs as one task per shard on the shard's worker; each task
@@ -20,7 +23,7 @@
  * the heap (the shard's rows stay cached in the worker's backend for the
  * transaction) and solves with the in-memory engine's code.  The solved
  * rows come back to the coordinator, which writes them into the reference
- * table for the next half-step: per half-step the coordinator moves the
+ * table (on every node) for the next half-step: per half-step the coordinator moves the
  * rows of one side, O((|users| + |items|)·dims), never the interactions.
  *
  * The start point and every solve match the in-memory engine (same seed,
@@ -70,7 +73,6 @@ typedef struct Work
 {
 	bool		citus;
 	const char *schema;			/* irec's schema, quoted */
-	char	   *grouped;		/* (user_id, item_id, confidence), the source's ids */
 	char	   *ids[2];			/* users, items: (id, idx) */
 	char	   *pairs[2];		/* by user, by item: (row_idx, col_idx, confidence) */
 	/*
