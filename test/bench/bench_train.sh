@@ -16,7 +16,8 @@
 # rows (CREATE TABLE AS and a unique index) beside them, and the backend's
 # peak resident memory (VmHWM; implicit's: the Python process's, loading
 # included).  Each write (irec's, the baseline's) follows a CHECKPOINT, so
-# that its WAL goes into recycled segments, as on a server in steady state.
+# that its WAL goes into recycled segments, as on a server in steady state,
+# and the OS's sync, so that no writeback of earlier data runs beside it.
 # Draws docs/plots/train_seconds_per_epoch.png.  About 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -56,12 +57,16 @@ SET client_min_messages = warning;
 SELECT count(*) FROM $data \\g /dev/null
 -- a checkpoint before each write (irec's and the baseline's), so that WAL
 -- goes into recycled segments as on a server in steady state; in a fresh
--- cluster every 16 MB segment is zero-filled first (wal_init_zero)
+-- cluster every 16 MB segment is zero-filled first (wal_init_zero); then
+-- the OS's sync, so that the kernel is not writing back earlier data (the
+-- tables just generated, the previous model) while the write is timed
 CHECKPOINT;
+\\! sync
 SELECT irec_train('$data', model => 'm$d', dims => $d, epochs => $epochs, solver => 'cg',
                   cg_steps => 3, quiet => true) \\g /dev/null
 SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\\s+(\\d+)')::float8 / 1024 AS peak_mb \\gset
 CHECKPOINT;
+\\! sync
 SELECT clock_timestamp() AS t0 \\gset
 CREATE TABLE copy_users AS SELECT * FROM m${d}_users;
 CREATE UNIQUE INDEX ON copy_users (user_id);
