@@ -10,21 +10,26 @@
  * numbering): the interactions by dense index, (row_idx, col_idx,
  * confidence), once by user and once by item; each side's ids and their
  * dense indices; each side's rows (idx, embedding) in two tables that the
- * half-steps read and write in turn.  On Citus the two interaction tables
- * are distributed by row_idx, each with an "anchor" colocated with it that
- * holds one row per shard naming that shard, and the side tables are
- * unlogged reference tables: a half-step is then
+ * half-steps read and write in turn.  On Citus all of them but the ids are
+ * distributed and colocated: the interactions by row_idx, each table with
+ * an "anchor" that holds one row per shard naming that shard and the side
+ * tables' shards on the same worker; the side tables by a copy_key with
+ * one value per worker, so that each worker holds a whole copy of each
+ * side.  A half-step is then
  *
  *	 INSERT INTO <other side table>
- *	 SELECT r.* FROM anchor a, LATERAL irec_als_shard_step(a.shard, ...) r
+ *	 SELECT c.k, r.* FROM anchor a, LATERAL irec_als_shard_step(a.shard, ...) r,
+ *	        LATERAL unnest(<copy keys>) c(k)
  *
  * which Citus runs as one task per shard on the shard's worker; each task
  * reads its shard and the worker's copies of the embeddings straight from
  * the heap (the shard's rows stay cached in the worker's backend for the
- * transaction) and solves with the in-memory engine's code.  The solved
- * rows come back to the coordinator, which writes them into the reference
- * table (on every node) for the next half-step: per half-step the coordinator moves the
- * rows of one side, O((|users| + |items|)·dims), never the interactions.
+ * transaction) and solves with the in-memory engine's code.  The target is
+ * distributed by copy_key, not by the anchor's column, so Citus
+ * repartitions: each task writes its rows into one file per target shard,
+ * and each worker fetches its files from the others and inserts them.  No
+ * row passes through the coordinator, which only sums the loss from one
+ * worker's copy; the interactions pass through it once, at load.
  *
  * The start point and every solve match the in-memory engine (same seed,
  * same initial rows, same solver): exact solves agree to float rounding,
@@ -78,19 +83,26 @@ typedef struct Work
 	/*
 	 * Each side's rows (idx, embedding, loss, regularization) in two
 	 * tables: a half-step reads the current one (CG's warm start) and
-	 * writes the other, then they swap.  On Citus they are unlogged
-	 * reference tables (a copy on every node; a training that fails is
-	 * retried from the start, so they need no WAL), else temporary.
+	 * writes the other, then they swap.  On one server they are temporary.
+	 * On Citus they are unlogged (a training that fails is retried from
+	 * the start, so they need no WAL), colocated with the interactions and
+	 * distributed by a first column, copy_key, whose values fall one into
+	 * a shard on each worker: every worker holds a whole copy of every
+	 * side, written by the workers themselves (see half_step).
 	 */
 	char	   *side_table[2][2];	/* [side][buffer] */
-	char	   *side_shard[2][2];	/* Citus: each one's shard, as every node names it */
 	int			current[2];		/* the buffer holding each side's current rows */
 	/* Citus only */
-	char	   *anchor[2];		/* (row_idx, shard): one row per shard of pairs[side] */
+	char	   *anchor[2];		/* one row per shard of pairs[side]: see distribute_pairs */
+	char	   *copy_keys;		/* '{k1,k2,...}': one copy_key per worker */
+	int64		first_copy_key; /* the copy the coordinator reads */
 	int64		n[2];
 	int64		key;			/* irec_als_shard_step's cache key */
 	int64		source_shards;	/* Citus: the source's shard count */
 } Work;
+
+/* The anchors' columns naming, on their worker, each side table's shard. */
+static const char *const anchor_side_column[2][2] = {{"users_a", "users_b"}, {"items_a", "items_b"}};
 
 static void
 run(const char *sql)
@@ -173,6 +185,13 @@ train_sql_begin(Oid relid)
 	 * was executed in this transaction").
 	 */
 	run("SET LOCAL citus.max_adaptive_executor_pool_size TO 1");
+	/*
+	 * Where the coordinator holds shards too, its own shards go through a
+	 * connection like a worker's: after local execution Citus refuses the
+	 * commands that a half-step's repartitioning and the anchors' ANALYZE
+	 * need ("a local execution has accessed a placement").
+	 */
+	run("SET LOCAL citus.enable_local_execution TO off");
 	return true;
 }
 
@@ -233,9 +252,11 @@ query_int64(const char *sql)
 }
 
 /*
- * Citus: distribute pairs[side] by row_idx, and make its anchor: one row
- * per shard, whose row_idx falls into that shard and which names it, so
- * that a query over the anchor runs once per shard, where the shard is.
+ * Citus: distribute pairs[side] by row_idx (both sides colocated), and
+ * make its anchor: one row per shard, whose row_idx falls into that shard
+ * and which names it, so that a query over the anchor runs once per shard,
+ * where the shard is.  The anchor's other columns (make_side_tables) name
+ * the side tables' shards on the same worker.
  */
 static void
 distribute_pairs(const Work *work, int side)
@@ -245,10 +266,13 @@ distribute_pairs(const Work *work, int side)
 	int64		shards;
 
 	/* as many shards as the source has: the user's choice for this data */
-	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => 'none', shard_count => " INT64_FORMAT ")",
-		 pairs, work->source_shards);
+	if (side == 0)
+		runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => 'none', shard_count => " INT64_FORMAT ")",
+			 pairs, work->source_shards);
+	else
+		runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => '%s')", pairs, work->pairs[0]);
 	runf("SELECT truncate_local_data_after_distributing_table('%s')", pairs);
-	runf("CREATE TABLE %s (row_idx integer, shard text)", anchor);
+	runf("CREATE TABLE %s (row_idx integer, shard text, users_a text, users_b text, items_a text, items_b text)", anchor);
 	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => '%s')", anchor, pairs);
 	shards = query_int64(psprintf("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = '%s'::regclass", pairs));
 	/*
@@ -259,7 +283,7 @@ distribute_pairs(const Work *work, int side)
 	for (int64 keys = 64 * shards;; keys = 1000000)
 	{
 		runf("TRUNCATE %s", anchor);
-		runf("INSERT INTO %s SELECT DISTINCT ON (s) v, shard_name('%s'::regclass, s) FROM "
+		runf("INSERT INTO %s (row_idx, shard) SELECT DISTINCT ON (s) v, shard_name('%s'::regclass, s) FROM "
 			 "(SELECT v, get_shard_id_for_distribution_column('%s', v) AS s FROM generate_series(0, " INT64_FORMAT ") v) x "
 			 "ORDER BY s, v", anchor, pairs, pairs, keys - 1);
 		if (query_int64(psprintf("SELECT count(*) FROM %s", anchor)) == shards)
@@ -270,9 +294,100 @@ distribute_pairs(const Work *work, int side)
 }
 
 /*
+ * Citus: per worker (placement group) its first shard of the colocated
+ * work tables, by hash range, as the first of anchor[0]'s keys that falls
+ * into it: a local query over Citus's metadata (columns row_idx, groupid).
+ */
+static char *
+first_shard_per_worker(const Work *work)
+{
+	char	   *keys = query_text(psprintf("SELECT '{' || string_agg(row_idx::text, ',') || '}' FROM %s",
+										   work->anchor[0]));
+
+	return psprintf("SELECT DISTINCT ON (p.groupid) k.v AS row_idx, p.groupid "
+					"FROM unnest(%s::integer[]) k(v) "
+					"JOIN pg_dist_shard s ON s.shardid = get_shard_id_for_distribution_column('%s', k.v) "
+					"JOIN pg_dist_placement p ON p.shardid = s.shardid "
+					"ORDER BY p.groupid, s.shardminvalue::integer",
+					quote_literal_cstr(keys), work->pairs[0]);
+}
+
+/*
+ * Citus: the side tables' copy keys, one per worker that holds shards of
+ * the work tables: the key of the worker's first shard, so that a row
+ * written once per key lands on every such worker.
+ */
+static void
+choose_copy_keys(Work *work)
+{
+	work->copy_keys = query_text(psprintf("SELECT '{' || string_agg(row_idx::text, ',' ORDER BY groupid) || '}' FROM (%s) f",
+										  first_shard_per_worker(work)));
+	work->first_copy_key = query_int64(psprintf("SELECT (%s::integer[])[1]", quote_literal_cstr(work->copy_keys)));
+}
+
+/*
+ * Citus: tell each anchor row the names of the side tables' shards on its
+ * worker (those of the worker's first shard), which its half-steps read.
+ */
+static void
+tell_anchors(const Work *work)
+{
+	char	   *first = first_shard_per_worker(work);
+
+	for (int side = 0; side < 2; side++)
+	{
+		StringInfoData sql;
+		char	   *keys = query_text(psprintf("SELECT '{' || string_agg(row_idx::text, ',') || '}' FROM %s",
+											   work->anchor[side]));
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT k.v, shard_name('%s'::regclass, get_shard_id_for_distribution_column('%s', k.v))",
+						 work->pairs[side], work->pairs[side]);
+		for (int t = 0; t < 4; t++)
+			appendStringInfo(&sql, ", shard_name('%s'::regclass, get_shard_id_for_distribution_column('%s', f.row_idx))",
+							 work->side_table[t / 2][t % 2], work->side_table[t / 2][t % 2]);
+		appendStringInfo(&sql, " FROM unnest(%s::integer[]) k(v) "
+						 "JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column('%s', k.v) "
+						 "JOIN (%s) f ON f.groupid = p.groupid ORDER BY k.v",
+						 quote_literal_cstr(keys), work->pairs[side], first);
+		if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "irec sql engine: could not place the anchors of %s", work->pairs[side]);
+		{
+			SPITupleTable *rows = SPI_tuptable;
+			uint64		n = SPI_processed;
+			StringInfoData insert;
+
+			if (n != (uint64) work->source_shards)
+				elog(ERROR, "irec sql engine: " UINT64_FORMAT " of " INT64_FORMAT " anchors of %s are on a worker with copies",
+					 n, work->source_shards, work->pairs[side]);
+			initStringInfo(&insert);
+			appendStringInfo(&insert, "INSERT INTO %s VALUES ", work->anchor[side]);
+			for (uint64 r = 0; r < n; r++)
+			{
+				appendStringInfo(&insert, "%s(%s", r ? ", " : "", SPI_getvalue(rows->vals[r], rows->tupdesc, 1));
+				for (int c = 2; c <= 6; c++)
+					appendStringInfo(&insert, ", %s", quote_literal_cstr(SPI_getvalue(rows->vals[r], rows->tupdesc, c)));
+				appendStringInfoChar(&insert, ')');
+			}
+			runf("TRUNCATE %s", work->anchor[side]);
+			run(insert.data);
+		}
+		/*
+		 * One row per shard, which the workers' planners must know: else
+		 * they take an unanalyzed anchor shard for thousands of rows, cost
+		 * each half-step's task query above jit_above_cost and compile it,
+		 * which took most of an epoch (5M interactions, dims 64, two
+		 * workers on loopback: 0.80-0.98 s per epoch with JIT compiling,
+		 * 0.53-0.68 s with jit off on the workers).
+		 */
+		runf("ANALYZE %s", work->anchor[side]);
+	}
+}
+
+/*
  * Each side's two tables, the first holding the initial rows as the
- * in-memory engine draws them; on Citus as reference tables, with their
- * shards' names.
+ * in-memory engine draws them; on Citus distributed by copy_key, the
+ * first with one copy of the rows per worker.
  */
 static void
 make_side_tables(const SqlTrainOptions *o, Work *work, const ModelTarget *target)
@@ -285,22 +400,21 @@ make_side_tables(const SqlTrainOptions *o, Work *work, const ModelTarget *target
 		{
 			const char *table = work->citus ? quote_qualified_identifier(target->schema, names[side][buffer])
 				: psprintf("pg_temp.%s", names[side][buffer]);
+			const char *rows = psprintf("SELECT idx, %s.irec_init_embedding(" INT64_FORMAT ", %d, idx, %d, %s) AS embedding, "
+										"0::float8 AS loss, 0::float8 AS regularization FROM %s%s",
+										work->schema, o->seed, side + 1, o->dims, float8out_internal(o->init_std),
+										work->ids[side], buffer == 1 ? " WHERE false" : "");
 
 			work->side_table[side][buffer] = (char *) table;
-			runf("CREATE %s TABLE %s AS SELECT idx, %s.irec_init_embedding(" INT64_FORMAT ", %d, idx, %d, %s) AS embedding, "
-				 "0::float8 AS loss, 0::float8 AS regularization FROM %s%s",
-				 work->citus ? "UNLOGGED" : "TEMP", work->citus ? table : names[side][buffer], work->schema, o->seed,
-				 side + 1, o->dims, float8out_internal(o->init_std), work->ids[side], buffer == 1 ? " WHERE false" : "");
-			if (work->citus)
+			if (!work->citus)
 			{
-				runf("SELECT create_reference_table('%s')", table);
-				runf("SELECT truncate_local_data_after_distributing_table('%s')", table);
-				work->side_shard[side][buffer] =
-					query_text(psprintf("SELECT shard_name('%s'::regclass, shardid) FROM pg_dist_shard "
-										"WHERE logicalrelid = '%s'::regclass", table, table));
+				runf("CREATE TEMP TABLE %s AS %s", names[side][buffer], rows);
+				continue;
 			}
-			else
-				work->side_shard[side][buffer] = work->side_table[side][buffer];
+			runf("CREATE UNLOGGED TABLE %s AS SELECT c.k AS copy_key, r.* FROM (%s) r, unnest(%s::integer[]) c(k)",
+				 table, rows, quote_literal_cstr(work->copy_keys));
+			runf("SELECT create_distributed_table('%s', 'copy_key', colocate_with => '%s')", table, work->pairs[0]);
+			runf("SELECT truncate_local_data_after_distributing_table('%s')", table);
 		}
 	work->current[0] = work->current[1] = 0;
 }
@@ -337,34 +451,45 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 	int			other = 1 - side;
 	int			from = work->current[side];
 	int			to = 1 - from;
-	const char *fixed = work->side_shard[other][work->current[other]];
-	const char *own = work->side_shard[side][from];
 	char	   *call;
 
+	/* on Citus the anchor names the side tables' shards on its worker */
 	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d)",
 					work->schema, work->citus ? "a.shard" : quote_literal_cstr(work->pairs[side]),
-					quote_literal_cstr(fixed), quote_literal_cstr(own), o->dims,
+					work->citus ? psprintf("a.%s", anchor_side_column[other][work->current[other]])
+					: quote_literal_cstr(work->side_table[other][work->current[other]]),
+					work->citus ? psprintf("a.%s", anchor_side_column[side][from])
+					: quote_literal_cstr(work->side_table[side][from]),
+					o->dims,
 					float8out_internal(o->regularization), float8out_internal(o->regularization_exponent),
 					float8out_internal(o->unobserved_weight),
 					o->solver == IALS_SOLVER_CG ? o->cg_steps : 0, o->threads, work->key, step);
-	/*
-	 * The solved rows into the side's other table: on Citus each shard's
-	 * task runs on its worker, and the rows come to the coordinator, which
-	 * writes them on every node (the broadcast of the next half-step)
-	 */
 	clock_gettime(CLOCK_MONOTONIC, &clock);
 	runf("TRUNCATE %s", work->side_table[side][to]);
 	if (work->citus)
-		runf("INSERT INTO %s SELECT r.* FROM %s a CROSS JOIN LATERAL %s r",
-			 work->side_table[side][to], work->anchor[side], call);
+		/*
+		 * Each shard's task runs on its worker; its rows, once per copy key,
+		 * go to the table's shards on every worker.  Citus repartitions an
+		 * INSERT ... SELECT whose target is distributed by another column:
+		 * the tasks write their rows into files by target shard, and each
+		 * worker fetches its files from the others itself, so no row passes
+		 * through the coordinator.  The copies depend on r, so that the
+		 * solve runs once per shard whatever the join order.
+		 */
+		runf("INSERT INTO %s SELECT c.k, r.* FROM %s a CROSS JOIN LATERAL %s r "
+			 "CROSS JOIN LATERAL unnest(CASE WHEN r.idx IS NOT NULL THEN %s::integer[] END) c(k)",
+			 work->side_table[side][to], work->anchor[side], call, quote_literal_cstr(work->copy_keys));
 	else
 		runf("INSERT INTO %s SELECT * FROM %s", work->side_table[side][to], call);
 	seconds->solve += seconds_since(&clock);
 	work->current[side] = to;
 
 	clock_gettime(CLOCK_MONOTONIC, &clock);
-	if (SPI_execute(psprintf("SELECT count(*), coalesce(sum(loss), 0), coalesce(sum(regularization), 0) FROM %s",
-							 work->side_table[side][to]), false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* on Citus one worker's copy */
+	if (SPI_execute(psprintf("SELECT count(*), coalesce(sum(loss), 0), coalesce(sum(regularization), 0) FROM %s%s",
+							 work->side_table[side][to],
+							 work->citus ? psprintf(" WHERE copy_key = " INT64_FORMAT, work->first_copy_key) : ""),
+					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "irec sql engine: could not sum a half-step");
 	{
 		bool		isnull;
@@ -549,7 +674,9 @@ train_sql(SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainR
 		work.anchor[1] = quote_qualified_identifier(target->schema, "irec_sql_anchor_i");
 		for (int side = 0; side < 2; side++)
 			distribute_pairs(&work, side);
+		choose_copy_keys(&work);
 		make_side_tables(o, &work, target);
+		tell_anchors(&work);
 		AtEOXact_GUC(true, level);
 	}
 	else
@@ -594,9 +721,11 @@ train_sql(SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainR
 	result->train_seconds = seconds_since(&start);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	/* the final rows, here (on Citus from the reference tables' copies) */
-	runf("CREATE TEMP TABLE irec_sql_users AS SELECT idx, embedding FROM %s", work.side_table[0][work.current[0]]);
-	runf("CREATE TEMP TABLE irec_sql_items AS SELECT idx, embedding FROM %s", work.side_table[1][work.current[1]]);
+	/* the final rows, here (on Citus one worker's copy) */
+	for (int side = 0; side < 2; side++)
+		runf("CREATE TEMP TABLE %s AS SELECT idx, embedding FROM %s%s", side == 0 ? "irec_sql_users" : "irec_sql_items",
+			 work.side_table[side][work.current[side]],
+			 work.citus ? psprintf(" WHERE copy_key = " INT64_FORMAT, work.first_copy_key) : "");
 	item_gram = palloc(sizeof(float) * o->dims * o->dims);
 	side_gramian(o, "pg_temp.irec_sql_items", item_gram);
 	result->item_gram = item_gram;

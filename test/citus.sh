@@ -3,7 +3,8 @@
 # with engine => 'sql' on a distributed copy of generated data, checked
 # against the single-server in-memory engine (exact and CG solves), the
 # half-step counted as one task per shard in the remote commands Citus
-# logs, then the nodes are stopped.
+# logs, the solved rows seen moving between workers, and the same model
+# with the coordinator holding shards; then the nodes are stopped.
 # Skips cleanly (exit 0) when Citus is not installed.
 #   bash test/citus.sh [--bench]   (--bench: seconds per epoch at 2.5M and 5M
 #   interactions, and the scaling model of test/bench/citus_scaling.awk)
@@ -100,6 +101,31 @@ SET citus.log_remote_commands = on;
 SET citus.grep_remote_commands = '%irec_als_shard_step%';
 SELECT irec_train('interactions', dims => 16, epochs => 1, engine => 'sql', model => 'citus_log', quiet => true);
 SQL
+echo "== the workers fetch each half-step's rows from each other (Citus repartitions the INSERT ... SELECT)"
+fetches=$(q "$coord" -At <<SQL 2>&1 | grep -c "fetch_intermediate_results" || true
+SET client_min_messages = log;
+SET citus.log_remote_commands = on;
+SET citus.grep_remote_commands = '%fetch_intermediate_results%';
+SELECT irec_train('interactions', dims => 16, epochs => 1, engine => 'sql', model => 'citus_fetch', quiet => true);
+SQL
+)
+echo "$fetches fetches between workers for 2 half-steps"
+[ "$fetches" -ge 4 ] || { echo "expected each worker to fetch its copy in each half-step"; exit 1; }
+echo "== the coordinator holding shards too (as single-node Citus does): the same model"
+q "$coord" <<SQL
+SET client_min_messages = warning;
+SELECT citus_set_node_property('127.0.0.1', $coord, 'shouldhaveshards', true);
+SET citus.shard_count = 6;
+CREATE TABLE interactions_3 (user_id int, item_id int);
+SELECT create_distributed_table('interactions_3', 'user_id');
+INSERT INTO interactions_3 SELECT * FROM local_interactions;
+SELECT count(DISTINCT nodeport) AS nodes_with_shards FROM citus_shards WHERE table_name = 'interactions_3'::regclass;
+SELECT irec_train('interactions_3', dims => 16, epochs => $epochs, engine => 'sql', model => 'citus_3', quiet => true);
+SELECT citus_set_node_property('127.0.0.1', $coord, 'shouldhaveshards', false);
+SELECT max_difference('single_cg_users', 'citus_3_users', 'user_id') < 1e-4
+   AND max_difference('single_cg_items', 'citus_3_items', 'item_id') < 1e-4 AS three_agree \gset
+SELECT CASE WHEN :'three_agree' THEN 'agree' ELSE pg_catalog.text(1 / 0) END AS check_result;
+SQL
 if [ "$bench" = "--bench" ]; then
 	# Two sizes of the same shape (users : items : interactions =
 	# 10 : 4 : 1000): the smaller calibrates the scaling model, which then
@@ -126,10 +152,16 @@ CREATE TABLE dist_$size (user_id int, item_id int);
 SELECT create_distributed_table('dist_$size', 'user_id');
 INSERT INTO dist_$size SELECT * FROM local_$size;
 SQL
+		# before each training, a checkpoint on every node and the OS's sync, so
+		# that no writeback of the data just loaded runs beside the epochs
+		settle() { for p in "${ports[@]}"; do q "$p" -c "CHECKPOINT"; done; sync; }
+		settle
 		mem=$(q "$coord" -c "SET client_min_messages = notice" \
 			-c "SELECT irec_train('local_$size', dims => 64, epochs => $bench_epochs, model => 'mem_$size')" 2>&1 | epoch_medians)
+		settle
 		one=$(q "$coord" -c "SET client_min_messages = notice" \
 			-c "SELECT irec_train('local_$size', dims => 64, epochs => $bench_epochs, engine => 'sql', model => 'sql_$size')" 2>&1 | epoch_medians)
+		settle
 		dist=$(q "$coord" -c "SET client_min_messages = notice" \
 			-c "SELECT irec_train('dist_$size', dims => 64, epochs => $bench_epochs, engine => 'sql', model => 'citus_$size')" 2>&1 | epoch_medians)
 		shape_row=$(q "$coord" -At -F ' ' -c "SELECT n_interactions, n_users + n_items, round((train_seconds / epochs)::numeric, 3),

@@ -54,7 +54,7 @@ my $h = IPC::Run::start(
 # dims: Citus keeps its connections, which show their last query), then
 # stop a worker
 $worker2->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%irec_als_shard_step(%::text, 32, %'")
+	"SELECT count(*) > 0 FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%irec_als_shard_step(a.shard, a.%, 32, %'")
   or die "the epochs did not start";
 sleep 1;
 $worker2->stop('immediate');
