@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f "$(pg_config --pkglibdir)/citus.so" ]; then
-	echo "SKIP citus: Citus is not installed (see the README on deploying irec on Citus)"
+	echo "SKIP citus: Citus is not installed (see docs/citus.md on deploying irec on Citus)"
 	exit 0
 fi
 . test/cluster.sh

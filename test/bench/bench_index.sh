@@ -105,7 +105,7 @@ INSERT INTO results SELECT 'seq scan (exact)', 'id % 10 = 0', * FROM bench(NULL,
 INSERT INTO results SELECT 'exact (probes 0)', 'id % 10 = 0', * FROM bench(0, 100, 'id % 10 = 0', 'gt_sel10');
 INSERT INTO results SELECT 'probes ' || :auto_probes || ' (default)', 'id % 10 = 0', * FROM bench(-1, 1000, 'id % 10 = 0', 'gt_sel10');
 -- pgvector's HNSW side by side, when pgvector is installed in this server
--- (README: built from its public source, never part of this repository)
+-- (docs/ipivf.md: built from its public source, never part of this repository)
 SELECT count(*) > 0 AS have_pgvector FROM pg_available_extensions WHERE name = 'vector' \gset
 \if :have_pgvector
 CREATE EXTENSION vector;

@@ -126,7 +126,7 @@ PY
 	done
 	psql -c "\\copy results FROM '$work/implicit.tsv' WITH (FORMAT text, NULL '')"
 else
-	echo "implicit is not importable by /usr/bin/python3: irec only (see the README to build it)"
+	echo "implicit is not importable by /usr/bin/python3: irec only (docs/benchmarks.md says how to build it)"
 fi
 
 echo "sgemm peak (OpenBLAS, 2048 square, all cores): $peak GFLOP/s"
