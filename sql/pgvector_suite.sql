@@ -1,7 +1,7 @@
 -- The behaviours pgvector's own regression suite (v0.8: vector_type, cast,
 -- btree, copy, ivfflat_vector, hnsw_vector) exercises, written for
 -- embedding and ipivf.  Where irec answers differently on purpose, the
--- comment says so (README "Compared with pgvector").
+-- comment says so (docs/ipivf.md, "Compared with pgvector").
 SET extra_float_digits = 0;
 
 -- input: the same accepted spellings

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's benchmark table: builds, starts a throwaway cluster, and
+# The benchmarks of docs/benchmarks.md: builds, starts a throwaway cluster, and
 # measures on lastfm-2k (../shared/data, when present) and on generated data
 # of the Gowalla benchmark's shape (29,858 users x 40,981 items, 1,027,370
 # interactions).  Every figure is paired with a baseline run in the same
