@@ -1,7 +1,7 @@
 # irec: PGXS build.  `make`, `make install`, `make installcheck`, plus
 # `make test` (the README's test command) and `make demo`.
 EXTENSION = irec
-EXTVERSION = 0.12.0
+EXTVERSION = 0.13.0
 MODULE_big = irec
 
 CORE_OBJS = src/core/id_sort.o src/core/vecmath.o src/core/embedding_codec.o src/core/parallel.o \
@@ -16,7 +16,7 @@ INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
 	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
-DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql sql/irec--0.8.0--0.9.0.sql sql/irec--0.9.0--0.10.0.sql sql/irec--0.10.0--0.11.0.sql sql/irec--0.11.0--0.12.0.sql
+DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql sql/irec--0.8.0--0.9.0.sql sql/irec--0.9.0--0.10.0.sql sql/irec--0.10.0--0.11.0.sql sql/irec--0.11.0--0.12.0.sql sql/irec--0.12.0--0.13.0.sql
 
 REGRESS = embedding_io embedding_ops embedding_compare embedding_parts embedding_agg aggregate_states embedding_casts embedding_errors \
 	embedding_binary coexistence pgvector_suite index_extremes train train_errors train_sgd distributed evaluate serve index index_options null_arguments security timeouts tune update pairwise context

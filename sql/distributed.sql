@@ -97,9 +97,13 @@ SELECT irec_gramian(embedding) AS ss_gram FROM ss_fixed \gset
 CREATE TABLE ss_reference AS
   SELECT p.row_idx AS idx, irec_ials_solve(irec_ials_accum(f.embedding, p.confidence, 0.2), :'ss_gram', 0.05, 0.5, 0.2, 12) AS embedding
     FROM ss_pairs p JOIN ss_fixed f ON f.idx = p.col_idx GROUP BY p.row_idx;
-SELECT count(*) AS rows, max(abs((s.embedding::real[])[k] - (r.embedding::real[])[k])) < 1e-5 AS exact_agrees
+-- (the rows come in blocks; irec_als_block_rows unpacks one)
+SELECT count(*) AS rows, max(abs((b.embedding::real[])[k] - (r.embedding::real[])[k])) < 1e-5 AS exact_agrees
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0) s
+  CROSS JOIN LATERAL irec_als_block_rows(s.block) b
   JOIN ss_reference r USING (idx), generate_series(1, 5) k;
+SELECT count(*) AS blocks, sum(row_count) AS rows, sum(row_count) = (SELECT count(*) FROM ss_reference) AS every_row_once
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
 -- the loss shares: Σ over the rows = the loss after the step less the fixed side's L2
 SELECT abs(sum(s.loss) - (
          (SELECT sum(p.confidence * (inner_product(o.embedding, f.embedding) - 1) ^ 2 - 0.2 * inner_product(o.embedding, f.embedding) ^ 2)
@@ -109,10 +113,48 @@ SELECT abs(sum(s.loss) - (
               FROM ss_reference o JOIN (SELECT row_idx, count(*) AS n FROM ss_pairs GROUP BY 1) c ON c.row_idx = o.idx)))
        / sum(s.loss) < 1e-5 AS loss_shares_agree
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0) s;
+-- without the loss (the engine's user half-step): the same rows, no loss
+SELECT bool_and(a.block = b.block) AND bool_and(a.regularization = b.regularization) AS same_blocks,
+       bool_and(a.loss IS NULL) AS no_loss, bool_and(b.loss > 0) AS loss_otherwise
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, with_loss => false) a
+  JOIN irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3) b USING (row_count);
 -- CG warm-starts from `own`: many steps reach the exact solve
-SELECT max(abs((s.embedding::real[])[k] - (r.embedding::real[])[k])) < 1e-4 AS cg_converges
+SELECT max(abs((b.embedding::real[])[k] - (r.embedding::real[])[k])) < 1e-4 AS cg_converges
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 50) s
+  CROSS JOIN LATERAL irec_als_block_rows(s.block) b
   JOIN ss_reference r USING (idx), generate_series(1, 5) k;
+-- the sides as blocks (the engine's own tables) give the same step as rows
+CREATE TABLE ss_fixed_blocks AS SELECT * FROM irec_als_initial_blocks(12, 5, 9, 2, 0.5);
+CREATE TABLE ss_own_blocks AS SELECT * FROM irec_als_initial_blocks(30, 5, 9, 1, 0.5);
+SELECT (SELECT array_agg(b.embedding::text ORDER BY b.idx)
+          FROM irec_als_shard_step('ss_pairs', 'ss_fixed_blocks', 'ss_own_blocks', 5, 0.05, 0.5, 0.2, 3) s,
+               LATERAL irec_als_block_rows(s.block) b)
+     = (SELECT array_agg(b.embedding::text ORDER BY b.idx)
+          FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3) s,
+               LATERAL irec_als_block_rows(s.block) b) AS blocks_read_as_rows;
+-- initial blocks hold irec_init_embedding's rows, about 8 kB each: at dims
+-- 64, 30 rows a block
+SELECT count(*) AS blocks, sum(row_count) AS rows, max(octet_length(block)) <= 8000 AS fits_a_page
+  FROM irec_als_initial_blocks(70, 64, 9, 2, 0.5);
+SELECT count(*) AS rows, bool_and(b.embedding::text = irec_init_embedding(9, 2, b.idx, 64, 0.5)::text) AS same_rows,
+       count(DISTINCT b.idx) = 70 AND min(b.idx) = 0 AND max(b.idx) = 69 AS each_index_once
+  FROM irec_als_initial_blocks(70, 64, 9, 2, 0.5) s, LATERAL irec_als_block_rows(s.block) b;
+SELECT count(*) FROM irec_als_initial_blocks(0, 64, 9, 2, 0.5);
+-- a block with a repeated, a broken or a non-finite row is refused
+CREATE TABLE ss_blocks_bad AS SELECT * FROM ss_fixed_blocks;
+INSERT INTO ss_blocks_bad SELECT * FROM irec_als_initial_blocks(1, 5, 9, 2, 0.5);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_blocks_bad', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+UPDATE ss_blocks_bad SET block = substring(block from 1 for 20);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_blocks_bad', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
+SELECT * FROM irec_als_block_rows('\x0500000002000000'::bytea);
+SELECT * FROM irec_als_block_rows('\x00'::bytea);
+SELECT * FROM irec_als_block_rows('\x0000000000000000'::bytea);
+SELECT * FROM irec_als_block_rows('\x01000000010000000700000000000040'::bytea);
+SELECT * FROM irec_als_block_rows('\x0100000001000000070000000000c07f'::bytea);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed_blocks', 'ss_own', 8, 0.05, 0.5, 0.2, 0);
+SELECT count(*) FROM irec_als_initial_blocks(-1, 64, 9, 2, 0.5);
+SELECT count(*) FROM irec_als_initial_blocks(3, 64, 9, 2, 'NaN');
+DROP TABLE ss_fixed_blocks, ss_own_blocks, ss_blocks_bad;
 -- with a cache key the pairs stay for the transaction, the sides for the step
 BEGIN;
 SELECT sum(loss) AS cached_first FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, 0, 77, 1) \gset

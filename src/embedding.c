@@ -91,6 +91,22 @@ embedding_check_aggregated_dims(int state_dims, int value_dims)
 void
 embedding_check_finite_components(const float *x, int dims)
 {
+	uint32		non_finite = 0;
+
+	/*
+	 * First a pass without branches (the compiler vectorizes it): a NaN or
+	 * an infinity has every exponent bit set.  The engines check every row
+	 * they read this way.
+	 */
+	for (int k = 0; k < dims; k++)
+	{
+		uint32		bits;
+
+		memcpy(&bits, &x[k], sizeof(bits));
+		non_finite |= (bits & 0x7f800000u) == 0x7f800000u;
+	}
+	if (!non_finite)
+		return;
 	for (int k = 0; k < dims; k++)
 	{
 		if (isnan(x[k]))

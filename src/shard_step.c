@@ -11,15 +11,28 @@
  * Tables, read straight from their heaps:
  *	 pairs:	(row_idx int4, col_idx int4, confidence real): the rows' interactions
  *			by dense index (row_idx: this side, col_idx: the other)
- *	 fixed:	(idx int4, embedding): every row of the other side, idx 0..n−1
- *	 own:	(idx int4, embedding): this side's current rows, CG's warm start
+ *	 fixed:	every row of the other side, idx 0..n−1, as blocks (a column
+ *			`block` bytea, below) or as rows (idx int4, embedding)
+ *	 own:	this side's current rows, CG's warm start, the same two ways
  *
- * Returns the solved rows: (idx, embedding, loss, regularization), loss the
- * row's share of the iALS loss against the fixed side (its observed terms,
- * its all-pairs term α0·xᵀGx and its regularization) and regularization
- * the last alone: after a half-step, the loss is the sum of `loss` over the
- * side just solved plus the other side's `regularization` from its own
- * half-step, with no Gramian or interaction read again.
+ * Returns the solved rows in blocks: (block, row_count, loss, regularization),
+ * loss (NULL unless with_loss: the engine needs it after the item half-step
+ * only, and computing it is a tenth of a half-step at dims 64) the sum of the block's rows' shares of the iALS loss against the
+ * fixed side (their observed terms, their all-pairs terms α0·xᵀGx and their
+ * regularization) and regularization the last alone: after a half-step, the
+ * loss is the sum of `loss` over the side just solved plus the other side's
+ * `regularization` from its own half-step, with no Gramian or interaction
+ * read again.
+ *
+ * Why blocks: the engine writes every solved row into a table each
+ * half-step (on Citus once per worker, through files the workers fetch
+ * from each other), and per row that costs more than the solve: a row of
+ * a tuple, a file, a fetch and an insert each (about 7 µs per row and copy
+ * at dims 64 on loopback).  A block holds as many rows as fit in about
+ * 8 kB, so that a table with toast_tuple_target 8160 keeps it in one heap
+ * tuple (a row alone larger than that is stored as PostgreSQL stores any
+ * large value).  A block's bytes: int32 dims, int32 count, count int32
+ * indices, count × dims float4 components.
  *
  * Why a cache: a training calls this for the same shard twice per epoch,
  * and reading the shard's heap and numbering its rows costs more than
@@ -330,28 +343,142 @@ read_pairs(text *name, MemoryContext context, ShardRows *out)
 	MemoryContextDelete(scratch);
 }
 
+/* ---- blocks of rows (the side tables' form, see the top of this file) ---- */
+
+/* A block's bytes, at most, when it holds more than one row. */
+#define SIDE_BLOCK_BYTES 8000
+#define BLOCK_HEADER_BYTES (2 * sizeof(int32))
+
+int
+shard_step_block_rows(int dims)
+{
+	return (int) Max(1, (SIDE_BLOCK_BYTES - BLOCK_HEADER_BYTES) / (sizeof(int32) + sizeof(float) * (size_t) dims));
+}
+
+/* A block's parts, in place. */
+typedef struct BlockView
+{
+	int32		dims;
+	int32		count;
+	const char *idx;			/* count int32, unaligned */
+	const char *x;				/* count × dims float4, unaligned */
+} BlockView;
+
+/* The parts of block b, its length checked against its header. */
+static void
+block_view(bytea *b, BlockView *view)
+{
+	const char *data = VARDATA_ANY(b);
+	size_t		length = VARSIZE_ANY_EXHDR(b);
+
+	if (length >= BLOCK_HEADER_BYTES)
+	{
+		memcpy(&view->dims, data, sizeof(int32));
+		memcpy(&view->count, data + sizeof(int32), sizeof(int32));
+	}
+	if (length < BLOCK_HEADER_BYTES || view->dims < 1 || view->dims > EMBEDDING_MAX_DIMS || view->count < 0 ||
+		length != BLOCK_HEADER_BYTES + (size_t) view->count * (sizeof(int32) + sizeof(float) * (size_t) view->dims))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid block of embeddings (%zu bytes)", length),
+				 errhint("Blocks come from irec_als_shard_step or irec_als_initial_blocks.")));
+	view->idx = data + BLOCK_HEADER_BYTES;
+	view->x = view->idx + sizeof(int32) * (size_t) view->count;
+}
+
+/* A new block of count rows: its index and component arrays to fill. */
+static bytea *
+block_new(int dims, int count, int32 **idx, float **x)
+{
+	size_t		length = BLOCK_HEADER_BYTES + (size_t) count * (sizeof(int32) + sizeof(float) * (size_t) dims);
+	bytea	   *b = palloc(VARHDRSZ + length);
+	int32		header[2] = {dims, count};
+
+	SET_VARSIZE(b, VARHDRSZ + length);
+	memcpy(VARDATA(b), header, sizeof(header));
+	/* VARDATA is 4-byte aligned in a palloc'd varlena, and so are both arrays */
+	*idx = (int32 *) (VARDATA(b) + BLOCK_HEADER_BYTES);
+	*x = (float *) (*idx + count);
+	return b;
+}
+
+/* One row of a side into `out`, with every check a row gets. */
+static void
+side_put_row(SideRows *out, bool **seen, size_t *n, int32 idx, const char *x, int dims, const char *role,
+			 Relation rel, MemoryContext context)
+{
+	if (idx < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the %s table \"%s\" has a negative index %d", role, RelationGetRelationName(rel), idx),
+				 errhint("Rows are numbered from 0.")));
+	if ((size_t) idx >= out->capacity)
+	{
+		size_t		grown = Max(out->capacity * 2, (size_t) idx + 1);
+		float	   *wider;
+
+		irec_check_memory((double) grown * dims * sizeof(float), "loading embeddings");
+		wider = alloc_cache_aligned(context, sizeof(float) * dims * grown);
+		memcpy(wider, out->x, sizeof(float) * dims * *n);
+		out->x = wider;
+		*seen = repalloc(*seen, sizeof(bool) * grown);
+		memset(*seen + out->capacity, 0, sizeof(bool) * (grown - out->capacity));
+		out->capacity = grown;
+	}
+	if ((*seen)[idx])
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("the %s table \"%s\" has index %d twice", role, RelationGetRelationName(rel), idx),
+				 errhint("Each row's index appears once.")));
+	memcpy(out->x + (size_t) idx * dims, x, sizeof(float) * dims);
+	embedding_check_finite_components(out->x + (size_t) idx * dims, dims);
+	(*seen)[idx] = true;
+	*n = Max(*n, (size_t) idx + 1);
+}
+
+static void
+wrong_dims(const char *role, Relation rel, int found, int dims)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("the %s table \"%s\" has an embedding of %d dimensions, not %d", role,
+					RelationGetRelationName(rel), found, dims),
+			 errhint("Pass the dims of the model being trained.")));
+}
+
 /*
  * Read a side's embeddings (idx 0..n−1, each once) into `out`, reusing its
- * matrix when it has room (and the same dims).
+ * matrix when it has room (and the same dims): from blocks when the table
+ * has a column `block`, else from rows (idx, embedding).
  */
 static void
 read_side(text *name, const char *role, int dims, MemoryContext context, SideRows *out)
 {
 	Relation	rel = open_named_table(name, role);
-	AttrNumber	idx_att = column_of(rel, "idx", INT4OID, role);
-	AttrNumber	emb_att = column_of(rel, "embedding", InvalidOid, role);
-	int			needed = Max(idx_att, emb_att);
+	AttrNumber	block_att = get_attnum(RelationGetRelid(rel), "block");
+	AttrNumber	idx_att = InvalidAttrNumber;
+	AttrNumber	emb_att;
+	int			needed;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 	size_t		n = 0;
-	size_t		rows = 0;
+	size_t		tuples = 0;
 	bool	   *seen;
 
+	if (block_att != InvalidAttrNumber && block_att > 0)
+		emb_att = column_of(rel, "block", BYTEAOID, role);
+	else
+	{
+		idx_att = column_of(rel, "idx", INT4OID, role);
+		emb_att = column_of(rel, "embedding", InvalidOid, role);
+	}
+	needed = Max(idx_att, emb_att);
 	if (out->x == NULL || out->dims != dims)
 	{
-		double		tuples = rel->rd_rel->reltuples;
+		double		reltuples = rel->rd_rel->reltuples;
 
-		out->capacity = tuples > 0 ? (size_t) tuples + 1 : 4096;
+		/* a block's tuple holds several rows: the guess only saves regrowing */
+		out->capacity = reltuples > 0 ? (size_t) reltuples * (idx_att ? 1 : shard_step_block_rows(dims)) + 1 : 4096;
 		irec_check_memory((double) out->capacity * dims * sizeof(float), "loading embeddings");
 		out->x = alloc_cache_aligned(context, sizeof(float) * dims * out->capacity);
 	}
@@ -362,52 +489,42 @@ read_side(text *name, const char *role, int dims, MemoryContext context, SideRow
 	out->relid = RelationGetRelid(rel);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		int32		idx;
-		Embedding  *e;
-
-		if ((++rows % ROWS_PER_INTERRUPT_CHECK) == 0)
+		if ((++tuples % (idx_att ? ROWS_PER_INTERRUPT_CHECK : 256)) == 0)
 			CHECK_FOR_INTERRUPTS();
 		slot_getsomeattrs(slot, needed);
-		if (slot->tts_isnull[idx_att - 1] || slot->tts_isnull[emb_att - 1])
+		if (slot->tts_isnull[emb_att - 1] || (idx_att && slot->tts_isnull[idx_att - 1]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the %s table \"%s\" has a NULL", role, RelationGetRelationName(rel)),
 					 errhint("Every row needs its index and its embedding.")));
-		idx = DatumGetInt32(slot->tts_values[idx_att - 1]);
-		if (idx < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the %s table \"%s\" has a negative index %d", role, RelationGetRelationName(rel), idx),
-					 errhint("Rows are numbered from 0.")));
-		if ((size_t) idx >= out->capacity)
+		if (idx_att)
 		{
-			size_t		grown = Max(out->capacity * 2, (size_t) idx + 1);
-			float	   *wider;
+			Embedding  *e = DatumGetEmbedding(slot->tts_values[emb_att - 1]);
 
-			irec_check_memory((double) grown * dims * sizeof(float), "loading embeddings");
-			wider = alloc_cache_aligned(context, sizeof(float) * dims * grown);
-			memcpy(wider, out->x, sizeof(float) * dims * n);
-			out->x = wider;
-			seen = repalloc(seen, sizeof(bool) * grown);
-			memset(seen + out->capacity, 0, sizeof(bool) * (grown - out->capacity));
-			out->capacity = grown;
+			if (e->dims != dims)
+				wrong_dims(role, rel, e->dims, dims);
+			side_put_row(out, &seen, &n, DatumGetInt32(slot->tts_values[idx_att - 1]), (const char *) e->x,
+						 dims, role, rel, context);
 		}
-		if (seen[idx])
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("the %s table \"%s\" has index %d twice", role, RelationGetRelationName(rel), idx),
-					 errhint("Each row's index appears once.")));
-		e = DatumGetEmbedding(slot->tts_values[emb_att - 1]);
-		if (e->dims != dims)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the %s table \"%s\" has an embedding of %d dimensions, not %d", role,
-							RelationGetRelationName(rel), e->dims, dims),
-					 errhint("Pass the dims of the model being trained.")));
-		embedding_check_finite_components(e->x, dims);
-		memcpy(out->x + (size_t) idx * dims, e->x, sizeof(float) * dims);
-		seen[idx] = true;
-		n = Max(n, (size_t) idx + 1);
+		else
+		{
+			bytea	   *b = DatumGetByteaPP(slot->tts_values[emb_att - 1]);
+			BlockView	view;
+
+			block_view(b, &view);
+			if (view.dims != dims)
+				wrong_dims(role, rel, view.dims, dims);
+			for (int k = 0; k < view.count; k++)
+			{
+				int32		idx;
+
+				memcpy(&idx, view.idx + sizeof(int32) * k, sizeof(int32));
+				side_put_row(out, &seen, &n, idx, view.x + sizeof(float) * (size_t) dims * k, dims, role,
+							 rel, context);
+			}
+			if ((Pointer) b != DatumGetPointer(slot->tts_values[emb_att - 1]))
+				pfree(b);
+		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
@@ -492,6 +609,7 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	double		unobserved_weight;
 	int32		cg_steps;
 	int32		threads_arg;
+	bool		with_loss = PG_NARGS() <= 11 || PG_ARGISNULL(11) || PG_GETARG_BOOL(11);
 	bool		keyed = !PG_ARGISNULL(9);
 	int64		key = keyed ? PG_GETARG_INT64(9) : 0;
 	int32		step = PG_ARGISNULL(10) ? 0 : PG_GETARG_INT32(10);
@@ -539,6 +657,17 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 				 errhint("regularization > 0, regularization_exponent >= 0, unobserved_weight >= 0, "
 						 "cg_steps in 0..1000 (0: Cholesky), threads in 0..1024 (0: all cores).")));
 	threads = irec_thread_count(threads_arg);
+	/* the library's rows are blocks since 0.13.0: refuse SQL objects older than that */
+	{
+		TupleDesc	declared;
+
+		if (get_call_result_type(fcinfo, NULL, &declared) != TYPEFUNC_COMPOSITE || declared->natts != 4 ||
+			TupleDescAttr(declared, 0)->atttypid != BYTEAOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("irec_als_shard_step is declared as before version 0.13.0 of irec"),
+					 errhint("Run ALTER EXTENSION irec UPDATE.")));
+	}
 	InitMaterializedSRF(fcinfo, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "irec shard step", ALLOCSET_DEFAULT_SIZES);
 
@@ -633,7 +762,7 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	{
 		end = solve_chunk_end(&config, &shard->csr, begin, false);
 		if (ials_solve_rows_with_loss(&config, &shard->csr, fixed->x, fixed->gram, target, begin, end,
-									  scratch, row_loss) != IALS_OK)
+									  scratch, with_loss ? row_loss : NULL) != IALS_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("iALS solve failed: a row's system is not positive definite"),
@@ -642,28 +771,47 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	}
 
 	/* each row's all-pairs share α0·xᵀGx: T·G in one product */
-	if (shard->csr.n_rows > 0)
+	if (with_loss && shard->csr.n_rows > 0)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) shard->csr.n_rows, dims, dims, 1.0f,
 					target, dims, fixed->gram, dims, 0.0f, buffers->product, dims);
 
-	/* the rows out */
+	/* the rows out, in blocks */
 	MemoryContextSwitchTo(old);
-	for (size_t r = 0; r < shard->csr.n_rows; r++)
 	{
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
-		Embedding  *e = embedding_new(dims);
-		size_t		count = shard->csr.row_start[r + 1] - shard->csr.row_start[r];
+		int			per_block = shard_step_block_rows(dims);
 
-		memcpy(e->x, target + r * dims, sizeof(float) * dims);
-		values[0] = Int32GetDatum(shard->row_idx[r]);
-		values[1] = PointerGetDatum(e);
-		values[2] = Float8GetDatum(row_loss[r] + unobserved_weight *
-								   vec_dot(target + r * dims, buffers->product + r * dims, dims));
-		values[3] = Float8GetDatum(ials_row_regularization(&config, count, fixed->n) *
-								   vec_norm_squared(e->x, dims));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		pfree(e);
+		for (size_t first = 0; first < shard->csr.n_rows; first += per_block)
+		{
+			int			count = (int) Min((size_t) per_block, shard->csr.n_rows - first);
+			int32	   *idx;
+			float	   *x;
+			bytea	   *block = block_new(dims, count, &idx, &x);
+			double		loss = 0.0;
+			double		row_regularization = 0.0;
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, false};
+
+			for (int k = 0; k < count; k++)
+			{
+				size_t		r = first + k;
+				size_t		n_pairs = shard->csr.row_start[r + 1] - shard->csr.row_start[r];
+				double		l2 = ials_row_regularization(&config, n_pairs, fixed->n) *
+					vec_norm_squared(target + r * dims, dims);
+
+				idx[k] = shard->row_idx[r];
+				memcpy(x + (size_t) k * dims, target + r * dims, sizeof(float) * dims);
+				if (with_loss)
+					loss += row_loss[r] + unobserved_weight * vec_dot(target + r * dims, buffers->product + r * dims, dims);
+				row_regularization += l2;
+			}
+			values[0] = PointerGetDatum(block);
+			values[1] = Int32GetDatum(count);
+			values[2] = Float8GetDatum(loss);
+			nulls[2] = !with_loss;
+			values[3] = Float8GetDatum(row_regularization);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			pfree(block);
+		}
 	}
 	MemoryContextDelete(work);
 	return (Datum) 0;
@@ -678,4 +826,85 @@ shard_step_read_embeddings(const char *table, int dims, MemoryContext context, s
 	read_side(cstring_to_text(table), "embeddings", dims, context, &side);
 	*n = side.n;
 	return side.x;
+}
+
+/*
+ * irec_als_block_rows(block): a block's rows, (idx, embedding), in the
+ * block's order.
+ */
+PG_FUNCTION_INFO_V1(irec_als_block_rows);
+Datum
+irec_als_block_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	BlockView	view;
+
+	block_view(b, &view);
+	InitMaterializedSRF(fcinfo, 0);
+	for (int k = 0; k < view.count; k++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+		Embedding  *e = embedding_new(view.dims);
+		int32		idx;
+
+		memcpy(&idx, view.idx + sizeof(int32) * k, sizeof(int32));
+		memcpy(e->x, view.x + sizeof(float) * (size_t) view.dims * k, sizeof(float) * view.dims);
+		embedding_check_finite_components(e->x, view.dims);
+		values[0] = Int32GetDatum(idx);
+		values[1] = PointerGetDatum(e);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		pfree(e);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * irec_als_initial_blocks(n, dims, seed, side, std): rows 0..n−1 of `side`
+ * (1 users, 2 items) as the in-memory engine starts them (the rows of
+ * irec_init_embedding), in blocks, with zero loss and regularization.
+ */
+PG_FUNCTION_INFO_V1(irec_als_initial_blocks);
+Datum
+irec_als_initial_blocks(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		n = PG_GETARG_INT64(0);
+	int32		dims = PG_GETARG_INT32(1);
+	int64		seed = PG_GETARG_INT64(2);
+	int32		side = PG_GETARG_INT32(3);
+	double		std = PG_GETARG_FLOAT8(4);
+	int			per_block;
+
+	embedding_check_dims(dims);
+	if (n < 0 || n > PG_INT32_MAX || !(std > 0) || !isfinite(std))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid row count or standard deviation"),
+				 errhint("The count must be in 0..2^31 − 1 and the standard deviation positive and finite.")));
+	per_block = shard_step_block_rows(dims);
+	InitMaterializedSRF(fcinfo, 0);
+	for (int64 first = 0; first < n; first += per_block)
+	{
+		int			count = (int) Min((int64) per_block, n - first);
+		int32	   *idx;
+		float	   *x;
+		bytea	   *block = block_new(dims, count, &idx, &x);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		for (int k = 0; k < count; k++)
+			idx[k] = (int32) (first + k);
+		ials_init_rows(x, (size_t) first, (size_t) count, dims, std, (uint64) seed, (uint64) side);
+		values[0] = PointerGetDatum(block);
+		values[1] = Int32GetDatum(count);
+		values[2] = Float8GetDatum(0.0);
+		values[3] = Float8GetDatum(0.0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		pfree(block);
+		if ((first / per_block) % 256 == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return (Datum) 0;
 }

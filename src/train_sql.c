@@ -9,8 +9,8 @@
  * engine loads them (interactions_load: its checks, sums and dense
  * numbering): the interactions by dense index, (row_idx, col_idx,
  * confidence), once by user and once by item; each side's ids and their
- * dense indices; each side's rows (idx, embedding) in two tables that the
- * half-steps read and write in turn.  On Citus all of them but the ids are
+ * dense indices; each side's rows, in blocks of about 8 kB, in two tables
+ * that the half-steps read and write in turn.  On Citus all of them but the ids are
  * distributed and colocated: the interactions by row_idx, each table with
  * an "anchor" that holds one row per shard naming that shard and the side
  * tables' shards on the same worker; the side tables by a copy_key with
@@ -81,8 +81,8 @@ typedef struct Work
 	char	   *ids[2];			/* users, items: (id, idx) */
 	char	   *pairs[2];		/* by user, by item: (row_idx, col_idx, confidence) */
 	/*
-	 * Each side's rows (idx, embedding, loss, regularization) in two
-	 * tables: a half-step reads the current one (CG's warm start) and
+	 * Each side's rows, in blocks of about 8 kB (block, row_count, loss,
+	 * regularization: see shard_step.c), in two tables: a half-step reads the current one (CG's warm start) and
 	 * writes the other, then they swap.  On one server they are temporary.
 	 * On Citus they are unlogged (a training that fails is retried from
 	 * the start, so they need no WAL), colocated with the interactions and
@@ -400,18 +400,20 @@ make_side_tables(const SqlTrainOptions *o, Work *work, const ModelTarget *target
 		{
 			const char *table = work->citus ? quote_qualified_identifier(target->schema, names[side][buffer])
 				: psprintf("pg_temp.%s", names[side][buffer]);
-			const char *rows = psprintf("SELECT idx, %s.irec_init_embedding(" INT64_FORMAT ", %d, idx, %d, %s) AS embedding, "
-										"0::float8 AS loss, 0::float8 AS regularization FROM %s%s",
-										work->schema, o->seed, side + 1, o->dims, float8out_internal(o->init_std),
-										work->ids[side], buffer == 1 ? " WHERE false" : "");
+			/* blocks of about 8 kB: one heap tuple each (shard_step.c) */
+			const char *rows = psprintf("SELECT * FROM %s.irec_als_initial_blocks(" INT64_FORMAT ", %d, " INT64_FORMAT
+										", %d, %s)",
+										work->schema, buffer == 1 ? (int64) 0 : work->n[side], o->dims, o->seed,
+										side + 1, float8out_internal(o->init_std));
 
 			work->side_table[side][buffer] = (char *) table;
 			if (!work->citus)
 			{
-				runf("CREATE TEMP TABLE %s AS %s", names[side][buffer], rows);
+				runf("CREATE TEMP TABLE %s WITH (toast_tuple_target = 8160) AS %s", names[side][buffer], rows);
 				continue;
 			}
-			runf("CREATE UNLOGGED TABLE %s AS SELECT c.k AS copy_key, r.* FROM (%s) r, unnest(%s::integer[]) c(k)",
+			runf("CREATE UNLOGGED TABLE %s WITH (toast_tuple_target = 8160) AS "
+				 "SELECT c.k AS copy_key, r.* FROM (%s) r, unnest(%s::integer[]) c(k)",
 				 table, rows, quote_literal_cstr(work->copy_keys));
 			runf("SELECT create_distributed_table('%s', 'copy_key', colocate_with => '%s')", table, work->pairs[0]);
 			runf("SELECT truncate_local_data_after_distributing_table('%s')", table);
@@ -454,7 +456,8 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 	char	   *call;
 
 	/* on Citus the anchor names the side tables' shards on its worker */
-	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d)",
+	/* the loss after the item half-step only, as the in-memory engine */
+	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d, %s)",
 					work->schema, work->citus ? "a.shard" : quote_literal_cstr(work->pairs[side]),
 					work->citus ? psprintf("a.%s", anchor_side_column[other][work->current[other]])
 					: quote_literal_cstr(work->side_table[other][work->current[other]]),
@@ -463,7 +466,8 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 					o->dims,
 					float8out_internal(o->regularization), float8out_internal(o->regularization_exponent),
 					float8out_internal(o->unobserved_weight),
-					o->solver == IALS_SOLVER_CG ? o->cg_steps : 0, o->threads, work->key, step);
+					o->solver == IALS_SOLVER_CG ? o->cg_steps : 0, o->threads, work->key, step,
+					side == 1 ? "true" : "false");
 	clock_gettime(CLOCK_MONOTONIC, &clock);
 	runf("TRUNCATE %s", work->side_table[side][to]);
 	if (work->citus)
@@ -477,7 +481,7 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 		 * solve runs once per shard whatever the join order.
 		 */
 		runf("INSERT INTO %s SELECT c.k, r.* FROM %s a CROSS JOIN LATERAL %s r "
-			 "CROSS JOIN LATERAL unnest(CASE WHEN r.idx IS NOT NULL THEN %s::integer[] END) c(k)",
+			 "CROSS JOIN LATERAL unnest(CASE WHEN r.block IS NOT NULL THEN %s::integer[] END) c(k)",
 			 work->side_table[side][to], work->anchor[side], call, quote_literal_cstr(work->copy_keys));
 	else
 		runf("INSERT INTO %s SELECT * FROM %s", work->side_table[side][to], call);
@@ -486,7 +490,7 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 
 	clock_gettime(CLOCK_MONOTONIC, &clock);
 	/* on Citus one worker's copy */
-	if (SPI_execute(psprintf("SELECT count(*), coalesce(sum(loss), 0), coalesce(sum(regularization), 0) FROM %s%s",
+	if (SPI_execute(psprintf("SELECT coalesce(sum(row_count), 0)::int8, coalesce(sum(loss), 0), coalesce(sum(regularization), 0) FROM %s%s",
 							 work->side_table[side][to],
 							 work->citus ? psprintf(" WHERE copy_key = " INT64_FORMAT, work->first_copy_key) : ""),
 					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -600,6 +604,14 @@ train_sql(SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainR
 										get_rel_name(o->source.relid));
 	result->source_name = source;
 	work.schema = quote_identifier(irec_extension_schema());
+	/* the work tables hold blocks since 0.13.0, whose functions this needs */
+	if (strcmp(query_text(psprintf("SELECT coalesce(to_regproc(%s)::text, '')",
+								   quote_literal_cstr(psprintf("%s.irec_als_initial_blocks", work.schema)))),
+			   "") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("engine 'sql' needs version 0.13.0 of irec's SQL objects"),
+				 errhint("Run ALTER EXTENSION irec UPDATE.")));
 	/*
 	 * Everything runs in the caller's transaction, which creates,
 	 * distributes, fills and reads the work tables: Citus can only see its
@@ -723,8 +735,8 @@ train_sql(SqlTrainOptions *o, const ModelTarget *target, double *loss, SqlTrainR
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* the final rows, here (on Citus one worker's copy) */
 	for (int side = 0; side < 2; side++)
-		runf("CREATE TEMP TABLE %s AS SELECT idx, embedding FROM %s%s", side == 0 ? "irec_sql_users" : "irec_sql_items",
-			 work.side_table[side][work.current[side]],
+		runf("CREATE TEMP TABLE %s AS SELECT r.idx, r.embedding FROM %s s CROSS JOIN LATERAL %s.irec_als_block_rows(s.block) r%s",
+			 side == 0 ? "irec_sql_users" : "irec_sql_items", work.side_table[side][work.current[side]], work.schema,
 			 work.citus ? psprintf(" WHERE copy_key = " INT64_FORMAT, work.first_copy_key) : "");
 	item_gram = palloc(sizeof(float) * o->dims * o->dims);
 	side_gramian(o, "pg_temp.irec_sql_items", item_gram);

@@ -43,7 +43,7 @@ my %before;
 $before{$_} = $node->safe_psql('postgres', $_) for @answers;
 
 $node->safe_psql('postgres', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', 'updated through 0.2.0 ... 0.11.0 to 0.12.0');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', 'updated through 0.2.0 ... 0.12.0 to 0.13.0');
 for my $q (@answers)
 {
 	is($node->safe_psql('postgres', $q), $before{$q}, "unchanged by the update: $q");
@@ -166,39 +166,39 @@ is($node->safe_psql('from020', $bodies), $node->safe_psql('fresh', $bodies), '0.
 # and from 0.3.0
 $node->safe_psql('postgres', 'CREATE DATABASE from030');
 $node->safe_psql('from030', q{CREATE EXTENSION irec VERSION '0.3.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.3.0 updates to 0.12.0');
+is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.3.0 updates to 0.13.0');
 is($node->safe_psql('from030', $bodies), $node->safe_psql('fresh', $bodies), '0.3.0 updates to the same functions');
 
 # and from 0.4.0, whose irec_tune wrote trials without a folds column
 $node->safe_psql('postgres', 'CREATE DATABASE from040');
 $node->safe_psql('from040', q{CREATE EXTENSION irec VERSION '0.4.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.4.0 updates to 0.12.0');
+is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.4.0 updates to 0.13.0');
 is($node->safe_psql('from040', $bodies), $node->safe_psql('fresh', $bodies), '0.4.0 updates to the same functions');
 
 # and from 0.5.0, whose irec_tune ended with the halving's last rung
 $node->safe_psql('postgres', 'CREATE DATABASE from050');
 $node->safe_psql('from050', q{CREATE EXTENSION irec VERSION '0.5.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.5.0 updates to 0.12.0');
+is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.5.0 updates to 0.13.0');
 is($node->safe_psql('from050', $bodies), $node->safe_psql('fresh', $bodies), '0.5.0 updates to the same functions');
 
 # and from 0.6.0, before irec_update, warm_start and diversity
 $node->safe_psql('postgres', 'CREATE DATABASE from060');
 $node->safe_psql('from060', q{CREATE EXTENSION irec VERSION '0.6.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from060', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.6.0 updates to 0.12.0');
+is($node->safe_psql('from060', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.6.0 updates to 0.13.0');
 is($node->safe_psql('from060', $bodies), $node->safe_psql('fresh', $bodies), '0.6.0 updates to the same functions');
 is($node->safe_psql('from060', $objects), $node->safe_psql('fresh', $objects), '0.6.0 updates to the same objects');
 
 # and from 0.7.0, before the kernel and two-pass samplers
 $node->safe_psql('postgres', 'CREATE DATABASE from070');
 $node->safe_psql('from070', q{CREATE EXTENSION irec VERSION '0.7.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from070', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.7.0 updates to 0.12.0');
+is($node->safe_psql('from070', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.7.0 updates to 0.13.0');
 is($node->safe_psql('from070', $bodies), $node->safe_psql('fresh', $bodies), '0.7.0 updates to the same functions');
 is($node->safe_psql('from070', $objects), $node->safe_psql('fresh', $objects), '0.7.0 updates to the same objects');
 
 # and from 0.8.0, before context models
 $node->safe_psql('postgres', 'CREATE DATABASE from080');
 $node->safe_psql('from080', q{CREATE EXTENSION irec VERSION '0.8.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from080', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.8.0 updates to 0.12.0');
+is($node->safe_psql('from080', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.8.0 updates to 0.13.0');
 is($node->safe_psql('from080', $bodies), $node->safe_psql('fresh', $bodies), '0.8.0 updates to the same functions');
 is($node->safe_psql('from080', $objects), $node->safe_psql('fresh', $objects), '0.8.0 updates to the same objects');
 
@@ -208,7 +208,7 @@ $node->safe_psql('from090', q{CREATE EXTENSION irec VERSION '0.9.0'});
 like($node->safe_psql('from090', "SELECT pg_get_function_arguments('irec_tune'::regproc)"),
 	qr/validation_fraction double precision DEFAULT 0\.2,/, '0.9.0 holds out 0.2 by default');
 $node->safe_psql('from090', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('from090', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.9.0 updates to 0.12.0');
+is($node->safe_psql('from090', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.9.0 updates to 0.13.0');
 like($node->safe_psql('from090', "SELECT pg_get_function_arguments('irec_tune'::regproc)"),
 	qr/validation_fraction double precision DEFAULT 0\.1,/, 'and holds out 0.1 by default');
 is($node->safe_psql('from090', $bodies), $node->safe_psql('fresh', $bodies), '0.9.0 updates to the same functions and defaults');
@@ -222,7 +222,7 @@ $node->safe_psql('from0100', q{
 	CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(200, 150, 4000, seed => 5);
 	SELECT trials FROM irec_tune('clicks', dims => 8, max_seconds => 5, quiet => true);
 	ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from0100', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.10.0 updates to 0.12.0');
+is($node->safe_psql('from0100', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.10.0 updates to 0.13.0');
 $node->safe_psql('from0100', q{SELECT trials FROM irec_tune('clicks', dims => 8, max_seconds => 5, quiet => true)});
 is($node->safe_psql('from0100', q{
 	SELECT bool_and(cardinality(fold_scores) = folds) AND count(*) FILTER (WHERE chosen) = 1 FROM clicks_trials}),
@@ -237,7 +237,7 @@ $node->safe_psql('from0110', q{
 	CREATE EXTENSION irec VERSION '0.11.0';
 	CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(200, 150, 4000, seed => 5);
 	ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from0110', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.12.0', '0.11.0 updates to 0.12.0');
+is($node->safe_psql('from0110', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.11.0 updates to 0.13.0');
 $node->safe_psql('from0110', q{
 	SELECT irec_train('clicks', dims => 8, epochs => 3, model => 'memory', quiet => true);
 	SELECT irec_train('clicks', dims => 8, epochs => 3, engine => 'sql', model => 'sql', quiet => true)});
@@ -247,6 +247,33 @@ is($node->safe_psql('from0110', q{
 	't', 'and its SQL engine trains what the in-memory engine trains');
 is($node->safe_psql('from0110', $bodies), $node->safe_psql('fresh', $bodies), '0.11.0 updates to the same functions');
 is($node->safe_psql('from0110', $objects), $node->safe_psql('fresh', $objects), '0.11.0 updates to the same objects');
+
+# and from 0.12.0, whose half-step returned one row per solved row: until
+# the update, the SQL engine and the half-step refuse to run with the
+# library's blocks; after it the engine trains what the in-memory engine does
+$node->safe_psql('postgres', 'CREATE DATABASE from0120');
+$node->safe_psql('from0120', q{
+	CREATE EXTENSION irec VERSION '0.12.0';
+	CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(200, 150, 4000, seed => 5);
+	CREATE TABLE pairs AS SELECT 0 AS row_idx, 0 AS col_idx, 1::real AS confidence;
+	CREATE TABLE side AS SELECT 0 AS idx, '[1,2]'::embedding AS embedding});
+my ($rc, $out, $err) = $node->psql('from0120',
+	q{SELECT irec_train('clicks', dims => 8, epochs => 3, engine => 'sql', model => 'early', quiet => true)});
+like($err, qr/engine 'sql' needs version 0.13.0.*ALTER EXTENSION irec UPDATE/s, '0.12.0: the SQL engine asks for the update');
+($rc, $out, $err) = $node->psql('from0120', q{SELECT count(*) FROM irec_als_shard_step('pairs', 'side', 'side', 2, 0.1, 0.5, 0.1, 0)});
+like($err, qr/declared as before version 0.13.0.*ALTER EXTENSION irec UPDATE/s, '0.12.0: so does its half-step');
+$node->safe_psql('from0120', 'ALTER EXTENSION irec UPDATE');
+is($node->safe_psql('from0120', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.12.0 updates to 0.13.0');
+$node->safe_psql('from0120', q{
+	SELECT irec_train('clicks', dims => 8, epochs => 3, model => 'memory', quiet => true);
+	SELECT irec_train('clicks', dims => 8, epochs => 3, engine => 'sql', model => 'sql', quiet => true)});
+is($node->safe_psql('from0120', q{
+	SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-5
+	  FROM memory_items a JOIN sql_items b USING (item_id), generate_series(1, 8) k}),
+	't', 'and its SQL engine, in blocks, trains what the in-memory engine trains');
+$node->safe_psql('from0120', 'DROP TABLE pairs, side');
+is($node->safe_psql('from0120', $bodies), $node->safe_psql('fresh', $bodies), '0.12.0 updates to the same functions');
+is($node->safe_psql('from0120', $objects), $node->safe_psql('fresh', $objects), '0.12.0 updates to the same objects');
 
 $node->stop;
 done_testing();
