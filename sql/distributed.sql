@@ -118,6 +118,31 @@ SELECT bool_and(a.block = b.block) AND bool_and(a.regularization = b.regularizat
        bool_and(a.loss IS NULL) AS no_loss, bool_and(b.loss > 0) AS loss_otherwise
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, with_loss => false) a
   JOIN irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3) b USING (row_count);
+-- with a local target the blocks also go into that table (on Citus the
+-- worker's own copy), under the local key
+CREATE TABLE ss_local (copy_key integer, block bytea, row_count integer, loss float8, regularization float8);
+SELECT count(*) AS blocks_returned
+  FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3,
+                           local_target => 'ss_local', local_key => 7);
+SELECT count(*) AS blocks_written, bool_and(copy_key = 7) AS under_the_key,
+       (SELECT array_agg(b.embedding::text ORDER BY b.idx) FROM ss_local l, LATERAL irec_als_block_rows(l.block) b)
+     = (SELECT array_agg(b.embedding::text ORDER BY b.idx)
+          FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3) s,
+               LATERAL irec_als_block_rows(s.block) b) AS same_rows
+  FROM ss_local;
+-- only a plain table of those columns, with the key and the right to insert
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3, local_target => 'ss_local');
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3,
+                                         local_target => 'ss_fixed', local_key => 1);
+CREATE INDEX ON ss_local (copy_key);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3,
+                                         local_target => 'ss_local', local_key => 1);
+DROP TABLE ss_local;
+CREATE TABLE ss_local (copy_key integer, block bytea, row_count integer, loss float8, regularization float8 NOT NULL);
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 3,
+                                         local_target => 'ss_local', local_key => 1);
+DROP TABLE ss_local;
+CREATE TABLE ss_local (copy_key integer, block bytea, row_count integer, loss float8, regularization float8);
 -- CG warm-starts from `own`: many steps reach the exact solve
 SELECT max(abs((b.embedding::real[])[k] - (r.embedding::real[])[k])) < 1e-4 AS cg_converges
   FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 50) s
@@ -201,10 +226,16 @@ INSERT INTO ss_pairs VALUES (0, 0, 'NaN');
 SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
 CREATE ROLE ss_reader;
 GRANT SELECT ON ss_fixed, ss_own TO ss_reader;
+GRANT SELECT ON ss_pairs, ss_local TO ss_reader;
+SET ROLE ss_reader;
+SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0,
+                                         local_target => 'ss_local', local_key => 1);
+RESET ROLE;
+REVOKE SELECT ON ss_pairs FROM ss_reader;
 SET ROLE ss_reader;
 SELECT count(*) FROM irec_als_shard_step('ss_pairs', 'ss_fixed', 'ss_own', 5, 0.05, 0.5, 0.2, 0);
 RESET ROLE;
-DROP TABLE ss_pairs, ss_fixed, ss_own, ss_reference, ss_bad, ss_short;
+DROP TABLE ss_pairs, ss_fixed, ss_own, ss_reference, ss_bad, ss_short, ss_local;
 DROP ROLE ss_reader;
 -- bad input
 SELECT irec_train('sq', engine => 'spark');

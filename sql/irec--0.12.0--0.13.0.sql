@@ -15,13 +15,16 @@ DROP FUNCTION @extschema@.irec_als_shard_step(text, text, text, integer, double 
 -- transaction ends, and both sides for as long as `step` is the same.
 -- Returns the solved rows in blocks, each with its rows' count and their
 -- summed shares of the loss (NULL unless with_loss) and of the
--- regularization.
+-- regularization; with a local_target (a plain table of copy_key, block,
+-- row_count, loss, regularization) also writes them there, with local_key
+-- as their copy_key: on Citus, the worker's own copy of the side.
 CREATE FUNCTION @extschema@.irec_als_shard_step(pairs text, fixed text, own text, dims integer,
 		regularization double precision, regularization_exponent double precision,
 		unobserved_weight double precision, cg_steps integer, threads integer DEFAULT 0,
-		cache_key bigint DEFAULT NULL, step integer DEFAULT 0, with_loss boolean DEFAULT true)
+		cache_key bigint DEFAULT NULL, step integer DEFAULT 0, with_loss boolean DEFAULT true,
+		local_target text DEFAULT NULL, local_key integer DEFAULT NULL)
 	RETURNS TABLE (block bytea, row_count integer, loss double precision, regularization double precision)
-	AS 'MODULE_PATHNAME', 'irec_als_shard_step' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1000;
+	AS 'MODULE_PATHNAME', 'irec_als_shard_step' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
 
 -- A block's rows.
 CREATE FUNCTION @extschema@.irec_als_block_rows(block bytea)

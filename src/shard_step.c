@@ -24,6 +24,11 @@
  * `regularization` from its own half-step, with no Gramian or interaction
  * read again.
  *
+ * With a local_target (and its local_key), the blocks also go straight into
+ * that table's heap, as rows (local_key, block, row_count, loss,
+ * regularization): on Citus the worker's own copy of the side, written by
+ * the task itself, so that Citus moves only the other workers' copies.
+ *
  * Why blocks: the engine writes every solved row into a table each
  * half-step (on Citus once per worker, through files the workers fetch
  * from each other), and per row that costs more than the solve: a row of
@@ -539,6 +544,83 @@ read_side(text *name, const char *role, int dims, MemoryContext context, SideRow
 	out->n = n;
 }
 
+/*
+ * The table the solved blocks are also written into (local_target): one of
+ * the engine's side tables (copy_key int4, block bytea, row_count int4, loss
+ * float8, regularization float8, nothing else), since the rows go straight
+ * into its heap, past what an INSERT would run: refused when it has
+ * indexes, triggers, rules, constraints, defaults or row-level security.
+ */
+typedef struct LocalTarget
+{
+	Relation	rel;
+	TupleTableSlot *slot;
+	AttrNumber	att[5];			/* copy_key, block, row_count, loss, regularization */
+	int32		key;
+	CommandId	cid;
+} LocalTarget;
+
+static void
+local_target_open(text *name, int32 key, LocalTarget *target)
+{
+	static const char *const names[5] = {"copy_key", "block", "row_count", "loss", "regularization"};
+	static const Oid types[5] = {INT4OID, BYTEAOID, INT4OID, FLOAT8OID, FLOAT8OID};
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(name)),
+										 RowExclusiveLock, false);
+	Relation	rel;
+	TupleDesc	desc;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid)),
+				 errhint("Grant INSERT on it to the caller.")));
+	rel = table_open(relid, NoLock);
+	desc = RelationGetDescr(rel);
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relhasindex || rel->rd_rel->relhastriggers ||
+		rel->rd_rel->relhasrules || rel->rd_rel->relrowsecurity ||
+		(desc->constr != NULL && (desc->constr->num_check > 0 || desc->constr->has_not_null ||
+								  desc->constr->num_defval > 0 || desc->constr->has_generated_stored)) ||
+		RelationGetNumberOfAttributes(rel) != 5)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" cannot be a local target of irec_als_shard_step", RelationGetRelationName(rel)),
+				 errhint("Pass a plain table of (copy_key integer, block bytea, row_count integer, loss double "
+						 "precision, regularization double precision) with no indexes, triggers, rules, "
+						 "constraints, defaults or row-level security.")));
+	for (int c = 0; c < 5; c++)
+		target->att[c] = column_of(rel, names[c], types[c], "local target");
+	target->rel = rel;
+	target->slot = table_slot_create(rel, NULL);
+	target->key = key;
+	target->cid = GetCurrentCommandId(true);
+}
+
+/* One block into the local target. */
+static void
+local_target_insert(LocalTarget *target, const Datum *values, const bool *nulls)
+{
+	TupleTableSlot *slot = target->slot;
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, 0, sizeof(bool) * RelationGetNumberOfAttributes(target->rel));
+	slot->tts_values[target->att[0] - 1] = Int32GetDatum(target->key);
+	for (int c = 1; c < 5; c++)
+	{
+		slot->tts_values[target->att[c] - 1] = values[c - 1];
+		slot->tts_isnull[target->att[c] - 1] = nulls[c - 1];
+	}
+	ExecStoreVirtualTuple(slot);
+	table_tuple_insert(target->rel, slot, target->cid, 0, NULL);
+}
+
+static void
+local_target_close(LocalTarget *target)
+{
+	ExecDropSingleTupleTableSlot(target->slot);
+	table_close(target->rel, NoLock);
+}
+
 /* Room for `rows` rows in the buffers (kept in `context`). */
 static void
 buffers_reserve(Buffers *b, const IalsConfig *config, size_t rows, MemoryContext context)
@@ -610,6 +692,8 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	int32		cg_steps;
 	int32		threads_arg;
 	bool		with_loss = PG_NARGS() <= 11 || PG_ARGISNULL(11) || PG_GETARG_BOOL(11);
+	bool		write_local = PG_NARGS() > 13 && !PG_ARGISNULL(12);
+	LocalTarget local_target = {0};
 	bool		keyed = !PG_ARGISNULL(9);
 	int64		key = keyed ? PG_GETARG_INT64(9) : 0;
 	int32		step = PG_ARGISNULL(10) ? 0 : PG_GETARG_INT32(10);
@@ -656,6 +740,11 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 				 errmsg("invalid iALS parameters"),
 				 errhint("regularization > 0, regularization_exponent >= 0, unobserved_weight >= 0, "
 						 "cg_steps in 0..1000 (0: Cholesky), threads in 0..1024 (0: all cores).")));
+	if (write_local && PG_ARGISNULL(13))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a local_target needs its local_key"),
+				 errhint("Pass the copy_key of the local target's rows.")));
 	threads = irec_thread_count(threads_arg);
 	/* the library's rows are blocks since 0.13.0: refuse SQL objects older than that */
 	{
@@ -669,6 +758,9 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 					 errhint("Run ALTER EXTENSION irec UPDATE.")));
 	}
 	InitMaterializedSRF(fcinfo, 0);
+	/* the local target first: no work for a caller who may not write it */
+	if (write_local)
+		local_target_open(PG_GETARG_TEXT_PP(12), PG_GETARG_INT32(13), &local_target);
 	work = AllocSetContextCreate(CurrentMemoryContext, "irec shard step", ALLOCSET_DEFAULT_SIZES);
 
 	if (keyed)
@@ -775,7 +867,7 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) shard->csr.n_rows, dims, dims, 1.0f,
 					target, dims, fixed->gram, dims, 0.0f, buffers->product, dims);
 
-	/* the rows out, in blocks */
+	/* the rows out, in blocks (and into the local target) */
 	MemoryContextSwitchTo(old);
 	{
 		int			per_block = shard_step_block_rows(dims);
@@ -810,9 +902,13 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 			nulls[2] = !with_loss;
 			values[3] = Float8GetDatum(row_regularization);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			if (write_local)
+				local_target_insert(&local_target, values, nulls);
 			pfree(block);
 		}
 	}
+	if (write_local)
+		local_target_close(&local_target);
 	MemoryContextDelete(work);
 	return (Datum) 0;
 }

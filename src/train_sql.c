@@ -272,7 +272,8 @@ distribute_pairs(const Work *work, int side)
 	else
 		runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => '%s')", pairs, work->pairs[0]);
 	runf("SELECT truncate_local_data_after_distributing_table('%s')", pairs);
-	runf("CREATE TABLE %s (row_idx integer, shard text, users_a text, users_b text, items_a text, items_b text)", anchor);
+	runf("CREATE TABLE %s (row_idx integer, shard text, users_a text, users_b text, items_a text, items_b text, "
+		 "local_key integer, remote_keys integer[])", anchor);
 	runf("SELECT create_distributed_table('%s', 'row_idx', colocate_with => '%s')", anchor, pairs);
 	shards = query_int64(psprintf("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = '%s'::regclass", pairs));
 	/*
@@ -327,7 +328,8 @@ choose_copy_keys(Work *work)
 
 /*
  * Citus: tell each anchor row the names of the side tables' shards on its
- * worker (those of the worker's first shard), which its half-steps read.
+ * worker (those of the worker's first shard), which its half-steps read and
+ * write, the copy key of those shards and the other workers' copy keys.
  */
 static void
 tell_anchors(const Work *work)
@@ -346,6 +348,9 @@ tell_anchors(const Work *work)
 		for (int t = 0; t < 4; t++)
 			appendStringInfo(&sql, ", shard_name('%s'::regclass, get_shard_id_for_distribution_column('%s', f.row_idx))",
 							 work->side_table[t / 2][t % 2], work->side_table[t / 2][t % 2]);
+		/* this worker's copy key, and the others' */
+		appendStringInfo(&sql, ", f.row_idx, (SELECT coalesce(array_agg(c), '{}') FROM unnest(%s::integer[]) c "
+						 "WHERE c <> f.row_idx)", quote_literal_cstr(work->copy_keys));
 		appendStringInfo(&sql, " FROM unnest(%s::integer[]) k(v) "
 						 "JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column('%s', k.v) "
 						 "JOIN (%s) f ON f.groupid = p.groupid ORDER BY k.v",
@@ -365,7 +370,7 @@ tell_anchors(const Work *work)
 			for (uint64 r = 0; r < n; r++)
 			{
 				appendStringInfo(&insert, "%s(%s", r ? ", " : "", SPI_getvalue(rows->vals[r], rows->tupdesc, 1));
-				for (int c = 2; c <= 6; c++)
+				for (int c = 2; c <= 8; c++)
 					appendStringInfo(&insert, ", %s", quote_literal_cstr(SPI_getvalue(rows->vals[r], rows->tupdesc, c)));
 				appendStringInfoChar(&insert, ')');
 			}
@@ -456,8 +461,11 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 	char	   *call;
 
 	/* on Citus the anchor names the side tables' shards on its worker */
-	/* the loss after the item half-step only, as the in-memory engine */
-	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d, %s)",
+	/*
+	 * The loss after the item half-step only, as the in-memory engine; on
+	 * Citus each task writes its worker's own copy of the rows itself.
+	 */
+	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d, %s%s)",
 					work->schema, work->citus ? "a.shard" : quote_literal_cstr(work->pairs[side]),
 					work->citus ? psprintf("a.%s", anchor_side_column[other][work->current[other]])
 					: quote_literal_cstr(work->side_table[other][work->current[other]]),
@@ -467,22 +475,26 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 					float8out_internal(o->regularization), float8out_internal(o->regularization_exponent),
 					float8out_internal(o->unobserved_weight),
 					o->solver == IALS_SOLVER_CG ? o->cg_steps : 0, o->threads, work->key, step,
-					side == 1 ? "true" : "false");
+					side == 1 ? "true" : "false",
+					work->citus ? psprintf(", a.%s, a.local_key", anchor_side_column[side][to]) : "");
 	clock_gettime(CLOCK_MONOTONIC, &clock);
 	runf("TRUNCATE %s", work->side_table[side][to]);
 	if (work->citus)
 		/*
-		 * Each shard's task runs on its worker; its rows, once per copy key,
-		 * go to the table's shards on every worker.  Citus repartitions an
-		 * INSERT ... SELECT whose target is distributed by another column:
-		 * the tasks write their rows into files by target shard, and each
-		 * worker fetches its files from the others itself, so no row passes
-		 * through the coordinator.  The copies depend on r, so that the
-		 * solve runs once per shard whatever the join order.
+		 * Each shard's task runs on its worker and writes its rows into the
+		 * worker's own copy; the rows for the other workers' copies, once
+		 * per remote key, go to the table's shards there.  Citus
+		 * repartitions an INSERT ... SELECT whose target is distributed by
+		 * another column: the tasks write those rows into files by target
+		 * shard, and each worker fetches its files from the others itself,
+		 * so no row passes through the coordinator.  The copies depend on r,
+		 * so that the solve runs once per shard whatever the join order.
+		 * The task's own writes are seen by the rest of the transaction
+		 * because it uses one connection per worker (train_sql_begin).
 		 */
 		runf("INSERT INTO %s SELECT c.k, r.* FROM %s a CROSS JOIN LATERAL %s r "
-			 "CROSS JOIN LATERAL unnest(CASE WHEN r.block IS NOT NULL THEN %s::integer[] END) c(k)",
-			 work->side_table[side][to], work->anchor[side], call, quote_literal_cstr(work->copy_keys));
+			 "CROSS JOIN LATERAL unnest(CASE WHEN r.block IS NOT NULL THEN a.remote_keys END) c(k)",
+			 work->side_table[side][to], work->anchor[side], call);
 	else
 		runf("INSERT INTO %s SELECT * FROM %s", work->side_table[side][to], call);
 	seconds->solve += seconds_since(&clock);
