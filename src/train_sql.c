@@ -18,16 +18,18 @@
  * side.  A half-step is then
  *
  *	 INSERT INTO <other side table>
- *	 SELECT c.k, r.* FROM anchor a, LATERAL irec_als_shard_step(a.shard, ...) r,
- *	        LATERAL unnest(<copy keys>) c(k)
+ *	 SELECT c.k, r.* FROM anchor a, LATERAL irec_als_shard_step(a.shard, ...,
+ *	        a.<target's local shard>, a.local_key) r, LATERAL unnest(a.remote_keys) c(k)
  *
  * which Citus runs as one task per shard on the shard's worker; each task
  * reads its shard and the worker's copies of the embeddings straight from
  * the heap (the shard's rows stay cached in the worker's backend for the
- * transaction) and solves with the in-memory engine's code.  The target is
- * distributed by copy_key, not by the anchor's column, so Citus
- * repartitions: each task writes its rows into one file per target shard,
- * and each worker fetches its files from the others and inserts them.  No
+ * transaction), solves with the in-memory engine's code and writes its
+ * worker's own copy of the rows itself.  The target is distributed by
+ * copy_key, not by the anchor's column, so Citus repartitions the rest:
+ * each task writes its rows for the other workers into one file per target
+ * shard, and each worker fetches its files from the others and inserts
+ * them.  No
  * row passes through the coordinator, which only sums the loss from one
  * worker's copy; the interactions pass through it once, at load.
  *
