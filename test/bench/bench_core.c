@@ -213,18 +213,19 @@ square_sgemm_peak(int threads)
 
 /*
  * Sampled softmax epochs (the shipped defaults: uniform sampler, batches of
- * 256 sharing m = 1,024 negatives, d = 64) on the Gowalla-shaped problem:
+ * 256 sharing m = 1,024 negatives, d = 64 or the dims given after --softmax)
+ * on the Gowalla-shaped problem:
  * positives per second and GFLOP/s on 6·m·d flops per positive (three
  * sgemms per batch), against the square sgemm peak of the same process.
  */
 static void
-bench_softmax(int threads, double peak)
+bench_softmax(int threads, double peak, int dims)
 {
 	CsrMatrix	by_user;
 	CsrMatrix	by_item;
 	size_t		nnz = generate(29858, 40981, 810128, &by_user, &by_item);
 	SgdData		data = {&by_user, &by_item};
-	SgdConfig	config = {SGD_SOFTMAX, SAMPLER_UNIFORM, 64, 1024, 0.0, 1, 0.2, 0.002, 0.1, 256, threads, 42,
+	SgdConfig	config = {SGD_SOFTMAX, SAMPLER_UNIFORM, dims, 1024, 0.0, 1, 0.2, 0.002, 0.1, 256, threads, 42,
 						  0.0, 0, 0.0};
 	void	   *scratch = malloc(sgd_scratch_bytes(&config, &data));
 	SgdState   *state = sgd_begin(&config, &data, scratch);
@@ -294,7 +295,7 @@ main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "--softmax") == 0)
 	{
-		bench_softmax(threads, square_sgemm_peak(threads));
+		bench_softmax(threads, square_sgemm_peak(threads), argc > 2 ? atoi(argv[2]) : 64);
 		return 0;
 	}
 	/* --cg D [threads]: iALS with CG at dims D on the Gowalla shape, and nothing else */
