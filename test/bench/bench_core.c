@@ -17,6 +17,7 @@
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "core/sgd.h"
+#include "core/vecmath.h"
 #include "core/sparse.h"
 #include "core/synthetic.h"
 
@@ -298,10 +299,21 @@ main(int argc, char **argv)
 		bench_softmax(threads, square_sgemm_peak(threads), argc > 2 ? atoi(argv[2]) : 64);
 		return 0;
 	}
-	/* --cg D [threads]: iALS with CG at dims D on the Gowalla shape, and nothing else */
+	/*
+	 * --cg D [threads [simd]]: iALS with CG at dims D on the Gowalla shape,
+	 * and nothing else; simd 0 portable, 1 AVX2, 2 AVX-512 (irec's kernels
+	 * only: OpenBLAS picks its own)
+	 */
 	if (argc > 2 && strcmp(argv[1], "--cg") == 0)
 	{
 		int			cg_threads = argc > 3 ? atoi(argv[3]) : threads;
+
+		if (argc > 4 && !vec_simd_use((VecSimdLevel) atoi(argv[4])))
+		{
+			fprintf(stderr, "this CPU does not run SIMD level %s\n", argv[4]);
+			return 1;
+		}
+		printf("irec kernels: %s\n", vec_simd_name(vec_simd_level()));
 
 		openblas_set_num_threads(1);
 		bench_ials("Gowalla-shaped 29858x40981", 29858, 40981, 810128, cg_threads,
