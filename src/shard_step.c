@@ -15,11 +15,12 @@
  *			`block` bytea, below) or as rows (idx int4, embedding)
  *	 own:	this side's current rows, CG's warm start, the same two ways
  *
- * Returns the solved rows in blocks: (block, row_count, loss, regularization),
- * loss (NULL unless with_loss: the engine needs it after the item half-step
- * only, and computing it is a tenth of a half-step at dims 64) the sum of the block's rows' shares of the iALS loss against the
- * fixed side (their observed terms, their all-pairs terms α0·xᵀGx and their
- * regularization) and regularization the last alone: after a half-step, the
+ * Returns the solved rows in blocks: (block, row_count, loss,
+ * regularization), loss the sum of the block's rows' shares of the iALS
+ * loss against the fixed side (their observed terms, their all-pairs terms
+ * α0·xᵀGx and their regularization; NULL unless with_loss: the engine needs
+ * it after the item half-step only, and computing it was about a tenth of
+ * a half-step at dims 64 in perf) and regularization the last alone: after a half-step, the
  * loss is the sum of `loss` over the side just solved plus the other side's
  * `regularization` from its own half-step, with no Gramian or interaction
  * read again.

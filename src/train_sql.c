@@ -10,8 +10,8 @@
  * numbering): the interactions by dense index, (row_idx, col_idx,
  * confidence), once by user and once by item; each side's ids and their
  * dense indices; each side's rows, in blocks of about 8 kB, in two tables
- * that the half-steps read and write in turn.  On Citus all of them but the ids are
- * distributed and colocated: the interactions by row_idx, each table with
+ * that the half-steps read and write in turn.  On Citus all of them but the
+ * ids are distributed and colocated: the interactions by row_idx, each table with
  * an "anchor" that holds one row per shard naming that shard and the side
  * tables' shards on the same worker; the side tables by a copy_key with
  * one value per worker, so that each worker holds a whole copy of each
@@ -29,9 +29,8 @@
  * copy_key, not by the anchor's column, so Citus repartitions the rest:
  * each task writes its rows for the other workers into one file per target
  * shard, and each worker fetches its files from the others and inserts
- * them.  No
- * row passes through the coordinator, which only sums the loss from one
- * worker's copy; the interactions pass through it once, at load.
+ * them.  No row passes through the coordinator, which only sums the loss
+ * from one worker's copy; the interactions pass through it once, at load.
  *
  * The start point and every solve match the in-memory engine (same seed,
  * same initial rows, same solver): exact solves agree to float rounding,
@@ -84,8 +83,9 @@ typedef struct Work
 	char	   *pairs[2];		/* by user, by item: (row_idx, col_idx, confidence) */
 	/*
 	 * Each side's rows, in blocks of about 8 kB (block, row_count, loss,
-	 * regularization: see shard_step.c), in two tables: a half-step reads the current one (CG's warm start) and
-	 * writes the other, then they swap.  On one server they are temporary.
+	 * regularization: see shard_step.c), in two tables: a half-step reads
+	 * the current one (CG's warm start) and writes the other, then they
+	 * swap.  On one server they are temporary.
 	 * On Citus they are unlogged (a training that fails is retried from
 	 * the start, so they need no WAL), colocated with the interactions and
 	 * distributed by a first column, copy_key, whose values fall one into
@@ -462,10 +462,10 @@ half_step(const SqlTrainOptions *o, Work *work, int side, int step, double *loss
 	int			to = 1 - from;
 	char	   *call;
 
-	/* on Citus the anchor names the side tables' shards on its worker */
 	/*
-	 * The loss after the item half-step only, as the in-memory engine; on
-	 * Citus each task writes its worker's own copy of the rows itself.
+	 * On Citus the anchor names the side tables' shards on its worker, and
+	 * each task writes its worker's own copy of the rows itself.  The loss
+	 * after the item half-step only, as the in-memory engine.
 	 */
 	call = psprintf("%s.irec_als_shard_step(%s, %s, %s, %d, %s, %s, %s, %d, %d, " INT64_FORMAT ", %d, %s%s)",
 					work->schema, work->citus ? "a.shard" : quote_literal_cstr(work->pairs[side]),
