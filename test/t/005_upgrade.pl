@@ -230,6 +230,19 @@ is($node->safe_psql('from0100', q{
 is($node->safe_psql('from0100', $bodies), $node->safe_psql('fresh', $bodies), '0.10.0 updates to the same functions');
 is($node->safe_psql('from0100', $objects), $node->safe_psql('fresh', $objects), '0.10.0 updates to the same objects');
 
+# After an update: the SQL engine trains what the in-memory engine trains.
+sub sql_engine_matches_memory
+{
+	my ($db, $name) = @_;
+	$node->safe_psql($db, q{
+		SELECT irec_train('clicks', dims => 8, epochs => 3, model => 'memory', quiet => true);
+		SELECT irec_train('clicks', dims => 8, epochs => 3, engine => 'sql', model => 'sql', quiet => true)});
+	is($node->safe_psql($db, q{
+		SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-5
+		  FROM memory_items a JOIN sql_items b USING (item_id), generate_series(1, 8) k}),
+		't', $name);
+}
+
 # and from 0.11.0, whose SQL engine solved each row in an aggregate: the
 # update adds the per-shard half-step, and the engine trains with it
 $node->safe_psql('postgres', 'CREATE DATABASE from0110');
@@ -238,13 +251,7 @@ $node->safe_psql('from0110', q{
 	CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(200, 150, 4000, seed => 5);
 	ALTER EXTENSION irec UPDATE});
 is($node->safe_psql('from0110', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.11.0 updates to 0.13.0');
-$node->safe_psql('from0110', q{
-	SELECT irec_train('clicks', dims => 8, epochs => 3, model => 'memory', quiet => true);
-	SELECT irec_train('clicks', dims => 8, epochs => 3, engine => 'sql', model => 'sql', quiet => true)});
-is($node->safe_psql('from0110', q{
-	SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-5
-	  FROM memory_items a JOIN sql_items b USING (item_id), generate_series(1, 8) k}),
-	't', 'and its SQL engine trains what the in-memory engine trains');
+sql_engine_matches_memory('from0110', 'and its SQL engine trains what the in-memory engine trains');
 is($node->safe_psql('from0110', $bodies), $node->safe_psql('fresh', $bodies), '0.11.0 updates to the same functions');
 is($node->safe_psql('from0110', $objects), $node->safe_psql('fresh', $objects), '0.11.0 updates to the same objects');
 
@@ -264,13 +271,7 @@ like($err, qr/engine 'sql' needs version 0.13.0.*ALTER EXTENSION irec UPDATE/s, 
 like($err, qr/declared as before version 0.13.0.*ALTER EXTENSION irec UPDATE/s, '0.12.0: so does its half-step');
 $node->safe_psql('from0120', 'ALTER EXTENSION irec UPDATE');
 is($node->safe_psql('from0120', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.13.0', '0.12.0 updates to 0.13.0');
-$node->safe_psql('from0120', q{
-	SELECT irec_train('clicks', dims => 8, epochs => 3, model => 'memory', quiet => true);
-	SELECT irec_train('clicks', dims => 8, epochs => 3, engine => 'sql', model => 'sql', quiet => true)});
-is($node->safe_psql('from0120', q{
-	SELECT max(abs((a.embedding::real[])[k] - (b.embedding::real[])[k])) < 1e-5
-	  FROM memory_items a JOIN sql_items b USING (item_id), generate_series(1, 8) k}),
-	't', 'and its SQL engine, in blocks, trains what the in-memory engine trains');
+sql_engine_matches_memory('from0120', 'and its SQL engine, in blocks, trains what the in-memory engine trains');
 $node->safe_psql('from0120', 'DROP TABLE pairs, side');
 is($node->safe_psql('from0120', $bodies), $node->safe_psql('fresh', $bodies), '0.12.0 updates to the same functions');
 is($node->safe_psql('from0120', $objects), $node->safe_psql('fresh', $objects), '0.12.0 updates to the same objects');
