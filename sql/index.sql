@@ -81,6 +81,23 @@ SELECT pg_temp.recall(20) >= 0.95 AS recall_after_build;
 -- (with a fixed budget of 8 lists they were 0.93 and 0.34)
 SELECT pg_temp.recall(20, 'id % 10 = 0') >= 0.95 AS recall_keeping_10pct,
        pg_temp.recall(20, 'id % 50 = 0') >= 0.95 AS recall_keeping_2pct;
+-- lists smaller than the rows taken (about 12 members each): a few probes
+-- still give full answers in exact distance order (the scan used to return
+-- a small list's worst members and then drop every better row it found)
+CREATE TABLE ix_small_lists AS SELECT * FROM ix WHERE e IS NOT NULL;
+CREATE INDEX ix_small_lists_ip ON ix_small_lists USING ipivf (e) WITH (lists = 400);
+SET enable_seqscan = off;
+SELECT p AS probes, n AS limit_n, count(*) FILTER (WHERE got < n) AS short_answers,
+       count(*) FILTER (WHERE NOT ordered) AS out_of_order
+  FROM unnest(ARRAY[1, 2, 4]) p, unnest(ARRAY[20, 50, 500]) n, qs,
+       LATERAL (SELECT set_config('irec.probes', p::text, true)) knob,
+       LATERAL (SELECT count(*) AS got, coalesce(bool_and(d >= prev), true) AS ordered
+                  FROM (SELECT d, lag(d, 1, '-infinity') OVER (ORDER BY r) AS prev
+                          FROM (SELECT e <#> qs.e AS d, row_number() OVER () AS r
+                                  FROM (SELECT e FROM ix_small_lists ORDER BY e <#> qs.e LIMIT n) t) u) v) w
+ GROUP BY p, n ORDER BY p, n;
+RESET enable_seqscan;
+DROP TABLE ix_small_lists;
 -- 20% more rows
 INSERT INTO ix
   SELECT i, ARRAY(SELECT (sin(i % 25 * 1.7 + j) + 0.6 * (random() - 0.5)) * (0.5 + (i % 7) / 4.0)
