@@ -9,6 +9,9 @@
 # ef_search 20 to 400) on the same data in the same run.  The server gets
 # shared_buffers = 2GB, so that the table and both indexes stay in it.
 #   bash test/bench/bench_index.sh [data-dir]   (data generated when missing; ~10 min)
+# A data dir made by gen_vectors.py with other --n, --d or --seed works too:
+# the dims come from its items.npy, and the plot of any shape but the
+# standard 1,000,000 × 64 goes into the data dir, not docs/plots.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${1:-/tmp/irec-index-bench}
@@ -33,18 +36,20 @@ for name in ('gt', 'gt_filt', 'gt_sel10'):
             f.write('%d\t{%s}\n' % (q + 1, ','.join(str(int(x)) for x in row)))
 PY
 chmod -R a+rX "$data"
+read -r n_items dims < <(/usr/bin/python3 -c "import numpy as np, sys; print(*np.load(sys.argv[1], mmap_mode='r').shape)" "$data/items.npy")
 trap irec_cluster_stop EXIT
 IREC_SHARED_BUFFERS=2GB irec_cluster_start
 plots=$(pwd)/docs/plots
+[ "$n_items $dims" = "1000000 64" ] || plots=$data
 mkdir -p "$plots"
 curve=$(mktemp /tmp/irec-index-curve.XXXXXX)
 touch "$curve.hnsw"
 chmod a+rw "$curve" "$curve.hnsw"
-command psql -X -q -v ON_ERROR_STOP=1 -d postgres -v data="$data" -v curve="$curve" <<'SQL'
+command psql -X -q -v ON_ERROR_STOP=1 -d postgres -v data="$data" -v curve="$curve" -v dims="$dims" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION irec;
-CREATE TABLE items (id int PRIMARY KEY, e embedding(64));
-CREATE TABLE queries (qid int PRIMARY KEY, e embedding(64));
+CREATE TABLE items (id int PRIMARY KEY, e embedding(:dims));
+CREATE TABLE queries (qid int PRIMARY KEY, e embedding(:dims));
 CREATE TABLE gt (qid int, ids int[]);
 CREATE TABLE gt_filt (qid int, ids int[]);
 CREATE TABLE gt_sel10 (qid int, ids int[]);
@@ -109,10 +114,10 @@ INSERT INTO results SELECT 'probes ' || :auto_probes || ' (default)', 'id % 10 =
 SELECT count(*) > 0 AS have_pgvector FROM pg_available_extensions WHERE name = 'vector' \gset
 \if :have_pgvector
 CREATE EXTENSION vector;
-CREATE TABLE items_v (id int PRIMARY KEY, e vector(64));
-INSERT INTO items_v SELECT id, e::text::vector(64) FROM items;
-CREATE TABLE queries_v (qid int PRIMARY KEY, e vector(64));
-INSERT INTO queries_v SELECT qid, e::text::vector(64) FROM queries;
+CREATE TABLE items_v (id int PRIMARY KEY, e vector(:dims));
+INSERT INTO items_v SELECT id, e::text::vector FROM items;
+CREATE TABLE queries_v (qid int PRIMARY KEY, e vector(:dims));
+INSERT INTO queries_v SELECT qid, e::text::vector FROM queries;
 VACUUM ANALYZE items_v;
 SET maintenance_work_mem = '2GB';
 SET max_parallel_maintenance_workers = 1;
@@ -147,7 +152,7 @@ fi
 gnuplot <<PLOT
 set terminal pngcairo size 720,440 font ",10" noenhanced
 set output "$plots/index_recall_latency.png"
-set title "1,000,000 × 64 items, top 20 by inner product (bench_index.sh)"
+set title "$(echo "$n_items" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') × $dims items, top 20 by inner product (bench_index.sh)"
 set xlabel "median ms per query (log scale)"
 set ylabel "recall@20"
 set logscale x
