@@ -20,8 +20,9 @@
  *
  * The speed/recall knob irec.probes (or the index's probes option) relaxes
  * the certificate: after that many lists (more once the executor has taken
- * more than 20 rows, see probe_budget) a candidate is returned even when an
- * unvisited list might, by its bound, hold something better; members of
+ * more than 20 rows, see probe_budget), and while it ranks among the best
+ * eighth of the members scanned (probes_done), a candidate is returned even
+ * when an unvisited list might, by its bound, hold something better; members of
  * later lists that would beat an already returned row are dropped, so the
  * order stays exact and only recall can suffer.  probes = 0 is exact.
  */
