@@ -126,8 +126,9 @@ bench_ials(const char *label, size_t n_users, size_t n_items, size_t n_interacti
 			if (only_dims > 0 && (di > 0 || solver > 0))
 				continue;
 			IalsConfig	config = {d, 0.01, 1.0, 0.1, solver ? IALS_SOLVER_CHOLESKY : IALS_SOLVER_CG, 3, threads};
-			float	   *users = malloc(sizeof(float) * n_users * d);
-			float	   *items = malloc(sizeof(float) * n_items * d);
+			/* on 64-byte lines, as the backend allocates them (train_common.c) */
+			float	   *users = aligned_alloc(64, (sizeof(float) * n_users * d + 63) / 64 * 64);
+			float	   *items = aligned_alloc(64, (sizeof(float) * n_items * d + 63) / 64 * 64);
 			float	   *gram = malloc(sizeof(float) * d * d);
 			float	   *partials = malloc(sizeof(float) * threads * d * d);
 			float	   *scratch = malloc(sizeof(float) * threads * ials_scratch_floats(&config));

@@ -25,7 +25,8 @@ cd "$(dirname "$0")/../.."
 dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null | grep -q "install ok installed" \
 	|| { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq gnuplot-nox >/dev/null || sudo apt-get install -y -qq gnuplot-nox >/dev/null; }
 dims_list=${IREC_TRAIN_DIMS:-64 128 256 512 1024 2048}
-implicit_dims=${IREC_TRAIN_IMPLICIT_DIMS:-64 128 256 512}
+# set and empty: no implicit runs
+implicit_dims=${IREC_TRAIN_IMPLICIT_DIMS-64 128 256 512}
 peak=$(bash test/bench/run_core.sh --peak)
 bench_start
 work=$(mktemp -d /tmp/irec-bench-train.XXXXXX)
@@ -124,7 +125,7 @@ peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"implicit {implicit.__version__}\tgowalla\t{d}\t{seconds / epochs}\t{flops / seconds / 1e9}\t\t\t\t{peak_mb}")
 PY
 	done
-	psql -c "\\copy results FROM '$work/implicit.tsv' WITH (FORMAT text, NULL '')"
+	[ ! -s "$work/implicit.tsv" ] || psql -c "\\copy results FROM '$work/implicit.tsv' WITH (FORMAT text, NULL '')"
 else
 	echo "implicit is not importable by /usr/bin/python3: irec only (docs/benchmarks.md says how to build it)"
 fi

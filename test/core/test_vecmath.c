@@ -286,7 +286,7 @@ top10_by_dot(const float *items, size_t n, const float *q, int dims, int *out)
 static void
 test_simd_variants_agree(void)
 {
-	static const size_t lengths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 128, 257, 1000};
+	static const size_t lengths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 128, 257, 512, 1000};
 	enum {n_items = 2000, dims = 64, n_queries = 20};
 	unsigned long long state = 99;
 	float	   *a = malloc(sizeof(float) * 1000);
