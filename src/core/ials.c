@@ -373,7 +373,9 @@ solve_cg_block(const IalsConfig *config, const CsrMatrix *m, const float *other,
 		lambda[i] = (float) ials_row_regularization(config, n, m->n_cols);
 		vec_axpy(ri, -lambda[i], x + (size_t) i * d, d);
 		vec_sparse_rank1_apply(ri, x + (size_t) i * d, other, m->col + start,
-							   m->value + start, n, d, alpha0, 1.0f, -1.0f);
+							   m->value + start, n, m->col + start + n,
+							   i + 1 < count ? m->row_start[row + 2] - (start + n) : 0,
+							   d, alpha0, 1.0f, -1.0f);
 		memcpy(p + (size_t) i * d, ri, sizeof(float) * d);
 		rs[i] = vec_dot(ri, ri, d);
 		active += rs[i] > 1e-20f;
@@ -388,6 +390,7 @@ solve_cg_block(const IalsConfig *config, const CsrMatrix *m, const float *other,
 		{
 			size_t		row = first + i;
 			size_t		start = m->row_start[row];
+			size_t		end = m->row_start[row + 1];
 			float	   *pi = p + (size_t) i * d;
 			float	   *api = ap + (size_t) i * d;
 			float	   *ri = r + (size_t) i * d;
@@ -399,7 +402,9 @@ solve_cg_block(const IalsConfig *config, const CsrMatrix *m, const float *other,
 				continue;
 			vec_axpy(api, lambda[i], pi, d);
 			vec_sparse_rank1_apply(api, pi, other, m->col + start, m->value + start,
-								   m->row_start[row + 1] - start, d, alpha0, 0.0f, 1.0f);
+								   end - start, m->col + end,
+								   i + 1 < count ? m->row_start[row + 2] - end : 0,
+								   d, alpha0, 0.0f, 1.0f);
 			pap = vec_dot(pi, api, d);
 			if (!(pap > 0.0f))
 				return IALS_ERR_NOT_POSITIVE_DEFINITE;

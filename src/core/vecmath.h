@@ -44,6 +44,7 @@ typedef struct VecKernels
 	void		(*axpby) (float *y, float a, const float *x, float b, size_t dims);
 	void		(*sparse_rank1_apply) (float *out, const float *v, const float *base,
 									   const int32_t *cols, const float *weights, size_t n,
+									   const int32_t *next_cols, size_t next_n,
 									   size_t dims, float shift, float add, float scale);
 	size_t		(*count_greater) (const float *x, size_t n, float threshold);
 	size_t		(*count_greater_equal) (const float *x, size_t n, float threshold);
@@ -124,13 +125,18 @@ vec_norm_squared_double(const float *a, size_t dims)
  * h_j = base + cols[j]·dims with weights w_j: iALS's data term, the sum of
  * the rank-one products (w_j − α0)·h_j·h_jᵀ applied to v (add 0, scale 1,
  * shift α0), and with add 1, scale −1 its right-hand side minus that.
+ * next_cols (next_n of them; NULL and 0 for none) are the rows of the
+ * caller's next call, which the kernel may start fetching; they do not
+ * change the result.
  */
 static inline void
 vec_sparse_rank1_apply(float *out, const float *v, const float *base,
 					   const int32_t *cols, const float *weights, size_t n,
+					   const int32_t *next_cols, size_t next_n,
 					   size_t dims, float shift, float add, float scale)
 {
-	vec_kernels->sparse_rank1_apply(out, v, base, cols, weights, n, dims, shift, add, scale);
+	vec_kernels->sparse_rank1_apply(out, v, base, cols, weights, n, next_cols, next_n,
+									dims, shift, add, scale);
 }
 
 /* y[k] += a·x[k]. */

@@ -109,7 +109,10 @@ KERNEL(axpy) (float *y, float a, const float *x, size_t dims)
 /*
  * sparse_rank1_apply (below) for rows of 512 floats and more.  Its
  * prefetches go out spread over the sum, one line of each row per 16
- * floats, for the group of four after next: a group is 128 lines and more
+ * floats, for the group of four after next, which near the end are the
+ * first rows of the next call (next_cols, the caller's next row of the
+ * sparse matrix; without it they would wait for a miss each, two groups
+ * of a row of 27 interactions out of seven): a group is 128 lines and more
  * here, and issued all at once before the dot products, as for short rows,
  * they filled the core's miss buffers and stalled it.  A random 4 kB row
  * (dims 1024) was read at 13.7 GB/s on both threads of a Zen 4 EPYC that
@@ -119,9 +122,12 @@ KERNEL(axpy) (float *y, float a, const float *x, size_t dims)
  * 5.19–5.44 (four).  Shorter rows keep the kernel below: at dims 64 and
  * 128 the two differed by less than this machine's noise.
  */
+#define ROW_AHEAD(at) \
+	((at) < n ? cols[(at)] : (at) - n < next_n ? next_cols[(at) - n] : cols[n - 1])
 KERNEL_TARGET static void
 KERNEL(sparse_rank1_apply_wide) (float *out, const float *v, const float *base,
 								 const int32_t *cols, const float *weights, size_t n,
+								 const int32_t *next_cols, size_t next_n,
 								 size_t dims, float shift, float add, float scale)
 {
 	size_t		j = 0;
@@ -132,11 +138,11 @@ KERNEL(sparse_rank1_apply_wide) (float *out, const float *v, const float *base,
 		const float *h1 = base + (size_t) cols[j + 1] * dims;
 		const float *h2 = base + (size_t) cols[j + 2] * dims;
 		const float *h3 = base + (size_t) cols[j + 3] * dims;
-		/* the group after next (the last row again past the end) */
-		const float *n0 = base + (size_t) cols[j + 8 < n ? j + 8 : n - 1] * dims;
-		const float *n1 = base + (size_t) cols[j + 9 < n ? j + 9 : n - 1] * dims;
-		const float *n2 = base + (size_t) cols[j + 10 < n ? j + 10 : n - 1] * dims;
-		const float *n3 = base + (size_t) cols[j + 11 < n ? j + 11 : n - 1] * dims;
+		/* the group after next, past the end the next call's first rows */
+		const float *n0 = base + (size_t) ROW_AHEAD(j + 8) * dims;
+		const float *n1 = base + (size_t) ROW_AHEAD(j + 9) * dims;
+		const float *n2 = base + (size_t) ROW_AHEAD(j + 10) * dims;
+		const float *n3 = base + (size_t) ROW_AHEAD(j + 11) * dims;
 		float		t0 = 0.0f;
 		float		t1 = 0.0f;
 		float		t2 = 0.0f;
@@ -190,22 +196,28 @@ KERNEL(sparse_rank1_apply_wide) (float *out, const float *v, const float *base,
 	}
 }
 
+#undef ROW_AHEAD
+
 /*
  * out += Σ_j (add·w_j + scale·(w_j − shift)·⟨h_j, v⟩)·h_j, h_j the row
  * cols[j] of base: one row of iALS's data term applied to v (ials.c), its
  * n rank-one products fused so that each h_j is read once per product and
- * the next one is on its way while this one is summed.
+ * the next one is on its way while this one is summed.  next_cols (next_n
+ * of them, or none) are the rows the caller applies next: only the wide
+ * kernel above fetches ahead into them.
  */
 KERNEL_TARGET static void
 KERNEL(sparse_rank1_apply) (float *out, const float *v, const float *base,
 							const int32_t *cols, const float *weights, size_t n,
+							const int32_t *next_cols, size_t next_n,
 							size_t dims, float shift, float add, float scale)
 {
 	size_t		j = 0;
 
 	if (dims >= 512)
 	{
-		KERNEL(sparse_rank1_apply_wide) (out, v, base, cols, weights, n, dims, shift, add, scale);
+		KERNEL(sparse_rank1_apply_wide) (out, v, base, cols, weights, n, next_cols, next_n,
+										 dims, shift, add, scale);
 		return;
 	}
 
