@@ -851,11 +851,11 @@ irec_als_shard_step(PG_FUNCTION_ARGS)
 	}
 	scratch = buffers->scratch;
 	row_loss = buffers->row_loss;
-	for (size_t begin = 0, end; begin < shard->csr.n_rows; begin = end)
+	for (size_t begin = 0; begin < shard->csr.n_rows;)
 	{
-		end = solve_chunk_end(&config, &shard->csr, begin, false);
-		if (ials_solve_rows_with_loss(&config, &shard->csr, fixed->x, fixed->gram, target, begin, end,
-									  scratch, with_loss ? row_loss : NULL) != IALS_OK)
+		if (solve_rows_polled(&config, &shard->csr, fixed->x, fixed->gram, target, begin,
+							  shard->csr.n_rows, scratch, with_loss ? row_loss : NULL,
+							  &begin) != IALS_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("iALS solve failed: a row's system is not positive definite"),

@@ -689,9 +689,10 @@ init_side(float *x, size_t rows, int dims, double std, uint64 seed, uint64 side,
  */
 
 /*
- * solve_side: one half-step in chunks of about FLOPS_PER_CHUNK, checking for
- * interrupts between chunks so that cancel and statement_timeout act within
- * a fraction of a second.
+ * solve_side: one half-step, stopping between blocks when an interrupt is
+ * pending (solve_rows_polled) so that cancel and statement_timeout act
+ * within a fraction of a second; if the interrupt did not end the
+ * statement, it goes on from the first row not solved.
  */
 static void
 report_solve_failure(int rc)
@@ -707,11 +708,10 @@ static void
 solve_side(const IalsConfig *config, const CsrMatrix *m, const float *other,
 		   const float *gram, float *target, float *scratch, double *row_loss)
 {
-	for (size_t begin = 0, end; begin < m->n_rows; begin = end)
+	for (size_t begin = 0; begin < m->n_rows;)
 	{
-		end = solve_chunk_end(config, m, begin, false);
-		report_solve_failure(ials_solve_rows_with_loss(config, m, other, gram, target, begin, end,
-														scratch, row_loss));
+		report_solve_failure(solve_rows_polled(config, m, other, gram, target, begin, m->n_rows,
+											   scratch, row_loss, &begin));
 		CHECK_FOR_INTERRUPTS();
 	}
 }

@@ -34,6 +34,22 @@ gramian(const float *factors, size_t n, int dims, int threads, float *gram, floa
 						 Max(block, (size_t) Max(threads, 1)), check_interrupts, NULL);
 }
 
+static int
+interrupt_pending(void *unused)
+{
+	return InterruptPending ? 1 : 0;
+}
+
+int
+solve_rows_polled(const IalsConfig *config, const CsrMatrix *m, const float *other,
+				  const float *gram, float *target, size_t begin, size_t end,
+				  float *scratch, double *row_loss, size_t *done)
+{
+	return ials_solve_rows_polled(config, m, other, gram, target, begin, end, scratch, row_loss,
+								  FLOPS_PER_CHUNK / Max(config->threads, 1), interrupt_pending,
+								  NULL, done);
+}
+
 size_t
 solve_chunk_end(const IalsConfig *config, const CsrMatrix *m, size_t begin, bool exact)
 {

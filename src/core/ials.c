@@ -488,6 +488,18 @@ ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m, const fl
 						  const float *gram, float *target, size_t begin, size_t end,
 						  float *scratch, double *row_loss)
 {
+	size_t		done;
+
+	return ials_solve_rows_polled(config, m, other, gram, target, begin, end, scratch, row_loss,
+								  0.0, NULL, NULL, &done);
+}
+
+int
+ials_solve_rows_polled(const IalsConfig *config, const CsrMatrix *m, const float *other,
+					   const float *gram, float *target, size_t begin, size_t end,
+					   float *scratch, double *row_loss, double max_block_flops,
+					   int (*poll) (void *arg), void *poll_arg, size_t *done)
+{
 	SolveJob	job = {config, m, other, gram, target, begin, scratch,
 	ials_scratch_floats(config), row_loss};
 
@@ -496,7 +508,10 @@ ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m, const fl
 	size_t		block;
 	size_t		per_thread;
 	size_t		grain;
+	size_t		solved;
+	int			rc;
 
+	*done = begin;
 	if (end <= begin)
 		return IALS_OK;
 
@@ -506,12 +521,28 @@ ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m, const fl
 	 * of a few rows would make that product memory-bound), as many per
 	 * thread as that takes, of equal size, so that the threads finish
 	 * together; with many blocks per thread the dynamic claiming also
-	 * evens out rows of uneven length.
+	 * evens out rows of uneven length.  With a bound on a block's flops
+	 * (the interval between two polls), rows of the mean length count.
 	 */
 	block = (size_t) cg_block_rows(config->dims);
+	if (max_block_flops > 0.0)
+	{
+		double		d = config->dims;
+		double		nnz = (double) (m->row_start[end] - m->row_start[begin]) / (double) rows;
+		double		row_flops = config->solver == IALS_SOLVER_CG
+			? (config->cg_steps + 1) * (2.0 * d * d + 4.0 * nnz * d)
+			: 2.0 * nnz * d * d + d * d * d / 3.0 + 2.0 * d * d;
+		double		fit = max_block_flops / row_flops;
+
+		if (fit < (double) block)
+			block = fit < 1.0 ? 1 : (size_t) fit;
+	}
 	per_thread = (rows + threads * block - 1) / (threads * block);
 	grain = (rows + threads * per_thread - 1) / (threads * per_thread);
-	return parallel_for(config->threads, rows, grain, solve_block, &job);
+	rc = parallel_for_polled(config->threads, rows, grain, solve_block, &job, poll, poll_arg,
+							 &solved);
+	*done = begin + solved;
+	return rc;
 }
 
 typedef struct LossJob

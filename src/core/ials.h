@@ -96,6 +96,19 @@ int			ials_solve_rows_with_loss(const IalsConfig *config, const CsrMatrix *m,
 									  float *scratch, double *row_loss);
 
 /*
+ * ials_solve_rows_polled: ials_solve_rows_with_loss (row_loss may be
+ * NULL) in blocks of at most about max_block_flops each (0: no bound),
+ * calling poll(poll_arg) between the calling thread's blocks and stopping
+ * early once it returns nonzero.  The rows solved are [begin, *done); the
+ * caller goes on from *done.
+ */
+int			ials_solve_rows_polled(const IalsConfig *config, const CsrMatrix *m,
+								   const float *other, const float *gram,
+								   float *target, size_t begin, size_t end,
+								   float *scratch, double *row_loss, double max_block_flops,
+								   int (*poll) (void *arg), void *poll_arg, size_t *done);
+
+/*
  * ials_loss_from_item_rows: ials_loss after an item half-step that
  * recorded its rows' shares (ials_solve_rows_with_loss over by_item
  * against users): those shares, the users' regularization and the

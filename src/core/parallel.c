@@ -19,6 +19,9 @@ typedef struct ParallelJob
 	size_t		grain;
 	atomic_size_t next;			/* first item of the next unclaimed block */
 	atomic_int	error;			/* first nonzero worker result */
+	atomic_int	stop;			/* set once poll asked to stop */
+	int			(*poll) (void *arg);	/* called by thread 0 between blocks */
+	void	   *poll_arg;
 } ParallelJob;
 
 typedef struct ParallelWorker
@@ -36,7 +39,7 @@ run_blocks(ParallelJob *job, int thread)
 		size_t		end;
 		int			rc;
 
-		if (atomic_load(&job->error) != 0)
+		if (atomic_load(&job->error) != 0 || atomic_load(&job->stop) != 0)
 			return;
 		begin = atomic_fetch_add(&job->next, job->grain);
 		if (begin >= job->n)
@@ -50,6 +53,8 @@ run_blocks(ParallelJob *job, int thread)
 			atomic_compare_exchange_strong(&job->error, &expected, rc);
 			return;
 		}
+		if (thread == 0 && job->poll != NULL && job->poll(job->poll_arg) != 0)
+			atomic_store(&job->stop, 1);
 	}
 }
 
@@ -65,11 +70,21 @@ worker_main(void *arg)
 int
 parallel_for(int threads, size_t n, size_t grain, parallel_fn fn, void *context)
 {
+	size_t		done;
+
+	return parallel_for_polled(threads, n, grain, fn, context, NULL, NULL, &done);
+}
+
+int
+parallel_for_polled(int threads, size_t n, size_t grain, parallel_fn fn, void *context,
+					int (*poll) (void *arg), void *poll_arg, size_t *done)
+{
 	ParallelJob job;
 	ParallelWorker workers[PARALLEL_MAX_THREADS];
 	pthread_t	handles[PARALLEL_MAX_THREADS];
 	int			started = 0;
 
+	*done = 0;
 	if (n == 0)
 		return 0;
 	if (grain == 0)
@@ -87,6 +102,9 @@ parallel_for(int threads, size_t n, size_t grain, parallel_fn fn, void *context)
 	job.grain = grain;
 	atomic_init(&job.next, 0);
 	atomic_init(&job.error, 0);
+	atomic_init(&job.stop, 0);
+	job.poll = poll;
+	job.poll_arg = poll_arg;
 
 	if (threads > 1)
 	{
@@ -110,6 +128,8 @@ parallel_for(int threads, size_t n, size_t grain, parallel_fn fn, void *context)
 	run_blocks(&job, 0);
 	for (int t = 1; t <= started; t++)
 		pthread_join(handles[t], NULL);
+	/* every block claimed was finished: the claims past n are no items */
+	*done = atomic_load(&job.next) < n ? atomic_load(&job.next) : n;
 	return atomic_load(&job.error);
 }
 

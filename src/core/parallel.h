@@ -32,6 +32,20 @@ typedef int (*parallel_fn) (void *context, size_t begin, size_t end, int thread)
 int			parallel_for(int threads, size_t n, size_t grain, parallel_fn fn,
 						 void *context);
 
+/*
+ * parallel_for_polled: parallel_for, and the calling thread calls
+ * poll(poll_arg) after each of its blocks; once that returns nonzero no
+ * thread starts another block.  Blocks are claimed in order and every
+ * claimed block is finished, so the items done are a prefix of [0, n):
+ * *done receives its end (n when nothing stopped the loop).  This is how a
+ * caller that must act on a signal between blocks (PostgreSQL's interrupts
+ * are served on the main thread only) runs one loop instead of many short
+ * ones, each of which would wait for its slowest thread.
+ */
+int			parallel_for_polled(int threads, size_t n, size_t grain, parallel_fn fn,
+								void *context, int (*poll) (void *arg), void *poll_arg,
+								size_t *done);
+
 /* Number of online CPUs (at least 1). */
 int			parallel_cpu_count(void);
 

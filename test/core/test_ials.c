@@ -349,6 +349,12 @@ reference_cg_row(const IalsConfig *config, const CsrMatrix *m, const float *othe
 	free(ap);
 }
 
+static int
+always_stop(void *unused)
+{
+	return 1;
+}
+
 static void
 test_cg_blocks_at_large_dims(void)
 {
@@ -391,6 +397,25 @@ test_cg_blocks_at_large_dims(void)
 	CHECK(ials_solve_rows(&config, &m, other, gram, solved, 0, BIG_ROWS, scratch) == IALS_OK);
 	CHECK(ials_solve_rows(&one_thread, &m, other, gram, solved_one, 0, BIG_ROWS, scratch) == IALS_OK);
 	CHECK(memcmp(solved, solved_one, sizeof(float) * BIG_ROWS * BIG_DIMS) == 0);
+	/* stopped after every block of the calling thread and resumed: the same rows */
+	{
+		size_t		done = 0;
+		int			calls = 0;
+
+		memcpy(solved_one, start, sizeof(float) * BIG_ROWS * BIG_DIMS);
+		while (done < BIG_ROWS)
+		{
+			size_t		from = done;
+
+			CHECK(ials_solve_rows_polled(&config, &m, other, gram, solved_one, done, BIG_ROWS, scratch,
+										 NULL, 1.0, always_stop, NULL, &done) == IALS_OK);
+			CHECK(done > from);
+			calls++;
+		}
+		CHECK(done == BIG_ROWS);
+		CHECK(calls > 1);
+		CHECK(memcmp(solved, solved_one, sizeof(float) * BIG_ROWS * BIG_DIMS) == 0);
+	}
 	for (size_t row = 0; row < BIG_ROWS; row++)
 	{
 		reference_cg_row(&config, &m, other, gram, row, start + row * BIG_DIMS, x);
@@ -611,6 +636,39 @@ fail_at_500(void *context, size_t begin, size_t end, int thread)
 	return (begin <= 500 && 500 < end) ? 42 : 0;
 }
 
+static int
+stop_on_third_poll(void *arg)
+{
+	return ++*(int *) arg >= 3;
+}
+
+/* the items done when a poll stops the loop: a prefix, each once; none after it */
+static void
+test_parallel_for_polled_stops_on_a_prefix(void)
+{
+	static int	visits[10007];
+
+	for (int threads = 1; threads <= 3; threads++)
+	{
+		int			polls = 0;
+		size_t		done = 0;
+
+		memset(visits, 0, sizeof(visits));
+		CHECK(parallel_for_polled(threads, 10007, 13, visit_range, visits, stop_on_third_poll, &polls,
+								  &done) == 0);
+		CHECK(polls == 3);
+		CHECK(done >= 3 * 13 && done < 10007);
+		for (size_t i = 0; i < 10007; i++)
+			CHECK(visits[i] == (i < done ? 1 : 0));
+	}
+	{
+		size_t		done = 1;
+
+		CHECK(parallel_for_polled(2, 0, 10, visit_range, visits, stop_on_third_poll, NULL, &done) == 0);
+		CHECK(done == 0);
+	}
+}
+
 static void
 test_parallel_for_visits_each_item_once(void)
 {
@@ -643,5 +701,6 @@ main(void)
 	RUN_TEST(test_loss_from_item_rows);
 	RUN_TEST(test_thread_count_does_not_change_result);
 	RUN_TEST(test_parallel_for_visits_each_item_once);
+	RUN_TEST(test_parallel_for_polled_stops_on_a_prefix);
 	return unit_tests_failed != 0;
 }
