@@ -43,11 +43,10 @@ extern void spotrs_(const char *uplo, const int *n, const int *nrhs,
  * rows 5.5–5.8 (four), 512 rows 5.4–5.8 (six, median 5.4); dims 2048, 32
  * rows 25.3, 256 rows 17.9–18.4 (three), 1024 rows 17.2–17.7 (two).  At
  * dims 512 taller blocks lose (two runs each): 32 rows 1.52–1.53, 128 rows
- * 1.66–1.69, 256 rows 1.81–1.91.  The backend solves in chunks of about
- * FLOPS_PER_CHUNK between interrupt checks, which split evenly over the
- * threads make its blocks about 300 rows at dims 1024 (120 before) and
- * 150 at dims 2048 (as before): irec_train at dims 1024 on that shape,
- * five alternating trainings each, median 6.04 → 5.79 s per epoch.
+ * 1.66–1.69, 256 rows 1.81–1.91.  The backend bounds a block's flops so
+ * that it polls for interrupts often enough (ials_solve_rows_polled, with
+ * FLOPS_PER_CHUNK over the threads: about 600 rows at dims 1024, so the
+ * block stays d/2; 37 at dims 4096).
  */
 #define IALS_CG_BLOCK 32
 #define IALS_CG_BLOCK_MAX 1024
