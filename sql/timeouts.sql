@@ -25,6 +25,11 @@ SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', dims => 128, epoch
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_wide', dims => 4096, epochs => 5, quiet => true)$$, 1.5) AS training_dims_4096;
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_wide', dims => 4096, epochs => 5, solver => 'cholesky', quiet => true)$$, 1.5)
        AS cholesky_dims_4096;
+-- within a second inside the solves at dims 4096 (an epoch takes tens of
+-- seconds there; the initial draws and the first Gramian about two)
+SET statement_timeout = '6s';
+SELECT pg_temp.cancels_within($$SELECT irec_train('tb_wide', dims => 4096, epochs => 5, quiet => true)$$, 7.0) AS solves_dims_4096;
+SET statement_timeout = '300ms';
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', algorithm => 'softmax', epochs => 50, quiet => true)$$, 1.5) AS softmax;
 SELECT pg_temp.cancels_within($$SELECT irec_train('tb_train', dims => 16, epochs => 50, engine => 'sql', quiet => true)$$, 1.5) AS sql_engine;
 -- context models, into the trained model's name: nothing of them may remain
