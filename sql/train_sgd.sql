@@ -41,8 +41,12 @@ SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'popularity', p
        irec_train('sg_train', algorithm => 'softmax', sampler => 'in_batch', logq => false,
                   dims => 16, epochs => 3, quiet => true, model => 'sg_inbatch') IS NOT NULL AS in_batch,
        irec_train('sg_train', algorithm => 'bpr', sampler => 'rank_adaptive', rank_scale => 20,
-                  dims => 16, epochs => 3, quiet => true, model => 'sg_rank') IS NOT NULL AS rank_adaptive;
-SELECT (loss[1] > loss[3]) AS rank_adaptive_loss_falls FROM irec_models WHERE name = 'sg_rank';
+                  dims => 16, epochs => 6, quiet => true, model => 'sg_rank') IS NOT NULL AS rank_adaptive;
+-- as the model learns, the rank-adaptive draws get harder and the loss rises
+-- in epoch 2 (about 21,900 → 22,300 on this data, eight trainings), then
+-- falls (about 18,000 by epoch 6); epoch 3 sat only 1.5–3% below epoch 1,
+-- which the threads' update order can undo
+SELECT (loss[2] > loss[6]) AS rank_adaptive_loss_falls FROM irec_models WHERE name = 'sg_rank';
 -- the samplers closer to the softmax (§4.3.1 kernel, §4.3.2 two-pass) at
 -- m = 32: they learn the planted tastes; the two-pass M is recorded
 SELECT irec_train('sg_train', algorithm => 'softmax', sampler => 'kernel', negatives => 32,
