@@ -107,6 +107,53 @@ KERNEL(axpy) (float *y, float a, const float *x, size_t dims)
 }
 
 /*
+ * The two halves every variant of sparse_rank1_apply shares: the four
+ * coefficients add·w + scale·(w − shift)·⟨h, v⟩ of a group of four rows
+ * (four independent sums the core overlaps), and rows [j, n) one at a time.
+ */
+KERNEL_TARGET static inline void
+KERNEL(rank1_coefs4) (const float *v, const float *h0, const float *h1, const float *h2,
+					  const float *h3, const float *weights, size_t dims, float shift, float add,
+					  float scale, float *coef)
+{
+	float		t0 = 0.0f;
+	float		t1 = 0.0f;
+	float		t2 = 0.0f;
+	float		t3 = 0.0f;
+
+	for (size_t k = 0; k < dims; k++)
+	{
+		t0 += h0[k] * v[k];
+		t1 += h1[k] * v[k];
+		t2 += h2[k] * v[k];
+		t3 += h3[k] * v[k];
+	}
+	coef[0] = add * weights[0] + scale * (weights[0] - shift) * t0;
+	coef[1] = add * weights[1] + scale * (weights[1] - shift) * t1;
+	coef[2] = add * weights[2] + scale * (weights[2] - shift) * t2;
+	coef[3] = add * weights[3] + scale * (weights[3] - shift) * t3;
+}
+
+KERNEL_TARGET static inline void
+KERNEL(rank1_apply_rows) (float *out, const float *v, const float *base, const int32_t *cols,
+						  const float *weights, size_t j, size_t n, size_t dims, float shift,
+						  float add, float scale)
+{
+	for (; j < n; j++)
+	{
+		const float *h = base + (size_t) cols[j] * dims;
+		float		t = 0.0f;
+		float		coef;
+
+		for (size_t k = 0; k < dims; k++)
+			t += h[k] * v[k];
+		coef = add * weights[j] + scale * (weights[j] - shift) * t;
+		for (size_t k = 0; k < dims; k++)
+			out[k] += coef * h[k];
+	}
+}
+
+/*
  * sparse_rank1_apply (below) for rows of 512 floats and more.  Its
  * prefetches go out spread over the sum, one line of each row per 16
  * floats, for the group of four after next, which near the end are the
@@ -143,27 +190,10 @@ KERNEL(sparse_rank1_apply_wide) (float *out, const float *v, const float *base,
 		const float *n1 = base + (size_t) ROW_AHEAD(j + 9) * dims;
 		const float *n2 = base + (size_t) ROW_AHEAD(j + 10) * dims;
 		const float *n3 = base + (size_t) ROW_AHEAD(j + 11) * dims;
-		float		t0 = 0.0f;
-		float		t1 = 0.0f;
-		float		t2 = 0.0f;
-		float		t3 = 0.0f;
-		float		c0;
-		float		c1;
-		float		c2;
-		float		c3;
+		float		c[4];
 		size_t		line = 0;
 
-		for (size_t k = 0; k < dims; k++)
-		{
-			t0 += h0[k] * v[k];
-			t1 += h1[k] * v[k];
-			t2 += h2[k] * v[k];
-			t3 += h3[k] * v[k];
-		}
-		c0 = add * weights[j] + scale * (weights[j] - shift) * t0;
-		c1 = add * weights[j + 1] + scale * (weights[j + 1] - shift) * t1;
-		c2 = add * weights[j + 2] + scale * (weights[j + 2] - shift) * t2;
-		c3 = add * weights[j + 3] + scale * (weights[j + 3] - shift) * t3;
+		KERNEL(rank1_coefs4) (v, h0, h1, h2, h3, weights + j, dims, shift, add, scale, c);
 
 		/*
 		 * The prefetches in the sum, not in the dot products, whose sums a
@@ -177,23 +207,12 @@ KERNEL(sparse_rank1_apply_wide) (float *out, const float *v, const float *base,
 			__builtin_prefetch(n2 + line);
 			__builtin_prefetch(n3 + line);
 			for (size_t k = line; k < line + 16; k++)
-				out[k] += c0 * h0[k] + c1 * h1[k] + c2 * h2[k] + c3 * h3[k];
+				out[k] += c[0] * h0[k] + c[1] * h1[k] + c[2] * h2[k] + c[3] * h3[k];
 		}
 		for (size_t k = line; k < dims; k++)
-			out[k] += c0 * h0[k] + c1 * h1[k] + c2 * h2[k] + c3 * h3[k];
+			out[k] += c[0] * h0[k] + c[1] * h1[k] + c[2] * h2[k] + c[3] * h3[k];
 	}
-	for (; j < n; j++)
-	{
-		const float *h = base + (size_t) cols[j] * dims;
-		float		t = 0.0f;
-		float		coef;
-
-		for (size_t k = 0; k < dims; k++)
-			t += h[k] * v[k];
-		coef = add * weights[j] + scale * (weights[j] - shift) * t;
-		for (size_t k = 0; k < dims; k++)
-			out[k] += coef * h[k];
-	}
+	KERNEL(rank1_apply_rows) (out, v, base, cols, weights, j, n, dims, shift, add, scale);
 }
 
 #undef ROW_AHEAD
@@ -231,14 +250,7 @@ KERNEL(sparse_rank1_apply) (float *out, const float *v, const float *base,
 		const float *h1 = base + (size_t) cols[j + 1] * dims;
 		const float *h2 = base + (size_t) cols[j + 2] * dims;
 		const float *h3 = base + (size_t) cols[j + 3] * dims;
-		float		t0 = 0.0f;
-		float		t1 = 0.0f;
-		float		t2 = 0.0f;
-		float		t3 = 0.0f;
-		float		c0;
-		float		c1;
-		float		c2;
-		float		c3;
+		float		c[4];
 
 		for (size_t next = j + 4; next < j + 8 && next < n; next++)
 		{
@@ -247,32 +259,11 @@ KERNEL(sparse_rank1_apply) (float *out, const float *v, const float *base,
 			for (size_t byte = 0; byte < dims * sizeof(float); byte += 64)
 				__builtin_prefetch(row + byte);
 		}
+		KERNEL(rank1_coefs4) (v, h0, h1, h2, h3, weights + j, dims, shift, add, scale, c);
 		for (size_t k = 0; k < dims; k++)
-		{
-			t0 += h0[k] * v[k];
-			t1 += h1[k] * v[k];
-			t2 += h2[k] * v[k];
-			t3 += h3[k] * v[k];
-		}
-		c0 = add * weights[j] + scale * (weights[j] - shift) * t0;
-		c1 = add * weights[j + 1] + scale * (weights[j + 1] - shift) * t1;
-		c2 = add * weights[j + 2] + scale * (weights[j + 2] - shift) * t2;
-		c3 = add * weights[j + 3] + scale * (weights[j + 3] - shift) * t3;
-		for (size_t k = 0; k < dims; k++)
-			out[k] += c0 * h0[k] + c1 * h1[k] + c2 * h2[k] + c3 * h3[k];
+			out[k] += c[0] * h0[k] + c[1] * h1[k] + c[2] * h2[k] + c[3] * h3[k];
 	}
-	for (; j < n; j++)
-	{
-		const float *h = base + (size_t) cols[j] * dims;
-		float		t = 0.0f;
-		float		coef;
-
-		for (size_t k = 0; k < dims; k++)
-			t += h[k] * v[k];
-		coef = add * weights[j] + scale * (weights[j] - shift) * t;
-		for (size_t k = 0; k < dims; k++)
-			out[k] += coef * h[k];
-	}
+	KERNEL(rank1_apply_rows) (out, v, base, cols, weights, j, n, dims, shift, add, scale);
 }
 
 KERNEL_TARGET static void
