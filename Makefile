@@ -8,7 +8,7 @@ CORE_OBJS = src/core/id_sort.o src/core/vecmath.o src/core/embedding_codec.o src
 	src/core/sparse.o src/core/ials.o src/core/synthetic.o src/core/topn.o \
 	src/core/metrics.o src/core/evaluate.o src/core/ivf.o src/core/vecexp.o \
 	src/core/sampler.o src/core/sgd.o src/core/agg_state.o src/core/spectrum.o src/core/ivf_code.o src/core/candidates.o src/core/diversify.o \
-	src/core/pairwise.o src/core/context.o
+	src/core/pairwise.o src/core/context.o src/core/ivf_calibrate.o
 GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_compare.o src/embedding_parts.o src/embedding_agg.o \
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
 	src/serve.o src/distributed.o src/train_sql.o src/shard_step.o src/validation.o src/progress.o src/update.o src/train_common.o src/context_load.o src/context_train.o src/context_serve.o
@@ -16,7 +16,7 @@ INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
 	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
-DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql sql/irec--0.8.0--0.9.0.sql sql/irec--0.9.0--0.10.0.sql sql/irec--0.10.0--0.11.0.sql sql/irec--0.11.0--0.12.0.sql sql/irec--0.12.0--0.13.0.sql
+DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql sql/irec--0.8.0--0.9.0.sql sql/irec--0.9.0--0.10.0.sql sql/irec--0.10.0--0.11.0.sql sql/irec--0.11.0--0.12.0.sql sql/irec--0.12.0--0.13.0.sql sql/irec--0.13.0--0.14.0.sql
 
 REGRESS = embedding_io embedding_ops embedding_compare embedding_parts embedding_agg aggregate_states embedding_casts embedding_errors \
 	embedding_binary coexistence pgvector_suite index_extremes train train_errors train_sgd distributed evaluate serve index index_options null_arguments security timeouts tune update pairwise context

@@ -109,7 +109,7 @@ ipivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	costs.indexTotalCost -= costs.numIndexPages * (random_page - seq_page);
 	index = index_open(path->indexinfo->indexoid, NoLock);
 	ipivf_read_meta(index, &meta);
-	probes = ipivf_probes(index, meta.n_lists);
+	probes = ipivf_probes(index, &meta);
 	index_close(index, NoLock);
 	/* exact scans visit about a quarter of the lists on clustered data */
 	ratio = meta.n_lists > 0 ? (probes > 0 ? (double) probes / meta.n_lists : 0.25) : 1.0;

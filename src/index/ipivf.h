@@ -104,6 +104,13 @@ typedef struct IpivfMetaPageData
 	int32		lists_per_page; /* directory entries per page */
 	float		max_norm;		/* M of the augmentation, fixed at build */
 	BlockNumber null_head;		/* chain of rows with a NULL embedding */
+	/*
+	 * Default probes measured by the build (core/ivf_calibrate.h); 0 when
+	 * not measured (an index built before it, L1, too few rows): then the
+	 * fixed rule below.  Zero on the pages of older builds, which PageInit
+	 * cleared, so no format change.
+	 */
+	int32		calibrated_probes;
 } IpivfMetaPageData;
 
 typedef IpivfMetaPageData *IpivfMetaPage;
@@ -156,13 +163,29 @@ typedef struct IpivfOptions
 } IpivfOptions;
 
 /*
- * The probes option's default (-1): this share of the index's lists, at
- * least IPIVF_MIN_AUTO_PROBES.  On the 1M × 64 benchmark (4,000 lists) 64
- * lists, 1.6% of the rows, give recall@20 0.968 (ivf_list_priority's
- * order); larger indexes keep the share.
+ * The probes option's default (-1): the build's measured count
+ * (calibrated_probes) when it has one; else this share of the index's
+ * lists, at least IPIVF_MIN_AUTO_PROBES.  On the 1M × 64 benchmark (4,000
+ * lists) 64 lists, 1.6% of the rows, give recall@20 0.968
+ * (ivf_list_priority's order); larger indexes keep the share.
  */
 #define IPIVF_AUTO_PROBES_SHARE 0.015
 #define IPIVF_MIN_AUTO_PROBES 64
+
+/*
+ * The build's calibration (core/ivf_calibrate.h): up to this many held-out
+ * rows as queries, each row held out with this chance (so large tables
+ * lose a negligible share of k-means's sample), their top
+ * IPIVF_CALIBRATION_K, and the share of those neighbours the default
+ * probes must reach; fewer than IPIVF_CALIBRATION_MIN_QUERIES usable
+ * queries and the fixed rule stays.
+ */
+#define IPIVF_CALIBRATION_QUERIES 512
+#define IPIVF_CALIBRATION_HOLDOUT (1.0 / 32.0)
+#define IPIVF_CALIBRATION_FIRST 1024
+#define IPIVF_CALIBRATION_K 20
+#define IPIVF_CALIBRATION_TARGET 0.975
+#define IPIVF_CALIBRATION_MIN_QUERIES 32
 
 /* GUC irec.probes: -1 = the index's own setting, 0 = exact, N = approximate. */
 extern int	irec_probes;
@@ -184,7 +207,7 @@ extern void ipivfendscan(IndexScanDesc scan);
 
 /* ipivfutils.c */
 extern IvfMetric ipivf_metric(Relation index);
-extern int	ipivf_probes(Relation index, int n_lists);
+extern int	ipivf_probes(Relation index, const IpivfMetaPageData *meta);
 extern int	ipivf_lists_option(Relation index);
 extern void ipivf_init_page(Page page, uint16 flags);
 extern Buffer ipivf_new_buffer(Relation index, ForkNumber fork);

@@ -3,10 +3,14 @@
  *		Building an ipivf index: sample, cluster, assign.
  *
  * Pass 1 over the heap keeps a reservoir sample of the vectors, bounded by
- * maintenance_work_mem; k-means runs on the sample on every core; pass 2
- * assigns every vector to its list in batches (one parallel sgemm per
- * batch) and appends its code (core/ivf_code.h) to the list's pages.  Pages are written without WAL
- * and WAL-logged at the end in one sweep, as core GiST and SP-GiST builds do.
+ * maintenance_work_mem, and holds a few hundred rows out of it as queries
+ * for the calibration of the default probes; k-means runs on the sample on
+ * every core; pass 2 assigns every vector to its list in batches (one
+ * parallel sgemm per batch), appends its code (core/ivf_code.h) to the
+ * list's pages and gathers the held-out queries' exact neighbours, from
+ * which the default probes is measured at the end
+ * (core/ivf_calibrate.h).  Pages are written without WAL and WAL-logged at
+ * the end in one sweep, as core GiST and SP-GiST builds do.
  */
 #include "postgres.h"
 
@@ -22,6 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "core/ivf_calibrate.h"
 #include "core/rng.h"
 #include "core/vecmath.h"
 #include "embedding.h"
@@ -61,8 +66,20 @@ typedef struct BuildState
 	float	   *sample;			/* capacity × dims, allocated once dims is known */
 	size_t		sample_capacity;
 	size_t		sample_count;
+	double		offered;		/* rows offered to the sample */
 	Rng			rng;
 	float	   *geometry;		/* one vector in the list geometry */
+
+	/* pass 1: rows held out of the sample as calibration queries (a reservoir) */
+	Rng			holdout_rng;
+	float	   *queries;		/* IPIVF_CALIBRATION_QUERIES × dims, as stored */
+	uint64	   *query_ids;
+	int			n_queries;
+	double		held_out;
+	/* pass 2: the queries' exact neighbours */
+	bool		calibrating;
+	IvfTruth	truth;
+	int			calibrated_probes;
 
 	/* clustering */
 	int			n_lists;
@@ -73,6 +90,7 @@ typedef struct BuildState
 
 	/* pass 2: batch waiting for assignment */
 	ItemPointerData *batch_tids;
+	uint64	   *batch_ids;		/* for the calibration: the TID, or IVF_TRUTH_SKIP for a dead row */
 	float	   *batch;			/* in the list geometry, for assignment */
 	float	   *batch_raw;		/* as stored: the same array unless cosine */
 	size_t		batch_count;
@@ -107,6 +125,48 @@ allocate_sample(BuildState *state)
 	state->sample = MemoryContextAllocHuge(state->context,
 										   sizeof(float) * state->sample_capacity * state->dims);
 	state->geometry = MemoryContextAlloc(state->context, sizeof(float) * state->dims);
+	state->queries = MemoryContextAlloc(state->context,
+										sizeof(float) * IPIVF_CALIBRATION_QUERIES * state->dims);
+	state->query_ids = MemoryContextAlloc(state->context, sizeof(uint64) * IPIVF_CALIBRATION_QUERIES);
+}
+
+/* A row as the calibration knows it: its TID. */
+static inline uint64
+row_id(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) | ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+/*
+ * Hold a live row out of the k-means sample, as a calibration query, with
+ * chance IPIVF_CALIBRATION_HOLDOUT once the sample has been offered
+ * IPIVF_CALIBRATION_FIRST rows (a small table keeps all its rows for
+ * k-means; it is too small to measure anyway); the queries are a reservoir
+ * sample of the held-out rows.  Not for L1, which the calibration cannot
+ * score.
+ */
+static bool
+hold_out(BuildState *state, ItemPointer tid, const float *x, bool alive)
+{
+	int			slot;
+
+	if (!alive || state->metric == IVF_METRIC_L1 || state->offered < IPIVF_CALIBRATION_FIRST ||
+		rng_uniform(&state->holdout_rng) >= IPIVF_CALIBRATION_HOLDOUT)
+		return false;
+	state->held_out++;
+	if (state->n_queries < IPIVF_CALIBRATION_QUERIES)
+		slot = state->n_queries++;
+	else
+	{
+		double		r = rng_uniform(&state->holdout_rng) * state->held_out;
+
+		if (r >= IPIVF_CALIBRATION_QUERIES)
+			return true;
+		slot = (int) r;
+	}
+	memcpy(state->queries + (size_t) slot * state->dims, x, sizeof(float) * state->dims);
+	state->query_ids[slot] = row_id(tid);
+	return true;
 }
 
 /* Pass 1 callback: reservoir sampling (Vitter's algorithm R). */
@@ -130,13 +190,17 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	x = ipivf_vector(values[0], state->dims);
 	if (!vec_all_finite(x, state->dims))
 		elog(ERROR, "ipivf: non-finite vector");
+	state->index_tuples++;
+	if (hold_out(state, tid, x, alive))
+		return;
 	ivf_list_geometry(state->metric, x, state->dims, state->geometry);
 	x = state->geometry;
+	state->offered++;
 	if (state->sample_count < state->sample_capacity)
 		slot = state->sample_count;
 	else
 	{
-		uint64		r = (uint64) (rng_uniform(&state->rng) * (state->index_tuples + 1));
+		uint64		r = (uint64) (rng_uniform(&state->rng) * state->offered);
 
 		slot = r < state->sample_capacity ? r : SIZE_MAX;
 	}
@@ -144,7 +208,6 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		memcpy(state->sample + slot * state->dims, x, sizeof(float) * state->dims);
 	if (state->sample_count < state->sample_capacity)
 		state->sample_count++;
-	state->index_tuples++;
 }
 
 static void
@@ -165,6 +228,7 @@ write_meta(Relation index, ForkNumber fork, const BuildState *state)
 	meta->lists_per_page = state->dims > 0 ? ipivf_lists_per_page(state->dims) : 0;
 	meta->max_norm = state->max_norm;
 	meta->null_head = state->null_list.head;
+	meta->calibrated_probes = 0;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(IpivfMetaPageData)) - (char *) page;
 	MarkBufferDirty(buffer);
 	UnlockReleaseBuffer(buffer);
@@ -267,6 +331,9 @@ flush_batch(BuildState *state)
 	ivf_assign(state->centroids, state->n_lists, d, state->metric, state->max_norm,
 			   state->batch, state->batch_count, state->batch_list, state->threads,
 			   state->assign_scratch);
+	if (state->calibrating)
+		ivf_truth_add(&state->truth, state->batch_raw, state->batch_ids, state->batch_list,
+					  state->batch_count);
 
 	/* counting sort by list: consecutive appends hit the same page */
 	starts = palloc0(sizeof(int32) * (state->n_lists + 1));
@@ -323,6 +390,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	memcpy(state->batch_raw + state->batch_count * state->dims, x, sizeof(float) * state->dims);
 	if (state->batch != state->batch_raw)
 		ivf_list_geometry(state->metric, x, state->dims, state->batch + state->batch_count * state->dims);
+	state->batch_ids[state->batch_count] = alive ? row_id(tid) : IVF_TRUTH_SKIP;
 	state->batch_tids[state->batch_count++] = *tid;
 	if (state->batch_count == ASSIGN_BATCH)
 	{
@@ -357,17 +425,45 @@ choose_lists(Relation index, double rows, int dims)
 	return lists;
 }
 
-/* The NULL chain's head goes to the metapage written before pass 2. */
+/*
+ * The default probes: the fewest lists, in each held-out query's visiting
+ * order, that hold IPIVF_CALIBRATION_TARGET of their exact neighbours; 0
+ * (the fixed rule) without enough queries.
+ */
+static int
+calibrate_probes(BuildState *state)
+{
+	float	   *radius;
+	int			probes;
+	double		coverage;
+
+	if (!state->calibrating)
+		return 0;
+	radius = palloc(sizeof(float) * state->n_lists);
+	for (int l = 0; l < state->n_lists; l++)
+		radius[l] = state->lists[l].radius;
+	probes = ivf_truth_probes(&state->truth, state->centroids, radius, state->n_lists,
+							  IPIVF_CALIBRATION_TARGET, IPIVF_CALIBRATION_MIN_QUERIES, &coverage);
+	pfree(radius);
+	elog(DEBUG1, "ipivf: %d held-out queries ask for %d of %d lists (%.4f of their neighbours)",
+		 state->n_queries, probes, state->n_lists, coverage);
+	return probes;
+}
+
+/* What pass 2 learnt goes to the metapage written before it: the NULL chain's head, the probes. */
 static void
-update_null_head(Relation index, const BuildState *state)
+update_meta(Relation index, const BuildState *state)
 {
 	Buffer		buffer;
+	IpivfMetaPage meta;
 
-	if (state->null_list.head == InvalidBlockNumber)
+	if (state->null_list.head == InvalidBlockNumber && state->calibrated_probes == 0)
 		return;
 	buffer = ReadBuffer(index, IPIVF_METAPAGE_BLKNO);
 	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-	IpivfPageGetMeta(BufferGetPage(buffer))->null_head = state->null_list.head;
+	meta = IpivfPageGetMeta(BufferGetPage(buffer));
+	meta->null_head = state->null_list.head;
+	meta->calibrated_probes = state->calibrated_probes;
 	MarkBufferDirty(buffer);
 	UnlockReleaseBuffer(buffer);
 }
@@ -395,6 +491,7 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 	state.threads = irec_thread_count(0);
 	state.context = AllocSetContextCreate(CurrentMemoryContext, "ipivf build", ALLOCSET_DEFAULT_SIZES);
 	rng_seed(&state.rng, 42, 0);
+	rng_seed(&state.holdout_rng, 42, 1);
 	old = MemoryContextSwitchTo(state.context);
 
 	/* pass 1: sample */
@@ -409,7 +506,7 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 		void	   *kmeans_scratch;
 
 		state.n_lists = Min(choose_lists(index, state.index_tuples, state.dims), (int) state.sample_count);
-		if (state.sample_count < state.index_tuples && state.sample_count < (size_t) state.n_lists * 32)
+		if (state.sample_count < state.offered && state.sample_count < (size_t) state.n_lists * 32)
 			ereport(NOTICE,
 					(errmsg("ipivf clusters a sample of %zu vectors for %d lists", state.sample_count, state.n_lists),
 					 errdetail("maintenance_work_mem limits the sample to %zu vectors; 32 per list or more give better lists.",
@@ -425,6 +522,15 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 		pfree(kmeans_scratch);
 		pfree(state.sample);
 		state.sample = NULL;
+		if (state.n_queries >= IPIVF_CALIBRATION_MIN_QUERIES && state.n_lists > 1)
+		{
+			state.calibrating = true;
+			ivf_truth_init(&state.truth, state.metric, state.dims, state.queries, state.query_ids,
+						   state.n_queries, IPIVF_CALIBRATION_K, state.threads, ASSIGN_BATCH,
+						   MemoryContextAllocHuge(state.context,
+												  ivf_truth_bytes(state.n_queries, IPIVF_CALIBRATION_K,
+																  state.threads, ASSIGN_BATCH)));
+		}
 	}
 	else if (state.dims > 0)
 		ereport(NOTICE,
@@ -459,6 +565,7 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 				? MemoryContextAllocHuge(state.context, sizeof(float) * ASSIGN_BATCH * state.dims)
 				: state.batch;
 			state.batch_tids = palloc(sizeof(ItemPointerData) * ASSIGN_BATCH);
+			state.batch_ids = palloc(sizeof(uint64) * ASSIGN_BATCH);
 			state.batch_list = palloc(sizeof(int32) * ASSIGN_BATCH);
 			state.assign_scratch = MemoryContextAllocHuge(state.context,
 														  ivf_assign_scratch_bytes(state.n_lists, state.dims, state.threads));
@@ -469,7 +576,8 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state.index_tuples);
 		if (state.n_lists > 0)
 			write_directory(&state, false);
-		update_null_head(index, &state);
+		state.calibrated_probes = calibrate_probes(&state);
+		update_meta(index, &state);
 	}
 
 	if (RelationNeedsWAL(index))

@@ -197,8 +197,8 @@ irec_index_check(PG_FUNCTION_ARGS)
 	int64		duplicated = 0;
 	int64		unseen = 0;
 	size_t		matched = 0;
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	Datum		values[8];
+	bool		nulls[8] = {false};
 	TupleDesc	desc;
 
 	if (!OidIsValid(heap_oid))
@@ -282,6 +282,8 @@ irec_index_check(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(missing);
 	values[5] = Int64GetDatum(duplicated);
 	values[6] = Int64GetDatum(unseen < 0 ? 0 : unseen);
+	/* the column since 0.14.0 (a tuple of the 0.13.0 declaration takes the first seven) */
+	values[7] = Int32GetDatum(ipivf_probes(index, &meta));
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));

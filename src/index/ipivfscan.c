@@ -189,7 +189,7 @@ start_scan(IndexScanDesc scan)
 				 errmsg("an ipivf index can only be scanned in distance order"),
 				 errhint("Use ORDER BY embedding <#> query LIMIT n.")));
 	ipivf_read_meta(scan->indexRelation, &so->meta);
-	so->probes = ipivf_probes(scan->indexRelation, so->meta.n_lists);
+	so->probes = ipivf_probes(scan->indexRelation, &so->meta);
 	candidates_init(&so->candidates, resize_in_scan, so->context);
 	so->next = 0;
 	so->next_null = -1;
