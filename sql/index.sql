@@ -204,22 +204,38 @@ CREATE TABLE calibrated_queries AS
                FROM generate_series(1, 16) k)::real[]::embedding(16) AS e
     FROM generate_series(1, 200) q, LATERAL (SELECT (q * 13) % 97 AS c) cc;
 CREATE INDEX calibrated_ip ON calibrated USING ipivf (e);
+CREATE INDEX calibrated_l2 ON calibrated USING ipivf (e embedding_l2_ops);
+CREATE INDEX calibrated_cos ON calibrated USING ipivf (e embedding_cosine_ops);
 CREATE INDEX calibrated_l1 ON calibrated USING ipivf (e embedding_l1_ops);
 CREATE TABLE calibrated_small AS SELECT * FROM calibrated WHERE id <= 1000;
 CREATE INDEX calibrated_small_ip ON calibrated_small USING ipivf (e);
 SELECT (SELECT lists FROM irec_index_check('calibrated_ip')) AS lists,
-       (SELECT probes BETWEEN 1 AND 63 FROM irec_index_check('calibrated_ip')) AS measured_below_rule,
+       (SELECT probes BETWEEN 1 AND 63 FROM irec_index_check('calibrated_ip')) AS ip_measured_below_rule,
+       (SELECT probes BETWEEN 1 AND 63 FROM irec_index_check('calibrated_l2')) AS l2_measured_below_rule,
+       (SELECT probes BETWEEN 1 AND 63 FROM irec_index_check('calibrated_cos')) AS cosine_measured_below_rule,
        (SELECT probes FROM irec_index_check('calibrated_l1')) AS l1_probes,
        (SELECT probes FROM irec_index_check('calibrated_small_ip')) AS small_probes;
+-- recall@20 of the default probes against an exact scan, per operator
+CREATE FUNCTION pg_temp.calibrated_recall(op text) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE r record; got int[]; truth int[]; hits int := 0; total int := 0;
+BEGIN
+  SET LOCAL enable_seqscan = off;
+  FOR r IN SELECT e FROM calibrated_queries ORDER BY q LOOP
+    SET LOCAL irec.probes = 0;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM calibrated ORDER BY e %s $1 LIMIT 20) s', op)
+      INTO truth USING r.e;
+    SET LOCAL irec.probes = -1;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM calibrated ORDER BY e %s $1 LIMIT 20) s', op)
+      INTO got USING r.e;
+    hits := hits + (SELECT count(*) FROM unnest(got) g WHERE g = ANY (truth));
+    total := total + 20;
+  END LOOP;
+  RETURN hits::numeric / total;
+END $$;
+SELECT pg_temp.calibrated_recall('<#>') > 0.95 AS ip_recall_above_095,
+       pg_temp.calibrated_recall('<->') > 0.95 AS l2_recall_above_095,
+       pg_temp.calibrated_recall('<=>') > 0.95 AS cosine_recall_above_095;
 SET enable_seqscan = off;
-SET irec.probes = 0;
-CREATE TEMP TABLE calibrated_truth AS
-  SELECT q, (SELECT array_agg(id) FROM (SELECT id FROM calibrated ORDER BY e <#> cq.e LIMIT 20) s) AS ids
-    FROM calibrated_queries cq;
-RESET irec.probes;
-SELECT avg((SELECT count(*) FROM (SELECT id FROM calibrated ORDER BY e <#> cq.e LIMIT 20) s
-             WHERE id = ANY (t.ids)) / 20.0) > 0.95 AS default_recall_above_095
-  FROM calibrated_queries cq JOIN calibrated_truth t USING (q);
 SET irec.probes = 9;
 SELECT probes FROM irec_index_check('calibrated_ip');
 RESET irec.probes;
