@@ -179,7 +179,8 @@ ivf_truth_add(IvfTruth *truth, const float *x, const uint64_t *ids, const int32_
 
 int
 ivf_truth_probes(const IvfTruth *truth, const float *centroids, const float *radius,
-				 int n_lists, double target, int min_queries, double *coverage)
+				 int n_lists, double target, int min_queries, double *coverage,
+				 void (*poll) (void))
 {
 	const int	d = truth->dims;
 	const int	k = truth->k;
@@ -199,6 +200,8 @@ ivf_truth_probes(const IvfTruth *truth, const float *centroids, const float *rad
 	{
 		IvfQuery	query;
 
+		if (poll)
+			poll();
 		if (truth->count[q] < k)
 			continue;
 		ivf_query_init(&query, truth->metric, truth->queries + (size_t) q * d, d, unit);

@@ -425,6 +425,12 @@ choose_lists(Relation index, double rows, int dims)
 	return lists;
 }
 
+static void
+check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
 /*
  * The default probes: the fewest lists, in each held-out query's visiting
  * order, that hold IPIVF_CALIBRATION_TARGET of their exact neighbours; 0
@@ -443,7 +449,8 @@ calibrate_probes(BuildState *state)
 	for (int l = 0; l < state->n_lists; l++)
 		radius[l] = state->lists[l].radius;
 	probes = ivf_truth_probes(&state->truth, state->centroids, radius, state->n_lists,
-							  IPIVF_CALIBRATION_TARGET, IPIVF_CALIBRATION_MIN_QUERIES, &coverage);
+							  IPIVF_CALIBRATION_TARGET, IPIVF_CALIBRATION_MIN_QUERIES, &coverage,
+							  check_interrupts);
 	pfree(radius);
 	elog(DEBUG1, "ipivf: %d held-out queries ask for %d of %d lists (%.4f of their neighbours)",
 		 state->n_queries, probes, state->n_lists, coverage);

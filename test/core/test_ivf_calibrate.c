@@ -57,6 +57,14 @@ compare_scored(const void *a, const void *b)
 	return compare_desc(&((const Scored *) a)->score, &((const Scored *) b)->score);
 }
 
+static int polls;
+
+static void
+count_poll(void)
+{
+	polls++;
+}
+
 static void
 make_data(float *x, uint64_t *ids, int32_t *lists, float *centroids, float *radius)
 {
@@ -171,12 +179,14 @@ check_metric(IvfMetric metric)
 		}
 	}
 	CHECK(expected > 1);
-	CHECK(ivf_truth_probes(&truth, centroids, radius, LISTS, 0.9, Q, &coverage) == expected);
+	polls = 0;
+	CHECK(ivf_truth_probes(&truth, centroids, radius, LISTS, 0.9, Q, &coverage, count_poll) == expected);
 	CHECK(coverage >= 0.9);
+	CHECK(polls == Q);				/* once per query */
 	/* the whole of them needs every list that holds one; too few queries: no answer */
-	CHECK(ivf_truth_probes(&truth, centroids, radius, LISTS, 1.0, 1, &coverage) >= expected);
+	CHECK(ivf_truth_probes(&truth, centroids, radius, LISTS, 1.0, 1, &coverage, count_poll) >= expected);
 	CHECK_NEAR(coverage, 1.0, 0.0);
-	CHECK(ivf_truth_probes(&truth, centroids, radius, LISTS, 0.9, Q + 1, &coverage) == 0);
+	CHECK(ivf_truth_probes(&truth, centroids, radius, LISTS, 0.9, Q + 1, &coverage, count_poll) == 0);
 	free(x);
 	free(ids);
 	free(lists);
@@ -218,7 +228,7 @@ test_too_few_rows(void)
 	ivf_truth_init(&truth, IVF_METRIC_IP, D, x, query_ids, 1, KN, 1, 3, memory);
 	ivf_truth_add(&truth, x, ids, lists, 3);
 	CHECK(truth.count[0] == 2);
-	CHECK(ivf_truth_probes(&truth, centroids, radius, 2, 0.9, 1, NULL) == 0);
+	CHECK(ivf_truth_probes(&truth, centroids, radius, 2, 0.9, 1, NULL, count_poll) == 0);
 	free(memory);
 }
 
