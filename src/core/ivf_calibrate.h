@@ -11,12 +11,14 @@
  * queries; their exact top k among all rows (their own row left out) is
  * gathered as the build assigns the rows to lists, with one sgemm per
  * batch; then, for each query, the lists are put in the scan's visiting
- * order and each neighbour's list gets its position.  The default probes
- * is the fewest lists that hold a target share of all neighbours: the
- * recall a scan with that many probes gets on queries like these rows.
- * The queries are held out of the sample k-means fits, because the fitted
+ * order and each neighbour's list gets its position.  The measure is the
+ * fewest lists that hold a target share of all neighbours: the recall a
+ * scan with that many probes gets on queries like these rows (the index
+ * takes it only where it is below its fixed rule: ipivf_probes).  The
+ * queries are held out of the sample k-means fits, because the fitted
  * points sit closer to their centroids than other rows do (queries drawn
- * from the sample asked for too few lists).
+ * from the sample asked for as many lists as the sample's size, not the
+ * data, decided).
  */
 #ifndef IREC_IVF_CALIBRATE_H
 #define IREC_IVF_CALIBRATE_H
