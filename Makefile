@@ -13,7 +13,8 @@ GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_compare
 	src/interactions.o src/model.o src/train.o src/synthetic_data.o src/evaluate.o \
 	src/serve.o src/distributed.o src/train_sql.o src/shard_step.o src/validation.o src/progress.o src/update.o src/train_common.o src/context_load.o src/context_train.o src/context_serve.o
 INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
-	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o
+	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o \
+	src/index/ipivfqueries.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
 DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql sql/irec--0.8.0--0.9.0.sql sql/irec--0.9.0--0.10.0.sql sql/irec--0.10.0--0.11.0.sql sql/irec--0.11.0--0.12.0.sql sql/irec--0.12.0--0.13.0.sql sql/irec--0.13.0--0.14.0.sql

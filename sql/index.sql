@@ -243,6 +243,50 @@ ALTER INDEX calibrated_ip SET (probes = 11);
 SELECT probes FROM irec_index_check('calibrated_ip');
 RESET enable_seqscan;
 DROP TABLE calibrated, calibrated_queries, calibrated_small;
+-- on the items table of an irec model the build measures on the model's
+-- users, the queries the index serves: their recall@20 at the default is
+-- above 0.95; a builder who may not read the users, a users table under
+-- row-level security or one dropped make it fall back to held-out rows,
+-- never fail
+CREATE TABLE served AS SELECT user_id, item_id FROM irec_synthetic(4000, 6000, 120000, seed => 3);
+SELECT irec_train('served', dims => 16, quiet => true);
+CREATE INDEX served_ix ON served_items USING ipivf (embedding);
+SELECT probes BETWEEN 1 AND lists AS measured FROM irec_index_check('served_ix');
+CREATE FUNCTION pg_temp.served_recall() RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE r record; got int[]; truth int[]; hits int := 0; total int := 0;
+BEGIN
+  SET LOCAL enable_seqscan = off;
+  FOR r IN SELECT embedding FROM served_users WHERE user_id % 20 = 0 ORDER BY user_id LOOP
+    SET LOCAL irec.probes = 0;
+    SELECT array_agg(item_id) INTO truth
+      FROM (SELECT item_id FROM served_items ORDER BY embedding <#> r.embedding LIMIT 20) s;
+    SET LOCAL irec.probes = -1;
+    SELECT array_agg(item_id) INTO got
+      FROM (SELECT item_id FROM served_items ORDER BY embedding <#> r.embedding LIMIT 20) s;
+    hits := hits + (SELECT count(*) FROM unnest(got) g WHERE g = ANY (truth));
+    total := total + 20;
+  END LOOP;
+  RETURN hits::numeric / total;
+END $$;
+SELECT pg_temp.served_recall() > 0.95 AS users_recall_above_095;
+CREATE ROLE regress_ipivf_builder;
+ALTER TABLE served_items OWNER TO regress_ipivf_builder;
+SET ROLE regress_ipivf_builder;
+REINDEX INDEX served_ix;
+RESET ROLE;
+SELECT probes BETWEEN 1 AND lists AS measured_without_users FROM irec_index_check('served_ix');
+ALTER TABLE served_users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE served_users FORCE ROW LEVEL SECURITY;
+GRANT SELECT ON served_users TO regress_ipivf_builder;
+SET ROLE regress_ipivf_builder;
+REINDEX INDEX served_ix;
+RESET ROLE;
+DROP TABLE served_users;
+REINDEX INDEX served_ix;
+SELECT probes BETWEEN 1 AND lists AS measured_users_gone FROM irec_index_check('served_ix');
+DROP TABLE served, served_items;
+DROP ROLE regress_ipivf_builder;
+DELETE FROM irec_models WHERE name = 'served';
 CREATE INDEX ON ix USING ipivf (e) WITH (lists = -1);
 CREATE INDEX ON ix USING ipivf (e) WITH (probes = -5);
 CREATE INDEX ON ix USING ipivf (e) WITH (colour = 1);

@@ -31,6 +31,9 @@
 /* A row id that no query has: rows the truth must not count (dead rows). */
 #define IVF_TRUTH_SKIP UINT64_MAX
 
+/* A query id that no row has: a query that is not a row of the table. */
+#define IVF_TRUTH_NO_ROW (UINT64_MAX - 1)
+
 /* Rows scored per sgemm block, per thread. */
 #define IVF_TRUTH_BLOCK 1024
 

@@ -208,6 +208,10 @@ extern void ipivfendscan(IndexScanDesc scan);
 /* ipivfutils.c */
 extern IvfMetric ipivf_metric(Relation index);
 extern int	ipivf_probes(Relation index, const IpivfMetaPageData *meta);
+extern int	ipivf_rule_probes(int n_lists);
+
+/* ipivfqueries.c */
+extern int	ipivf_model_queries(Relation heap, int dims, float *queries, int capacity);
 extern int	ipivf_lists_option(Relation index);
 extern void ipivf_init_page(Page page, uint16 flags);
 extern Buffer ipivf_new_buffer(Relation index, ForkNumber fork);

@@ -60,21 +60,21 @@ ipivf_probes(Relation index, const IpivfMetaPageData *meta)
 
 	if (probes >= 0)
 		return probes;
-	/*
-	 * Automatic: a fixed share of the lists, as recall at a given share of
-	 * rows read holds across index sizes, but never below
-	 * IPIVF_MIN_AUTO_PROBES, as small indexes have short lists; fewer when
-	 * the build measured that fewer reach the neighbours of rows held out
-	 * as queries.  Only fewer: where queries are drawn like the rows (the
-	 * benchmark's model) the measure is what they need, but where they are
-	 * users of a trained model it asks for 3 to 8 times what they need (on
-	 * lastfm-2k and on a generated 383k-item model), so it never raises the
-	 * rule.
-	 */
-	probes = Max(IPIVF_MIN_AUTO_PROBES, (int) ceil(meta->n_lists * IPIVF_AUTO_PROBES_SHARE));
+	/* automatic: what the build measured, else the fixed rule */
 	if (meta->calibrated_probes > 0)
-		probes = Min(probes, meta->calibrated_probes);
-	return probes;
+		return Min(meta->calibrated_probes, Max(meta->n_lists, 1));
+	return ipivf_rule_probes(meta->n_lists);
+}
+
+/*
+ * The fixed rule: a share of the lists, as recall at a given share of rows
+ * read holds across index sizes, but never below IPIVF_MIN_AUTO_PROBES, as
+ * small indexes have short lists.
+ */
+int
+ipivf_rule_probes(int n_lists)
+{
+	return Max(IPIVF_MIN_AUTO_PROBES, (int) ceil(n_lists * IPIVF_AUTO_PROBES_SHARE));
 }
 
 void
