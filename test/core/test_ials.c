@@ -656,8 +656,20 @@ test_parallel_for_polled_stops_on_a_prefix(void)
 		memset(visits, 0, sizeof(visits));
 		CHECK(parallel_for_polled(threads, 10007, 13, visit_range, visits, stop_on_third_poll, &polls,
 								  &done) == 0);
-		CHECK(polls == 3);
-		CHECK(done >= 3 * 13 && done < 10007);
+		if (threads == 1)
+			/* alone, the calling thread stops after its third block */
+			CHECK(polls == 3 && done == 3 * 13);
+		else
+		{
+			/*
+			 * With helpers the calling thread may be descheduled while they
+			 * finish every block (seen once in CI): then it polled fewer
+			 * than three times and everything is done; else it stopped
+			 * after its third block, with the helpers' blocks done too.
+			 */
+			CHECK(polls <= 3);
+			CHECK(polls == 3 ? done >= 3 * 13 : done == 10007);
+		}
 		for (size_t i = 0; i < 10007; i++)
 			CHECK(visits[i] == (i < done ? 1 : 0));
 	}
