@@ -8,6 +8,7 @@
 #define IREC_RNG_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct Rng
@@ -46,6 +47,23 @@ rng_normal(Rng *rng)
 	double		u2 = rng_uniform(rng);
 
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/*
+ * rng_reservoir_slot: reservoir sampling of `capacity` items (Vitter's
+ * algorithm R), called once per item offered: `seen` counts the items
+ * offered so far, this one included, and *count the items kept (from 0).
+ * Returns the slot this item goes into, or SIZE_MAX when it is not kept.
+ */
+static inline size_t
+rng_reservoir_slot(Rng *rng, double seen, size_t capacity, size_t *count)
+{
+	double		r;
+
+	if (*count < capacity)
+		return (*count)++;
+	r = rng_uniform(rng) * seen;
+	return r < (double) capacity ? (size_t) r : SIZE_MAX;
 }
 
 #endif							/* IREC_RNG_H */

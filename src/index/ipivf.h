@@ -105,10 +105,11 @@ typedef struct IpivfMetaPageData
 	float		max_norm;		/* M of the augmentation, fixed at build */
 	BlockNumber null_head;		/* chain of rows with a NULL embedding */
 	/*
-	 * Default probes measured by the build (core/ivf_calibrate.h); 0 when
-	 * not measured (an index built before it, L1, too few rows): then the
-	 * fixed rule below.  Zero on the pages of older builds, which PageInit
-	 * cleared, so no format change.
+	 * The default probes the build chose from its measure
+	 * (core/ivf_calibrate.h, ipivfbuild.c); 0 when it measured none (an
+	 * index built before it, L1, too few rows): then the fixed rule below.
+	 * Zero on the pages of older builds, which PageInit cleared, so no
+	 * format change.
 	 */
 	int32		calibrated_probes;
 } IpivfMetaPageData;
@@ -209,9 +210,6 @@ extern void ipivfendscan(IndexScanDesc scan);
 extern IvfMetric ipivf_metric(Relation index);
 extern int	ipivf_probes(Relation index, const IpivfMetaPageData *meta);
 extern int	ipivf_rule_probes(int n_lists);
-
-/* ipivfqueries.c */
-extern int	ipivf_model_queries(Relation heap, int dims, float *queries, int capacity);
 extern int	ipivf_lists_option(Relation index);
 extern void ipivf_init_page(Page page, uint16 flags);
 extern Buffer ipivf_new_buffer(Relation index, ForkNumber fork);
@@ -223,5 +221,8 @@ extern int	ipivf_lists_per_page(int dims);
 extern const float *ipivf_vector(Datum value, int dims);
 extern IpivfList *ipivf_load_directory(Relation index, const IpivfMetaPageData *meta);
 extern void ipivf_insert_null(Relation index, ItemPointer heap_tid);
+
+/* ipivfqueries.c */
+extern int	ipivf_model_queries(Relation heap, int dims, float *queries, int capacity);
 
 #endif							/* IREC_IPIVF_H */

@@ -74,7 +74,7 @@ typedef struct BuildState
 	Rng			holdout_rng;
 	float	   *queries;		/* IPIVF_CALIBRATION_QUERIES × dims, as stored */
 	uint64	   *query_ids;
-	int			n_queries;
+	size_t		n_queries;
 	double		held_out;
 	bool		users_as_queries;	/* the queries are the model's users (ipivfqueries.c) */
 	/* pass 2: the queries' exact neighbours */
@@ -149,24 +149,19 @@ row_id(ItemPointer tid)
 static bool
 hold_out(BuildState *state, ItemPointer tid, const float *x, bool alive)
 {
-	int			slot;
+	size_t		slot;
 
 	if (!alive || state->metric == IVF_METRIC_L1 || state->offered < IPIVF_CALIBRATION_FIRST ||
 		rng_uniform(&state->holdout_rng) >= IPIVF_CALIBRATION_HOLDOUT)
 		return false;
 	state->held_out++;
-	if (state->n_queries < IPIVF_CALIBRATION_QUERIES)
-		slot = state->n_queries++;
-	else
+	slot = rng_reservoir_slot(&state->holdout_rng, state->held_out, IPIVF_CALIBRATION_QUERIES,
+							  &state->n_queries);
+	if (slot != SIZE_MAX)
 	{
-		double		r = rng_uniform(&state->holdout_rng) * state->held_out;
-
-		if (r >= IPIVF_CALIBRATION_QUERIES)
-			return true;
-		slot = (int) r;
+		memcpy(state->queries + slot * state->dims, x, sizeof(float) * state->dims);
+		state->query_ids[slot] = row_id(tid);
 	}
-	memcpy(state->queries + (size_t) slot * state->dims, x, sizeof(float) * state->dims);
-	state->query_ids[slot] = row_id(tid);
 	return true;
 }
 
@@ -197,18 +192,9 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	ivf_list_geometry(state->metric, x, state->dims, state->geometry);
 	x = state->geometry;
 	state->offered++;
-	if (state->sample_count < state->sample_capacity)
-		slot = state->sample_count;
-	else
-	{
-		uint64		r = (uint64) (rng_uniform(&state->rng) * state->offered);
-
-		slot = r < state->sample_capacity ? r : SIZE_MAX;
-	}
+	slot = rng_reservoir_slot(&state->rng, state->offered, state->sample_capacity, &state->sample_count);
 	if (slot != SIZE_MAX)
 		memcpy(state->sample + slot * state->dims, x, sizeof(float) * state->dims);
-	if (state->sample_count < state->sample_capacity)
-		state->sample_count++;
 }
 
 static void
@@ -459,7 +445,7 @@ calibrate_probes(BuildState *state)
 							  IPIVF_CALIBRATION_TARGET, IPIVF_CALIBRATION_MIN_QUERIES, &coverage,
 							  check_interrupts);
 	pfree(radius);
-	elog(DEBUG1, "ipivf: %d %s ask for %d of %d lists (%.4f of their neighbours)",
+	elog(DEBUG1, "ipivf: %zu %s ask for %d of %d lists (%.4f of their neighbours)",
 		 state->n_queries, state->users_as_queries ? "of the model's users" : "held-out rows",
 		 probes, state->n_lists, coverage);
 	if (probes > 0 && !state->users_as_queries)
@@ -550,7 +536,7 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 				state.queries = users;
 				state.n_queries = n_users;
 				state.users_as_queries = true;
-				for (int q = 0; q < n_users; q++)
+				for (size_t q = 0; q < state.n_queries; q++)
 					state.query_ids[q] = IVF_TRUTH_NO_ROW;
 			}
 		}
@@ -558,9 +544,9 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 		{
 			state.calibrating = true;
 			ivf_truth_init(&state.truth, state.metric, state.dims, state.queries, state.query_ids,
-						   state.n_queries, IPIVF_CALIBRATION_K, state.threads, ASSIGN_BATCH,
+						   (int) state.n_queries, IPIVF_CALIBRATION_K, state.threads, ASSIGN_BATCH,
 						   MemoryContextAllocHuge(state.context,
-												  ivf_truth_bytes(state.n_queries, IPIVF_CALIBRATION_K,
+												  ivf_truth_bytes((int) state.n_queries, IPIVF_CALIBRATION_K,
 																  state.threads, ASSIGN_BATCH)));
 		}
 	}

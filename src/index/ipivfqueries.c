@@ -114,7 +114,7 @@ ipivf_model_queries(Relation heap, int dims, float *queries, int capacity)
 	TupleTableSlot *slot;
 	Rng			rng;
 	double		seen = 0;
-	int			n = 0;
+	size_t		n = 0;
 	MemoryContext row_context;
 	MemoryContext old;
 
@@ -140,7 +140,7 @@ ipivf_model_queries(Relation heap, int dims, float *queries, int capacity)
 		bool		isnull;
 		Datum		value = slot_getattr(slot, attnum, &isnull);
 		Embedding  *e;
-		int			at;
+		size_t		at;
 
 		CHECK_FOR_INTERRUPTS();
 		if (isnull)
@@ -152,21 +152,13 @@ ipivf_model_queries(Relation heap, int dims, float *queries, int capacity)
 		if (e->dims != dims || !vec_all_finite(e->x, dims))
 			continue;
 		seen++;
-		if (n < capacity)
-			at = n++;
-		else
-		{
-			double		r = rng_uniform(&rng) * seen;
-
-			if (r >= capacity)
-				continue;
-			at = (int) r;
-		}
-		memcpy(queries + (size_t) at * dims, e->x, sizeof(float) * dims);
+		at = rng_reservoir_slot(&rng, seen, (size_t) capacity, &n);
+		if (at != SIZE_MAX)
+			memcpy(queries + at * dims, e->x, sizeof(float) * dims);
 	}
 	MemoryContextDelete(row_context);
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(users, AccessShareLock);
-	return n;
+	return (int) n;
 }
