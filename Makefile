@@ -14,13 +14,13 @@ GLUE_OBJS = src/irec.o src/embedding.o src/embedding_ops.o src/embedding_compare
 	src/serve.o src/distributed.o src/train_sql.o src/shard_step.o src/validation.o src/progress.o src/update.o src/train_common.o src/context_load.o src/context_train.o src/context_serve.o
 INDEX_OBJS = src/index/ipivf.o src/index/ipivfutils.o src/index/ipivfbuild.o \
 	src/index/ipivfinsert.o src/index/ipivfscan.o src/index/ipivfvacuum.o src/index/ipivfcheck.o \
-	src/index/ipivfqueries.o
+	src/index/ipivfqueries.o src/index/ipivffilter.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS) $(INDEX_OBJS)
 
-DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql sql/irec--0.8.0--0.9.0.sql sql/irec--0.9.0--0.10.0.sql sql/irec--0.10.0--0.11.0.sql sql/irec--0.11.0--0.12.0.sql sql/irec--0.12.0--0.13.0.sql sql/irec--0.13.0--0.14.0.sql
+DATA = sql/irec--0.1.0.sql sql/irec--0.1.0--0.2.0.sql sql/irec--0.2.0--0.3.0.sql sql/irec--0.3.0--0.4.0.sql sql/irec--0.4.0--0.5.0.sql sql/irec--0.5.0--0.6.0.sql sql/irec--0.6.0--0.7.0.sql sql/irec--0.7.0--0.8.0.sql sql/irec--0.8.0--0.9.0.sql sql/irec--0.9.0--0.10.0.sql sql/irec--0.10.0--0.11.0.sql sql/irec--0.11.0--0.12.0.sql sql/irec--0.12.0--0.13.0.sql sql/irec--0.13.0--0.14.0.sql sql/irec--0.14.0--0.15.0.sql
 
 REGRESS = embedding_io embedding_ops embedding_compare embedding_parts embedding_agg aggregate_states embedding_casts embedding_errors \
-	embedding_binary coexistence pgvector_suite index_extremes train train_errors train_sgd distributed evaluate serve index index_options null_arguments security timeouts tune update pairwise context
+	embedding_binary coexistence pgvector_suite index_extremes train train_errors train_sgd distributed evaluate serve index index_filter index_options null_arguments security timeouts tune update pairwise context
 REGRESS_OPTS = --load-extension=irec
 
 # Vectorizable float reductions (DESIGN: the kernels must vectorize).  The

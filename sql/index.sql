@@ -292,7 +292,8 @@ CREATE INDEX ON ix USING ipivf (e) WITH (probes = -5);
 CREATE INDEX ON ix USING ipivf (e) WITH (colour = 1);
 SET irec.probes = -2;
 CREATE INDEX ON ix USING ipivf (id);
-CREATE INDEX ON ix USING ipivf (e, id);
+-- (an integer after the embedding is a filter column: index_filter)
+CREATE INDEX ON ix USING ipivf (e, e);
 SELECT id FROM ix ORDER BY e <#> '[1,2]' LIMIT 1;
 SET enable_seqscan = off;
 SELECT id FROM ix ORDER BY e <#> '[1,2]' LIMIT 1;

@@ -128,6 +128,49 @@ ipivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
  * one of the four distances the index knows.
  */
 static bool
+is_integer_type(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID;
+}
+
+/*
+ * A filter column's operator class (ipivf_integer_ops): no support
+ * function, and search operators only, each strategy 1, integer = integer
+ * → boolean (ipivffilter.c reads every integer type as int64).
+ */
+static bool
+validate_filter_class(const char *opclassname, CatCList *proclist, CatCList *oprlist)
+{
+	bool		result = true;
+
+	if (proclist->n_members != 0)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("ipivf filter operator class \"%s\" must have no support function", opclassname)));
+		result = false;
+	}
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (op->amopstrategy != 1 || op->amoppurpose != AMOP_SEARCH ||
+			!is_integer_type(op->amoplefttype) || !is_integer_type(op->amoprighttype) ||
+			!check_amop_signature(op->amopopr, BOOLOID, op->amoplefttype, op->amoprighttype) ||
+			strcmp(get_opname(op->amopopr), "=") != 0)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("ipivf filter operator class \"%s\" has an invalid operator %s",
+							opclassname, format_operator(op->amopopr)),
+					 errhint("A filter operator is strategy 1, integer = integer.")));
+			result = false;
+		}
+	}
+	return result;
+}
+
+static bool
 ipivfvalidate(Oid opclassoid)
 {
 	bool		result = true;
@@ -147,6 +190,15 @@ ipivfvalidate(Oid opclassoid)
 	opclassname = NameStr(classform->opcname);
 	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
 	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+
+	if (type == INT2OID || type == INT4OID || type == INT8OID)
+	{
+		result = validate_filter_class(opclassname, proclist, oprlist);
+		ReleaseCatCacheList(proclist);
+		ReleaseCatCacheList(oprlist);
+		ReleaseSysCache(classtup);
+		return result;
+	}
 
 	if (proclist->n_members != 1)
 	{
@@ -251,9 +303,9 @@ ipivfhandler(PG_FUNCTION_ARGS)
 	am->amcanorderbyop = true;
 	am->amcanbackward = false;
 	am->amcanunique = false;
-	am->amcanmulticol = false;
+	am->amcanmulticol = true;	/* the embedding, then filter columns */
 	am->amoptionalkey = true;
-	am->amsearcharray = false;
+	am->amsearcharray = false;	/* PostgreSQL 15 orders no scan with array keys past column 1 */
 	am->amsearchnulls = false;
 	am->amstorage = false;
 	am->amclusterable = false;

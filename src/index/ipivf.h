@@ -13,6 +13,8 @@
  *					space; one IpivfCodeTuple (heap TID + compact code with
  *					its error bound, core/ivf_code.h) per item (format 2
  *					and earlier: an IpivfTuple, heap TID + full vector);
+ *					with, in an index with filter columns, the members'
+ *					filter values in the page's special space (below);
  *					and one more chain, from the metapage, of the rows whose
  *					embedding is NULL (TID only), which scans return last,
  *					where ORDER BY puts NULL distances
@@ -155,6 +157,52 @@ typedef struct IpivfCodeTuple
 #define IPIVF_ENTRY_SIZE(version, dims) \
 	((version) >= IPIVF_FIRST_CODED_VERSION ? IPIVF_CODE_TUPLE_SIZE(dims) : IPIVF_TUPLE_SIZE(dims))
 
+/*
+ * Filter columns (0.15.0): integer key columns after the embedding,
+ * CREATE INDEX ... USING ipivf (embedding, category).  A scan with
+ * `category = c` skips the members that fail it
+ * inside the lists, before their codes are read or scored, so a selective
+ * filter costs about the lists it visits rather than the table rows the
+ * executor would fetch and throw away.  The values sit apart from the codes,
+ * in each list data page's special space after IpivfPageOpaqueData, so that
+ * checking them reads a few cache lines per page: for the member at offset
+ * o, value k is values[(o − 1) · n_filters + k] (int64, whatever the
+ * column's integer type) and bit k of nulls[o − 1] says it is NULL.  A page
+ * holds at most ipivf_filter_capacity members.  The NULL chain stores no
+ * values: the executor rechecks every row of a filtered scan.  Indexes
+ * without filter columns, and all of older versions, keep the plain special
+ * space: their format is unchanged.
+ */
+#define IPIVF_MAX_FILTERS 8
+
+typedef struct IpivfFilterLayout
+{
+	int			n_filters;		/* key columns after the embedding */
+	int			capacity;		/* members a data page may hold (0: no filters) */
+	Size		special;		/* the data pages' special size */
+} IpivfFilterLayout;
+
+static inline int64 *
+ipivf_page_filter_values(Page page)
+{
+	return (int64 *) ((char *) PageGetSpecialPointer(page) + MAXALIGN(sizeof(IpivfPageOpaqueData)));
+}
+
+static inline uint8 *
+ipivf_page_filter_nulls(Page page, const IpivfFilterLayout *layout)
+{
+	return (uint8 *) (ipivf_page_filter_values(page) + (Size) layout->capacity * layout->n_filters);
+}
+
+/* What a scan's filter keys allow (ipivffilter.c). */
+typedef struct IpivfFilter
+{
+	int			n_keys;
+	int			column[INDEX_MAX_KEYS];	/* 0-based filter column of each key */
+	int64		value[INDEX_MAX_KEYS];	/* what the column must equal */
+	bool		none;			/* some key is NULL: no row can pass */
+} IpivfFilter;
+
 /* Reloptions. */
 typedef struct IpivfOptions
 {
@@ -221,6 +269,22 @@ extern int	ipivf_lists_per_page(int dims);
 extern const float *ipivf_vector(Datum value, int dims);
 extern IpivfList *ipivf_load_directory(Relation index, const IpivfMetaPageData *meta);
 extern void ipivf_insert_null(Relation index, ItemPointer heap_tid);
+
+/* ipivffilter.c */
+extern const IpivfFilterLayout ipivf_no_filters;	/* the NULL chain's pages, indexes without filters */
+extern void ipivf_check_columns(Relation index);
+extern void ipivf_filter_layout(Relation index, int dims, IpivfFilterLayout *layout);
+extern void ipivf_init_data_page(Page page, const IpivfFilterLayout *layout);
+extern bool ipivf_data_page_has_room(Page page, Size size, const IpivfFilterLayout *layout);
+extern void ipivf_filter_values(Relation index, const Datum *values, const bool *isnull,
+								int64 *out, uint8 *nulls);
+extern void ipivf_page_set_filters(Page page, OffsetNumber offset, const IpivfFilterLayout *layout,
+								   const int64 *values, uint8 nulls);
+extern void ipivf_page_delete_filters(Page page, const OffsetNumber *dead, int n_dead,
+									  OffsetNumber max_before, const IpivfFilterLayout *layout);
+extern void ipivf_filter_prepare(IpivfFilter *filter, ScanKey keys, int nkeys);
+extern int	ipivf_filter_page(const IpivfFilter *filter, Page page, const IpivfFilterLayout *layout,
+							  OffsetNumber max, OffsetNumber *matching);
 
 /* ipivfqueries.c */
 extern int	ipivf_model_queries(Relation heap, int dims, float *queries, int capacity);

@@ -96,8 +96,11 @@ typedef struct BuildState
 	float	   *batch_raw;		/* as stored: the same array unless cosine */
 	size_t		batch_count;
 	int32	   *batch_list;
+	int64	   *batch_filters;	/* the filter columns' values, layout.n_filters per row */
+	uint8	   *batch_filter_nulls;
 	void	   *assign_scratch;
 	IpivfCodeTuple *tuple;		/* one entry being written */
+	IpivfFilterLayout layout;	/* of the lists' data pages */
 } BuildState;
 
 static void
@@ -265,18 +268,26 @@ write_directory(BuildState *state, bool create)
 	}
 }
 
-/* Append one tuple to a list's tail page, chaining a new page when full. */
+/*
+ * Append one tuple to a list's tail page, chaining a new page when full;
+ * with its filter values, given a layout (NULL for the NULL chain, whose
+ * pages keep none).
+ */
 static void
-append_to_list(BuildState *state, ListState *ls, const void *tuple, Size size)
+append_to_list(BuildState *state, ListState *ls, const void *tuple, Size size,
+			   const IpivfFilterLayout *layout, const int64 *filters, uint8 filter_nulls)
 {
 	Buffer		buffer;
 	Page		page;
+	OffsetNumber offset;
 
+	if (layout == NULL)
+		layout = &ipivf_no_filters;
 	if (ls->tail == InvalidBlockNumber)
 	{
 		buffer = ipivf_new_buffer(state->index, MAIN_FORKNUM);
 		page = BufferGetPage(buffer);
-		ipivf_init_page(page, IPIVF_DATA);
+		ipivf_init_data_page(page, layout);
 		ls->head = ls->tail = BufferGetBlockNumber(buffer);
 	}
 	else
@@ -285,21 +296,24 @@ append_to_list(BuildState *state, ListState *ls, const void *tuple, Size size)
 		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buffer);
 	}
-	if (PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+	if (!ipivf_data_page_has_room(page, size, layout) ||
+		(offset = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false)) == InvalidOffsetNumber)
 	{
 		Buffer		fresh = ipivf_new_buffer(state->index, MAIN_FORKNUM);
 		Page		fresh_page = BufferGetPage(fresh);
 
-		ipivf_init_page(fresh_page, IPIVF_DATA);
+		ipivf_init_data_page(fresh_page, layout);
 		IpivfPageGetOpaque(page)->next = BufferGetBlockNumber(fresh);
 		MarkBufferDirty(buffer);
 		UnlockReleaseBuffer(buffer);
 		buffer = fresh;
 		page = fresh_page;
 		ls->tail = BufferGetBlockNumber(fresh);
-		if (PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		offset = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
+		if (offset == InvalidOffsetNumber)
 			elog(ERROR, "ipivf: could not add a tuple to a new page");
 	}
+	ipivf_page_set_filters(page, offset, layout, filters, filter_nulls);
 	MarkBufferDirty(buffer);
 	UnlockReleaseBuffer(buffer);
 }
@@ -347,7 +361,8 @@ flush_batch(BuildState *state)
 		ls->count++;
 		state->tuple->heap_tid = state->batch_tids[i];
 		ivf_code_encode(state->metric, state->batch_raw + i * d, c, d, &state->tuple->code);
-		append_to_list(state, ls, state->tuple, size);
+		append_to_list(state, ls, state->tuple, size, &state->layout,
+					   state->batch_filters + i * state->layout.n_filters, state->batch_filter_nulls[i]);
 	}
 	pfree(starts);
 	pfree(order);
@@ -369,7 +384,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		null_tuple.heap_tid = *tid;
 		null_tuple.unused = 0;
-		append_to_list(state, &state->null_list, &null_tuple, IPIVF_TUPLE_SIZE(0));
+		append_to_list(state, &state->null_list, &null_tuple, IPIVF_TUPLE_SIZE(0), NULL, NULL, 0);
 		state->index_tuples++;
 		return;
 	}
@@ -378,6 +393,8 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (state->batch != state->batch_raw)
 		ivf_list_geometry(state->metric, x, state->dims, state->batch + state->batch_count * state->dims);
 	state->batch_ids[state->batch_count] = alive ? row_id(tid) : IVF_TRUTH_SKIP;
+	ipivf_filter_values(index, values, isnull, state->batch_filters + state->batch_count * state->layout.n_filters,
+						&state->batch_filter_nulls[state->batch_count]);
 	state->batch_tids[state->batch_count++] = *tid;
 	if (state->batch_count == ASSIGN_BATCH)
 	{
@@ -487,6 +504,7 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 				 errmsg("ipivf indexes support at most %d dimensions, not %d", IPIVF_MAX_DIMS, typmod),
 				 errhint("Index a lower-dimensional embedding, or search it with a sequential scan.")));
 
+	ipivf_check_columns(index);
 	memset(&state, 0, sizeof(state));
 	state.index = index;
 	state.metric = ipivf_metric(index);
@@ -585,6 +603,9 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 			state.batch_tids = palloc(sizeof(ItemPointerData) * ASSIGN_BATCH);
 			state.batch_ids = palloc(sizeof(uint64) * ASSIGN_BATCH);
 			state.batch_list = palloc(sizeof(int32) * ASSIGN_BATCH);
+			ipivf_filter_layout(index, state.dims, &state.layout);
+			state.batch_filters = palloc(sizeof(int64) * ASSIGN_BATCH * Max(state.layout.n_filters, 1));
+			state.batch_filter_nulls = palloc(sizeof(uint8) * ASSIGN_BATCH);
 			state.assign_scratch = MemoryContextAllocHuge(state.context,
 														  ivf_assign_scratch_bytes(state.n_lists, state.dims, state.threads));
 			state.tuple = palloc0(IPIVF_CODE_TUPLE_SIZE(state.dims));
@@ -619,6 +640,7 @@ ipivfbuildempty(Relation index)
 	BuildState	state;
 	int32		typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 
+	ipivf_check_columns(index);
 	memset(&state, 0, sizeof(state));
 	state.index = index;
 	state.metric = ipivf_metric(index);

@@ -59,6 +59,7 @@ typedef struct CheckState
 	size_t		capacity;
 	int64		pages;
 	float	   *geometry;		/* one row in its list geometry */
+	IpivfFilterLayout layout;	/* of the lists' data pages */
 	/* the heap pass */
 	IpivfMetaPageData *meta;
 	IpivfList  *lists;
@@ -99,10 +100,12 @@ check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		opaque = IpivfPageGetOpaque(page);
-		if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IpivfPageOpaqueData)) ||
+		if (PageGetSpecialSize(page) != (list ? state->layout.special : ipivf_no_filters.special) ||
 			opaque->page_id != IPIVF_PAGE_ID || opaque->flags != IPIVF_DATA)
 			corrupt(state->index, "a chain reaches a page that is not a data page", block);
 		max = PageGetMaxOffsetNumber(page);
+		if (list && state->layout.capacity > 0 && max > state->layout.capacity)
+			corrupt(state->index, "a data page holds more members than its filter values", block);
 		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
 		{
 			ItemId		id = PageGetItemId(page, off);
@@ -173,6 +176,22 @@ check_row(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool ali
 			ivf_member_radius(state->geometry, list->centroid, meta->dims) <= list->radius &&
 			ivf_member_norm(state->geometry, meta->dims) <= list->max_norm &&
 			ivf_code_covers((IvfMetric) meta->metric, &tuple->code, x, list->centroid, meta->dims);
+		if (state->layout.n_filters > 0)
+		{
+			/* the filter values the scan compares are the row's */
+			Page		page = BufferGetPage(buffer);
+			int64		filters[IPIVF_MAX_FILTERS];
+			uint8		filter_nulls;
+
+			ipivf_filter_values(index, values, isnull, filters, &filter_nulls);
+			if (memcmp(filters, ipivf_page_filter_values(page) + (Size) (place->offset - 1) * state->layout.n_filters,
+					   sizeof(int64) * state->layout.n_filters) != 0 ||
+				filter_nulls != ipivf_page_filter_nulls(page, &state->layout)[place->offset - 1])
+			{
+				UnlockReleaseBuffer(buffer);
+				corrupt(state->index, "a row's filter values differ from its entry's", place->block);
+			}
+		}
 		UnlockReleaseBuffer(buffer);
 		if (!holds)
 			corrupt(state->index, "a row lies outside its entry's code or list bounds", place->block);
@@ -224,6 +243,7 @@ irec_index_check(PG_FUNCTION_ARGS)
 				 errdetail("It keeps full vectors, or bounds computed in float that may be too tight for extreme norms."),
 				 errhint("REINDEX it (ALTER EXTENSION irec UPDATE does this for every ipivf index).")));
 	state.geometry = palloc(sizeof(float) * Max(meta.dims, 1));
+	ipivf_filter_layout(index, meta.dims, &state.layout);
 	state.index = index;
 	state.nblocks = RelationGetNumberOfBlocks(index);
 	state.seen_block = palloc0(Max(state.nblocks, 1));

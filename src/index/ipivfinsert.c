@@ -101,8 +101,10 @@ create_first_list(Relation index, const float *x, int dims)
  */
 static void
 add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tuple, Size size,
-			float radius, float norm)
+			float radius, float norm, const int64 *filters, uint8 filter_nulls)
 {
+	IpivfFilterLayout layout;
+	OffsetNumber offset;
 	Buffer		directory = ReadBuffer(index, ipivf_directory_block(meta, l));
 	int			slot = ipivf_directory_slot(meta, l);
 	IpivfList  *list;
@@ -110,6 +112,7 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 	Buffer		buffer = InvalidBuffer;
 	BlockNumber previous = InvalidBlockNumber;
 
+	ipivf_filter_layout(index, meta->dims, &layout);
 	LockBuffer(directory, BUFFER_LOCK_EXCLUSIVE);
 	list = ipivf_list_in_page(BufferGetPage(directory), slot, meta->dims);
 	block = list->insert_page != InvalidBlockNumber ? list->insert_page : list->head;
@@ -122,7 +125,7 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 		buffer = ReadBuffer(index, block);
 		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buffer);
-		if (PageGetFreeSpace(page) >= MAXALIGN(size))
+		if (ipivf_data_page_has_room(page, size, &layout))
 			break;
 		previous = block;
 		block = IpivfPageGetOpaque(page)->next;
@@ -144,7 +147,7 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 			/* every page is full (or the list is empty): chain a new one */
 			buffer = ipivf_new_buffer(index, MAIN_FORKNUM);
 			page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
-			ipivf_init_page(page, IPIVF_DATA);
+			ipivf_init_data_page(page, &layout);
 			if (previous != InvalidBlockNumber)
 			{
 				Page		previous_page;
@@ -157,8 +160,10 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 			else
 				entry->head = BufferGetBlockNumber(buffer);
 		}
-		if (PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		offset = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
+		if (offset == InvalidOffsetNumber)
 			elog(ERROR, "ipivf: failed to add a tuple to a page with room");
+		ipivf_page_set_filters(page, offset, &layout, filters, filter_nulls);
 		entry->insert_page = BufferGetBlockNumber(buffer);
 		entry->count++;
 		entry->radius = Max(entry->radius, radius);
@@ -249,6 +254,8 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	IpivfList  *lists;
 	int			l;
 	Size		entry;
+	int64		filters[IPIVF_MAX_FILTERS];
+	uint8		filter_nulls;
 
 	/* rows with a NULL embedding have no distance: they go to the NULL chain */
 	if (isnull[0])
@@ -300,9 +307,10 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			((IpivfTuple *) tuple)->heap_tid = *heap_tid;
 			memcpy(((IpivfTuple *) tuple)->x, raw, sizeof(float) * meta.dims);
 		}
+		ipivf_filter_values(index, values, isnull, filters, &filter_nulls);
 		add_to_list(index, &meta, l, tuple, size,
 					ivf_round_up(ivf_member_radius(x, list->centroid, meta.dims)),
-					ivf_round_up(ivf_member_norm(x, meta.dims)));
+					ivf_round_up(ivf_member_norm(x, meta.dims)), filters, filter_nulls);
 	}
 
 	MemoryContextSwitchTo(old);

@@ -25,6 +25,11 @@
  * when an unvisited list might, by its bound, hold something better; members of
  * later lists that would beat an already returned row are dropped, so the
  * order stays exact and only recall can suffer.  probes = 0 is exact.
+ *
+ * Keys on filter columns (ipivffilter.c) are applied inside the lists: a
+ * page's members that fail them are never read, and the rows the scan
+ * returns all pass, except those of the NULL chain, which keeps no values
+ * and which the executor rechecks.
  */
 #include "postgres.h"
 
@@ -81,7 +86,13 @@ typedef struct IpivfScanOpaqueData
 	double		last_returned;	/* score of the last returned row */
 	bool		returned_any;
 	int64		returned;		/* rows returned so far */
-	int64		scanned;		/* members of the visited lists */
+	int64		scanned;		/* members of the visited lists (that pass the filter) */
+	int64		scanned_all;	/* all members of the visited lists */
+	/* filter columns: what the scan keys allow, where pages keep the values */
+	bool		filtered;
+	IpivfFilter filter;
+	IpivfFilterLayout layout;
+	OffsetNumber matching[MaxIndexTuplesPerPage];
 	int64		dropped;		/* of them, better than an earlier uncertified row */
 	ItemPointerData *nans;		/* rows at NaN distance (cosine, zero vector): after all others */
 	int			n_nans;
@@ -164,6 +175,7 @@ ipivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->returned_any = false;
 	so->returned = 0;
 	so->scanned = 0;
+	so->scanned_all = 0;
 	so->dropped = 0;
 	so->nans = NULL;
 	so->n_nans = 0;
@@ -190,6 +202,11 @@ start_scan(IndexScanDesc scan)
 				 errhint("Use ORDER BY embedding <#> query LIMIT n.")));
 	ipivf_read_meta(scan->indexRelation, &so->meta);
 	so->probes = ipivf_probes(scan->indexRelation, &so->meta);
+	ipivf_filter_layout(scan->indexRelation, so->meta.dims, &so->layout);
+	ipivf_filter_prepare(&so->filter, scan->keyData, scan->numberOfKeys);
+	so->filtered = scan->numberOfKeys > 0;
+	if (so->filtered && so->meta.version < IPIVF_FIRST_CODED_VERSION)
+		elog(ERROR, "ipivf: filter keys on an index of format %u", so->meta.version);
 	candidates_init(&so->candidates, resize_in_scan, so->context);
 	so->next = 0;
 	so->next_null = -1;
@@ -264,7 +281,14 @@ start_scan(IndexScanDesc scan)
 static double
 probe_budget(IpivfScanOpaque so)
 {
-	double		taken = (double) so->returned / PROBES_ROWS;
+	/*
+	 * With filter keys the index returns only rows that pass them: count
+	 * the rows it would have had to return without them, as the executor
+	 * would have taken, by the share of the scanned members that pass.
+	 */
+	double		passing = so->filtered && so->scanned_all > 0
+		? (double) Max(so->scanned, 1) / (double) so->scanned_all : 1.0;
+	double		taken = (double) so->returned / passing / PROBES_ROWS;
 
 	return so->probes * (taken > 1.0 ? sqrt(taken) : 1.0);
 }
@@ -309,6 +333,21 @@ static inline void
 prefetch_page(Page page)
 {
 	for (Size at = 0; at < BLCKSZ; at += 64)
+		__builtin_prefetch((const char *) page + at);
+}
+
+/*
+ * For a filtered scan, what it reads of every page: the filter values (the
+ * special space) and the line pointers; the members that pass come later.
+ */
+static inline void
+prefetch_filter_area(Page page)
+{
+	PageHeader	header = (PageHeader) page;
+
+	for (Size at = header->pd_special; at < BLCKSZ; at += 64)
+		__builtin_prefetch((const char *) page + at);
+	for (Size at = 0; at < header->pd_lower; at += 64)
 		__builtin_prefetch((const char *) page + at);
 }
 
@@ -361,7 +400,10 @@ visit_next_list(IndexScanDesc scan)
 		{
 			so->next_head = ReadBuffer(scan->indexRelation, so->heads[upcoming->payload]);
 			so->next_head_list = (int) upcoming->payload;
-			prefetch_page(BufferGetPage(so->next_head));
+			if (so->filtered)
+				prefetch_filter_area(BufferGetPage(so->next_head));
+			else
+				prefetch_page(BufferGetPage(so->next_head));
 		}
 	}
 	if (so->coded && !so->unordered)
@@ -390,21 +432,46 @@ visit_next_list(IndexScanDesc scan)
 			 * CPU's caches: ask for all of this one at once rather than line
 			 * by line, and for the next one in the chain (pinned now, read
 			 * under its lock on the next turn) while this one is scored.
+			 * With filter keys, only the members that pass are read: their
+			 * values first (the special space), then those members.
 			 */
-			prefetch_page(page);
+			if (!so->filtered)
+				prefetch_page(page);
 			if (next != InvalidBlockNumber)
 			{
 				next_buffer = ReadBuffer(scan->indexRelation, next);
-				prefetch_page(BufferGetPage(next_buffer));
+				if (!so->filtered)
+					prefetch_page(BufferGetPage(next_buffer));
+				else
+					prefetch_filter_area(BufferGetPage(next_buffer));
 			}
 
-			for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+			if (so->filtered)
 			{
-				ItemId		id = PageGetItemId(page, off);
+				int			passing = ipivf_filter_page(&so->filter, page, &so->layout, max, so->matching);
 
-				if (ItemIdIsUsed(id))
-					so->page_codes[n++] = (IpivfCodeTuple *) PageGetItem(page, id);
+				so->scanned_all += max;
+				for (int i = 0; i < passing; i++)
+				{
+					ItemId		id = PageGetItemId(page, so->matching[i]);
+
+					if (ItemIdIsUsed(id))
+					{
+						so->page_codes[n] = (IpivfCodeTuple *) PageGetItem(page, id);
+						__builtin_prefetch(so->page_codes[n]);
+						__builtin_prefetch((const char *) so->page_codes[n] + 64);
+						n++;
+					}
+				}
 			}
+			else
+				for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+				{
+					ItemId		id = PageGetItemId(page, off);
+
+					if (ItemIdIsUsed(id))
+						so->page_codes[n++] = (IpivfCodeTuple *) PageGetItem(page, id);
+				}
 			for (int i = 0; i < n; i++)
 				so->page_code_ptrs[i] = &so->page_codes[i]->code;
 			if (so->unordered)
@@ -515,6 +582,9 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		pgstat_count_index_scan(scan->indexRelation);
 		start_scan(scan);
 	}
+	/* a filter key that no row can pass (NULL, an array of NULLs or none) */
+	if (so->filter.none)
+		return false;
 	for (;;)
 	{
 		if (candidates_count(&so->candidates) > 0)
@@ -568,7 +638,8 @@ ipivfgettuple(IndexScanDesc scan, ScanDirection dir)
 			if (so->next_null >= so->n_nulls)
 				return false;
 			scan->xs_heaptid = so->nulls[so->next_null++];
-			scan->xs_recheck = false;
+			/* the NULL chain keeps no filter values: the executor checks the keys */
+			scan->xs_recheck = so->filtered;
 			scan->xs_orderbyvals[0] = (Datum) 0;
 			scan->xs_orderbynulls[0] = true;
 			scan->xs_recheckorderby = false;

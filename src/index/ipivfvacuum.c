@@ -25,7 +25,8 @@
  */
 static BlockNumber
 vacuum_chain(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, BlockNumber block,
-			 Size tuple_size, IndexBulkDeleteCallback callback, void *callback_state)
+			 Size tuple_size, const IpivfFilterLayout *layout,
+			 IndexBulkDeleteCallback callback, void *callback_state)
 {
 	BlockNumber first_with_room = InvalidBlockNumber;
 
@@ -57,10 +58,12 @@ vacuum_chain(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, BlockNumber bl
 			Page		copy = GenericXLogRegisterBuffer(state, buffer, 0);
 
 			PageIndexMultiDelete(copy, dead, n_dead);
+			/* the filter values follow their members (dead[] is ascending) */
+			ipivf_page_delete_filters(copy, dead, n_dead, max, layout);
 			GenericXLogFinish(state);
 			stats->tuples_removed += n_dead;
 		}
-		if (first_with_room == InvalidBlockNumber && PageGetFreeSpace(page) >= tuple_size)
+		if (first_with_room == InvalidBlockNumber && ipivf_data_page_has_room(page, tuple_size, layout))
 			first_with_room = block;
 		block = IpivfPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buffer);
@@ -76,11 +79,12 @@ ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	IpivfMetaPageData meta;
 	IpivfList  *lists;
 	Size		entry;
+	IpivfFilterLayout layout;
 
 	if (stats == NULL)
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
 	ipivf_read_meta(index, &meta);
-	vacuum_chain(info, stats, meta.null_head, MAXALIGN(IPIVF_TUPLE_SIZE(0)), callback, callback_state);
+	vacuum_chain(info, stats, meta.null_head, MAXALIGN(IPIVF_TUPLE_SIZE(0)), &ipivf_no_filters, callback, callback_state);
 	if (meta.n_lists == 0)
 	{
 		stats->num_pages = RelationGetNumberOfBlocks(index);
@@ -88,13 +92,14 @@ ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	}
 	lists = ipivf_load_directory(index, &meta);
 	entry = IPIVF_LIST_SIZE(meta.dims);
+	ipivf_filter_layout(index, meta.dims, &layout);
 
 	for (int l = 0; l < meta.n_lists; l++)
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) lists + entry * l);
 		BlockNumber first_with_room = vacuum_chain(info, stats, list->head,
 												   MAXALIGN(IPIVF_ENTRY_SIZE(meta.version, meta.dims)),
-												   callback, callback_state);
+												   &layout, callback, callback_state);
 
 		/* inserts start at the first page with room again */
 		if (first_with_room != InvalidBlockNumber && first_with_room != list->insert_page)

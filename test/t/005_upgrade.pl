@@ -43,7 +43,7 @@ my %before;
 $before{$_} = $node->safe_psql('postgres', $_) for @answers;
 
 $node->safe_psql('postgres', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', 'updated through 0.2.0 ... 0.13.0 to 0.14.0');
+is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', 'updated through 0.2.0 ... 0.14.0 to 0.15.0');
 for my $q (@answers)
 {
 	is($node->safe_psql('postgres', $q), $before{$q}, "unchanged by the update: $q");
@@ -166,39 +166,39 @@ is($node->safe_psql('from020', $bodies), $node->safe_psql('fresh', $bodies), '0.
 # and from 0.3.0
 $node->safe_psql('postgres', 'CREATE DATABASE from030');
 $node->safe_psql('from030', q{CREATE EXTENSION irec VERSION '0.3.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.3.0 updates to 0.14.0');
+is($node->safe_psql('from030', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.3.0 updates to 0.15.0');
 is($node->safe_psql('from030', $bodies), $node->safe_psql('fresh', $bodies), '0.3.0 updates to the same functions');
 
 # and from 0.4.0, whose irec_tune wrote trials without a folds column
 $node->safe_psql('postgres', 'CREATE DATABASE from040');
 $node->safe_psql('from040', q{CREATE EXTENSION irec VERSION '0.4.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.4.0 updates to 0.14.0');
+is($node->safe_psql('from040', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.4.0 updates to 0.15.0');
 is($node->safe_psql('from040', $bodies), $node->safe_psql('fresh', $bodies), '0.4.0 updates to the same functions');
 
 # and from 0.5.0, whose irec_tune ended with the halving's last rung
 $node->safe_psql('postgres', 'CREATE DATABASE from050');
 $node->safe_psql('from050', q{CREATE EXTENSION irec VERSION '0.5.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.5.0 updates to 0.14.0');
+is($node->safe_psql('from050', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.5.0 updates to 0.15.0');
 is($node->safe_psql('from050', $bodies), $node->safe_psql('fresh', $bodies), '0.5.0 updates to the same functions');
 
 # and from 0.6.0, before irec_update, warm_start and diversity
 $node->safe_psql('postgres', 'CREATE DATABASE from060');
 $node->safe_psql('from060', q{CREATE EXTENSION irec VERSION '0.6.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from060', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.6.0 updates to 0.14.0');
+is($node->safe_psql('from060', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.6.0 updates to 0.15.0');
 is($node->safe_psql('from060', $bodies), $node->safe_psql('fresh', $bodies), '0.6.0 updates to the same functions');
 is($node->safe_psql('from060', $objects), $node->safe_psql('fresh', $objects), '0.6.0 updates to the same objects');
 
 # and from 0.7.0, before the kernel and two-pass samplers
 $node->safe_psql('postgres', 'CREATE DATABASE from070');
 $node->safe_psql('from070', q{CREATE EXTENSION irec VERSION '0.7.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from070', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.7.0 updates to 0.14.0');
+is($node->safe_psql('from070', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.7.0 updates to 0.15.0');
 is($node->safe_psql('from070', $bodies), $node->safe_psql('fresh', $bodies), '0.7.0 updates to the same functions');
 is($node->safe_psql('from070', $objects), $node->safe_psql('fresh', $objects), '0.7.0 updates to the same objects');
 
 # and from 0.8.0, before context models
 $node->safe_psql('postgres', 'CREATE DATABASE from080');
 $node->safe_psql('from080', q{CREATE EXTENSION irec VERSION '0.8.0'; ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from080', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.8.0 updates to 0.14.0');
+is($node->safe_psql('from080', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.8.0 updates to 0.15.0');
 is($node->safe_psql('from080', $bodies), $node->safe_psql('fresh', $bodies), '0.8.0 updates to the same functions');
 is($node->safe_psql('from080', $objects), $node->safe_psql('fresh', $objects), '0.8.0 updates to the same objects');
 
@@ -208,7 +208,7 @@ $node->safe_psql('from090', q{CREATE EXTENSION irec VERSION '0.9.0'});
 like($node->safe_psql('from090', "SELECT pg_get_function_arguments('irec_tune'::regproc)"),
 	qr/validation_fraction double precision DEFAULT 0\.2,/, '0.9.0 holds out 0.2 by default');
 $node->safe_psql('from090', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('from090', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.9.0 updates to 0.14.0');
+is($node->safe_psql('from090', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.9.0 updates to 0.15.0');
 like($node->safe_psql('from090', "SELECT pg_get_function_arguments('irec_tune'::regproc)"),
 	qr/validation_fraction double precision DEFAULT 0\.1,/, 'and holds out 0.1 by default');
 is($node->safe_psql('from090', $bodies), $node->safe_psql('fresh', $bodies), '0.9.0 updates to the same functions and defaults');
@@ -222,7 +222,7 @@ $node->safe_psql('from0100', q{
 	CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(200, 150, 4000, seed => 5);
 	SELECT trials FROM irec_tune('clicks', dims => 8, max_seconds => 5, quiet => true);
 	ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from0100', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.10.0 updates to 0.14.0');
+is($node->safe_psql('from0100', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.10.0 updates to 0.15.0');
 $node->safe_psql('from0100', q{SELECT trials FROM irec_tune('clicks', dims => 8, max_seconds => 5, quiet => true)});
 is($node->safe_psql('from0100', q{
 	SELECT bool_and(cardinality(fold_scores) = folds) AND count(*) FILTER (WHERE chosen) = 1 FROM clicks_trials}),
@@ -250,7 +250,7 @@ $node->safe_psql('from0110', q{
 	CREATE EXTENSION irec VERSION '0.11.0';
 	CREATE TABLE clicks AS SELECT user_id, item_id FROM irec_synthetic(200, 150, 4000, seed => 5);
 	ALTER EXTENSION irec UPDATE});
-is($node->safe_psql('from0110', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.11.0 updates to 0.14.0');
+is($node->safe_psql('from0110', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.11.0 updates to 0.15.0');
 sql_engine_matches_memory('from0110', 'and its SQL engine trains what the in-memory engine trains');
 is($node->safe_psql('from0110', $bodies), $node->safe_psql('fresh', $bodies), '0.11.0 updates to the same functions');
 is($node->safe_psql('from0110', $objects), $node->safe_psql('fresh', $objects), '0.11.0 updates to the same objects');
@@ -270,7 +270,7 @@ like($err, qr/engine 'sql' needs version 0.13.0.*ALTER EXTENSION irec UPDATE/s, 
 ($rc, $out, $err) = $node->psql('from0120', q{SELECT count(*) FROM irec_als_shard_step('pairs', 'side', 'side', 2, 0.1, 0.5, 0.1, 0)});
 like($err, qr/declared as before version 0.13.0.*ALTER EXTENSION irec UPDATE/s, '0.12.0: so does its half-step');
 $node->safe_psql('from0120', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('from0120', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.12.0 updates to 0.14.0');
+is($node->safe_psql('from0120', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.12.0 updates to 0.15.0');
 sql_engine_matches_memory('from0120', 'and its SQL engine, in blocks, trains what the in-memory engine trains');
 $node->safe_psql('from0120', 'DROP TABLE pairs, side');
 is($node->safe_psql('from0120', $bodies), $node->safe_psql('fresh', $bodies), '0.12.0 updates to the same functions');
@@ -287,11 +287,31 @@ $node->safe_psql('from0130', q{
 is($node->safe_psql('from0130', 'SELECT index_entries FROM irec_index_check(\'v_ix\')'), '3000',
 	'0.13.0: irec_index_check answers its own declaration');
 $node->safe_psql('from0130', 'ALTER EXTENSION irec UPDATE');
-is($node->safe_psql('from0130', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.14.0', '0.13.0 updates to 0.14.0');
+is($node->safe_psql('from0130', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.13.0 updates to 0.15.0');
 is($node->safe_psql('from0130', q{SET irec.probes = 7; SELECT index_entries, probes FROM irec_index_check('v_ix')}), '3000|7',
 	'and irec_index_check reports the probes');
 is($node->safe_psql('from0130', $bodies), $node->safe_psql('fresh', $bodies), '0.13.0 updates to the same functions');
 is($node->safe_psql('from0130', $objects), $node->safe_psql('fresh', $objects), '0.13.0 updates to the same objects');
+
+# and from 0.14.0, before filter columns: its index answers as before, and
+# the update brings the integer operator classes that multicolumn indexes take
+$node->safe_psql('postgres', 'CREATE DATABASE from0140');
+$node->safe_psql('from0140', q{
+	CREATE EXTENSION irec VERSION '0.14.0';
+	CREATE TABLE v AS SELECT i AS id, i % 5 AS cat, ARRAY[sin(i), cos(i)]::real[]::embedding(2) AS e FROM generate_series(1, 3000) i;
+	CREATE INDEX v_ix ON v USING ipivf (e)});
+my $v_query = "SET irec.probes = 0; SET enable_seqscan = off; SELECT string_agg(id::text, ',') FROM (SELECT id FROM v WHERE cat = 2 ORDER BY e <#> '[1,2]' LIMIT 20) t";
+my $v_before = $node->safe_psql('from0140', $v_query);
+$node->safe_psql('from0140', 'ALTER EXTENSION irec UPDATE');
+is($node->safe_psql('from0140', "SELECT extversion FROM pg_extension WHERE extname = 'irec'"), '0.15.0', '0.14.0 updates to 0.15.0');
+is($node->safe_psql('from0140', $v_query), $v_before, '0.14.0: its index answers as before the update');
+$node->safe_psql('from0140', 'CREATE INDEX v_cat ON v USING ipivf (e, cat)');
+is($node->safe_psql('from0140', "$v_query; SELECT missing FROM irec_index_check('v_cat')"), "$v_before\n0",
+	'0.14.0: after the update an index with a filter column answers the same');
+like($node->safe_psql('from0140', "SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM v WHERE cat = 2 ORDER BY e <#> '[1,2]' LIMIT 20"),
+	qr/Index Cond: \(cat = 2\)/, '0.14.0: and takes the filter as its index condition');
+is($node->safe_psql('from0140', $bodies), $node->safe_psql('fresh', $bodies), '0.14.0 updates to the same functions');
+is($node->safe_psql('from0140', $objects), $node->safe_psql('fresh', $objects), '0.14.0 updates to the same objects');
 
 $node->stop;
 done_testing();
