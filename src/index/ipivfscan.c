@@ -341,13 +341,14 @@ prefetch_page(Page page)
  * special space) and the line pointers; the members that pass come later.
  */
 static inline void
-prefetch_filter_area(Page page)
+prefetch_filter_area(Page page, const IpivfFilterLayout *layout)
 {
-	PageHeader	header = (PageHeader) page;
+	/* from the layout, not the page's header: that would wait for its line */
+	Size		line_pointers = SizeOfPageHeaderData + sizeof(ItemIdData) * layout->capacity;
 
-	for (Size at = header->pd_special; at < BLCKSZ; at += 64)
+	for (Size at = BLCKSZ - layout->special; at < BLCKSZ; at += 64)
 		__builtin_prefetch((const char *) page + at);
-	for (Size at = 0; at < header->pd_lower; at += 64)
+	for (Size at = 0; at < line_pointers; at += 64)
 		__builtin_prefetch((const char *) page + at);
 }
 
@@ -401,7 +402,7 @@ visit_next_list(IndexScanDesc scan)
 			so->next_head = ReadBuffer(scan->indexRelation, so->heads[upcoming->payload]);
 			so->next_head_list = (int) upcoming->payload;
 			if (so->filtered)
-				prefetch_filter_area(BufferGetPage(so->next_head));
+				prefetch_filter_area(BufferGetPage(so->next_head), &so->layout);
 			else
 				prefetch_page(BufferGetPage(so->next_head));
 		}
@@ -443,7 +444,7 @@ visit_next_list(IndexScanDesc scan)
 				if (!so->filtered)
 					prefetch_page(BufferGetPage(next_buffer));
 				else
-					prefetch_filter_area(BufferGetPage(next_buffer));
+					prefetch_filter_area(BufferGetPage(next_buffer), &so->layout);
 			}
 
 			if (so->filtered)
