@@ -122,18 +122,6 @@ ipivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 }
 
 /*
- * ipivfvalidate: an ipivf operator class has exactly one ordering operator
- * (strategy 1, embedding × embedding → float8, FOR ORDER BY a btree float
- * family) and one support function (1, the same distance), which must be
- * one of the four distances the index knows.
- */
-static bool
-is_integer_type(Oid type)
-{
-	return type == INT2OID || type == INT4OID || type == INT8OID;
-}
-
-/*
  * A filter column's operator class (ipivf_integer_ops): no support
  * function, and search operators only, each strategy 1, integer = integer
  * → boolean (ipivffilter.c reads every integer type as int64).
@@ -155,7 +143,7 @@ validate_filter_class(const char *opclassname, CatCList *proclist, CatCList *opr
 		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
 
 		if (op->amopstrategy != 1 || op->amoppurpose != AMOP_SEARCH ||
-			!is_integer_type(op->amoplefttype) || !is_integer_type(op->amoprighttype) ||
+			!ipivf_is_filter_type(op->amoplefttype) || !ipivf_is_filter_type(op->amoprighttype) ||
 			!check_amop_signature(op->amopopr, BOOLOID, op->amoplefttype, op->amoprighttype) ||
 			strcmp(get_opname(op->amopopr), "=") != 0)
 		{
@@ -170,6 +158,13 @@ validate_filter_class(const char *opclassname, CatCList *proclist, CatCList *opr
 	return result;
 }
 
+/*
+ * ipivfvalidate: an embedding operator class has exactly one ordering
+ * operator (strategy 1, embedding × embedding → float8, FOR ORDER BY a
+ * btree float family) and one support function (1, the same distance),
+ * which must be one of the four distances the index knows; an integer one
+ * is a filter column's (validate_filter_class).
+ */
 static bool
 ipivfvalidate(Oid opclassoid)
 {
@@ -191,7 +186,7 @@ ipivfvalidate(Oid opclassoid)
 	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
 	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
 
-	if (type == INT2OID || type == INT4OID || type == INT8OID)
+	if (ipivf_is_filter_type(type))
 	{
 		result = validate_filter_class(opclassname, proclist, oprlist);
 		ReleaseCatCacheList(proclist);

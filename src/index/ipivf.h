@@ -160,16 +160,17 @@ typedef struct IpivfCodeTuple
 /*
  * Filter columns (0.15.0): integer key columns after the embedding,
  * CREATE INDEX ... USING ipivf (embedding, category).  A scan with
- * `category = c` skips the members that fail it
- * inside the lists, before their codes are read or scored, so a selective
+ * `category = c` skips the members that fail it inside the lists, before
+ * their codes are read or scored, so a selective
  * filter costs about the lists it visits rather than the table rows the
  * executor would fetch and throw away.  The values sit apart from the codes,
  * in each list data page's special space after IpivfPageOpaqueData, so that
  * checking them reads a few cache lines per page: for the member at offset
  * o, value k is values[(o − 1) · n_filters + k] (int64, whatever the
  * column's integer type) and bit k of nulls[o − 1] says it is NULL.  A page
- * holds at most ipivf_filter_capacity members.  The NULL chain stores no
- * values: the executor rechecks every row of a filtered scan.  Indexes
+ * holds at most IpivfFilterLayout.capacity members.  The NULL chain stores
+ * no values: the executor rechecks the rows a filtered scan returns from
+ * it.  Indexes
  * without filter columns, and all of older versions, keep the plain special
  * space: their format is unchanged.
  */
@@ -260,6 +261,7 @@ extern int	ipivf_probes(Relation index, const IpivfMetaPageData *meta);
 extern int	ipivf_rule_probes(int n_lists);
 extern int	ipivf_lists_option(Relation index);
 extern void ipivf_init_page(Page page, uint16 flags);
+extern void ipivf_init_page_special(Page page, uint16 flags, Size special);
 extern Buffer ipivf_new_buffer(Relation index, ForkNumber fork);
 extern void ipivf_read_meta(Relation index, IpivfMetaPageData *meta);
 extern IpivfList *ipivf_list_in_page(Page page, int slot, int dims);
@@ -272,6 +274,7 @@ extern void ipivf_insert_null(Relation index, ItemPointer heap_tid);
 
 /* ipivffilter.c */
 extern const IpivfFilterLayout ipivf_no_filters;	/* the NULL chain's pages, indexes without filters */
+extern bool ipivf_is_filter_type(Oid type);
 extern void ipivf_check_columns(Relation index);
 extern void ipivf_filter_layout(Relation index, int dims, IpivfFilterLayout *layout);
 extern void ipivf_init_data_page(Page page, const IpivfFilterLayout *layout);

@@ -16,6 +16,30 @@
 
 const IpivfFilterLayout ipivf_no_filters = {0, 0, MAXALIGN(sizeof(IpivfPageOpaqueData))};
 
+/* The types a filter column may have: every one is read as int64. */
+bool
+ipivf_is_filter_type(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID;
+}
+
+static int64
+integer_datum(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(value);
+		case INT4OID:
+			return DatumGetInt32(value);
+		case INT8OID:
+			return DatumGetInt64(value);
+		default:
+			elog(ERROR, "ipivf: a filter value of type %u", type);
+			return 0;			/* not reached */
+	}
+}
+
 /* The filter columns, after the embedding. */
 static int
 filter_count(Relation index)
@@ -47,7 +71,7 @@ ipivf_check_columns(Relation index)
 	{
 		Oid			type = TupleDescAttr(RelationGetDescr(index), k + 1)->atttypid;
 
-		if (type != INT2OID && type != INT4OID && type != INT8OID)
+		if (!ipivf_is_filter_type(type))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("filter column %d of ipivf index \"%s\" is of type %s", k + 2,
@@ -69,12 +93,12 @@ ipivf_filter_layout(Relation index, int dims, IpivfFilterLayout *layout)
 {
 	int			n_filters = filter_count(index);
 
-	layout->n_filters = n_filters;
 	if (n_filters <= 0)
 	{
 		*layout = ipivf_no_filters;
 		return;
 	}
+	layout->n_filters = n_filters;
 	{
 		Size		per_member = MAXALIGN(IPIVF_CODE_TUPLE_SIZE(dims)) + sizeof(ItemIdData) +
 			sizeof(int64) * n_filters + 1;
@@ -91,13 +115,7 @@ ipivf_filter_layout(Relation index, int dims, IpivfFilterLayout *layout)
 void
 ipivf_init_data_page(Page page, const IpivfFilterLayout *layout)
 {
-	IpivfPageOpaque opaque;
-
-	PageInit(page, BLCKSZ, layout->special);
-	opaque = IpivfPageGetOpaque(page);
-	opaque->next = InvalidBlockNumber;
-	opaque->flags = IPIVF_DATA;
-	opaque->page_id = IPIVF_PAGE_ID;
+	ipivf_init_page_special(page, IPIVF_DATA, layout->special);
 }
 
 static void
@@ -138,12 +156,8 @@ ipivf_filter_values(Relation index, const Datum *values, const bool *isnull, int
 		out[k] = 0;
 		if (isnull[k + 1])
 			*nulls |= (uint8) (1 << k);
-		else if (type == INT2OID)
-			out[k] = DatumGetInt16(values[k + 1]);
-		else if (type == INT4OID)
-			out[k] = DatumGetInt32(values[k + 1]);
 		else
-			out[k] = DatumGetInt64(values[k + 1]);
+			out[k] = integer_datum(values[k + 1], type);
 	}
 }
 
@@ -196,23 +210,6 @@ ipivf_page_delete_filters(Page page, const OffsetNumber *dead, int n_dead, Offse
 	memset(values + (Size) kept * layout->n_filters, 0,
 		   sizeof(int64) * layout->n_filters * (layout->capacity - kept));
 	memset(nulls + kept, 0, layout->capacity - kept);
-}
-
-static int64
-integer_datum(Datum value, Oid type)
-{
-	switch (type)
-	{
-		case INT2OID:
-			return DatumGetInt16(value);
-		case INT4OID:
-			return DatumGetInt32(value);
-		case INT8OID:
-			return DatumGetInt64(value);
-		default:
-			elog(ERROR, "ipivf: a filter key of type %u", type);
-			return 0;			/* not reached */
-	}
 }
 
 /*

@@ -80,9 +80,16 @@ ipivf_rule_probes(int n_lists)
 void
 ipivf_init_page(Page page, uint16 flags)
 {
+	ipivf_init_page_special(page, flags, sizeof(IpivfPageOpaqueData));
+}
+
+/* A page whose special space holds more than the opaque data (list data pages with filter values). */
+void
+ipivf_init_page_special(Page page, uint16 flags, Size special)
+{
 	IpivfPageOpaque opaque;
 
-	PageInit(page, BLCKSZ, sizeof(IpivfPageOpaqueData));
+	PageInit(page, BLCKSZ, special);
 	opaque = IpivfPageGetOpaque(page);
 	opaque->next = InvalidBlockNumber;
 	opaque->flags = flags;
