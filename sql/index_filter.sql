@@ -62,16 +62,16 @@ SELECT count(*) AS rows_returned, count(*) FILTER (WHERE e IS NULL) AS nulls,
           (SELECT id, cat, e FROM fx WHERE cat = 5 ORDER BY e <#> (SELECT e FROM fq WHERE q = 2) LIMIT 100000) s) t;
 SELECT count(*) FILTER (WHERE cat = 5) AS cat5_rows, count(*) FILTER (WHERE cat = 5 AND e IS NULL) AS cat5_nulls FROM fx;
 -- approximate scans: in exact order, passing, and never short
-CREATE FUNCTION pg_temp.approximate_ok(f text, probes int) RETURNS bool LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.approximate_ok(f text, probes int, tab text DEFAULT 'fx') RETURNS bool LANGUAGE plpgsql AS $$
 DECLARE r record; ids int[]; exact int[]; ok bool := true;
 BEGIN
   FOR r IN SELECT e FROM fq ORDER BY q LOOP
     EXECUTE format('SET LOCAL irec.probes = %s', probes);
     SET LOCAL enable_seqscan = off;
     EXECUTE format('SELECT array_agg(id ORDER BY n) FROM (SELECT id, row_number() OVER () AS n FROM '
-                   '(SELECT id FROM fx WHERE %s ORDER BY e <#> $1 LIMIT 40) s) t', f) INTO ids USING r.e;
+                   '(SELECT id FROM %I WHERE %s ORDER BY e <#> $1 LIMIT 40) s) t', tab, f) INTO ids USING r.e;
     SET LOCAL irec.probes = 0;
-    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM fx WHERE %s ORDER BY e <#> $1 LIMIT 1000) s', f) INTO exact USING r.e;
+    EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %I WHERE %s ORDER BY e <#> $1 LIMIT 1000) s', tab, f) INTO exact USING r.e;
     -- 40 rows, each passing, in the exact answer's relative order
     ok := ok AND cardinality(ids) = 40 AND ids <@ exact AND
           (SELECT bool_and(a < b) FROM (SELECT array_position(exact, x) AS a,
@@ -121,6 +121,72 @@ EXPLAIN (COSTS OFF) SELECT id FROM fx WHERE id % 4 = 1 ORDER BY e <-> '[1,0,0,0,
 SELECT pg_temp.agree('SELECT id FROM fx WHERE id % 4 = 1 ORDER BY e <-> $1 LIMIT 30', 0) AS expression_filter;
 SELECT missing, duplicated FROM irec_index_check('fx_mod');
 DROP INDEX fx_mod;
+
+-- page ranges: the build sorts each list by its first filter column and
+-- keeps the range of that column on each of its pages (up to twice the
+-- longest chain); a scan with `cat = v` reads only the pages whose range
+-- holds v.  Two lists of 6,000 rows make chains of about 40 pages.
+CREATE TABLE fl (id int, cat int, grp int, e embedding(8));
+INSERT INTO fl
+  SELECT i, CASE WHEN i % 40 = 0 THEN NULL ELSE i % 9 END, i % 4,
+         ARRAY(SELECT (sin(i % 17 * 1.1 + j) + 0.4 * (random() - 0.5)) * (0.5 + (i % 5) / 4.0)
+                 FROM generate_series(1, 8) j WHERE i > 0)::real[]::embedding(8)
+    FROM generate_series(1, 12000) i;
+CREATE INDEX fl_r ON fl USING ipivf (e, cat, grp) WITH (lists = 2);
+SELECT lists, pages > 2 * 16 AS long_chains, index_entries, missing, duplicated FROM irec_index_check('fl_r');
+CREATE FUNCTION pg_temp.fl_filters(probes int) RETURNS TABLE (filter text, agrees bool) LANGUAGE sql AS $$
+  SELECT f, pg_temp.agree(format('SELECT id FROM fl WHERE %s ORDER BY e <#> $1 LIMIT 30', f), probes)
+    FROM unnest(ARRAY['cat = 0', 'cat = 4', 'cat = 8', 'cat = 4 AND grp = 1', 'grp = 2', 'cat = 9',
+                      'cat = -1', 'cat = 3 AND cat = 5']) f
+$$;
+SELECT * FROM pg_temp.fl_filters(0);
+-- a filtered exact scan reads a fraction of the pages an unfiltered one does
+CREATE FUNCTION pg_temp.index_buffers(query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+  SET LOCAL enable_seqscan = off; SET LOCAL irec.probes = 0;
+  EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query INTO plan;
+  RETURN (plan -> 0 -> 'Plan' -> 'Plans' -> 0 ->> 'Shared Hit Blocks')::bigint
+       + (plan -> 0 -> 'Plan' -> 'Plans' -> 0 ->> 'Shared Read Blocks')::bigint;
+END $$;
+SELECT pg_temp.index_buffers('SELECT id FROM fl WHERE cat = 4 ORDER BY e <#> ''[1,1,1,1,1,1,1,1]'' LIMIT 3') * 3
+       < pg_temp.index_buffers('SELECT id FROM fl ORDER BY e <#> ''[1,1,1,1,1,1,1,1]'' LIMIT 3') AS reads_fewer_pages;
+-- inserts land on the lists' last pages or new ones, whose ranges grow to
+-- take them: rows of every value that outrank the others, and new values
+INSERT INTO fl
+  SELECT i, CASE WHEN i % 11 = 0 THEN NULL ELSE i % 12 END, i % 4,
+         ARRAY(SELECT 4 * cos(i % 7 * 0.9 + j) + random() FROM generate_series(1, 8) j WHERE i > 0)::real[]::embedding(8)
+    FROM generate_series(12001, 13500) i;
+SELECT index_entries, missing, duplicated FROM irec_index_check('fl_r');
+SELECT bool_and(agrees) AS agree_after_inserts FROM pg_temp.fl_filters(0);
+SELECT pg_temp.agree('SELECT id FROM fl WHERE cat = 11 ORDER BY e <#> $1 LIMIT 30', 0) AS new_value;
+-- deletes and VACUUM leave the ranges as they were (wider than needed)
+DELETE FROM fl WHERE id % 5 = 0 OR cat = 8;
+VACUUM fl;
+SELECT index_entries, missing, duplicated FROM irec_index_check('fl_r');
+SELECT bool_and(agrees) AS agree_after_vacuum FROM pg_temp.fl_filters(0);
+SELECT pg_temp.approximate_ok('cat = 4', 1, 'fl') AS probes1, pg_temp.approximate_ok('cat = 2 AND grp = 2', 1, 'fl') AS two_keys;
+-- an UPDATE to a value no page held
+UPDATE fl SET cat = 100 WHERE id % 50 = 1;
+SELECT pg_temp.agree('SELECT id FROM fl WHERE cat = 100 ORDER BY e <#> $1 LIMIT 30', 0) AS updated_value,
+       (SELECT missing FROM irec_index_check('fl_r')) AS missing;
+DROP TABLE fl;
+-- an index built on rows whose embeddings are all NULL, then given rows
+-- (its first list goes to the directory page the build left for it) until
+-- the list's chain is longer than its 16 page ranges: the rest is walked
+CREATE TABLE fn (id int, cat int, e embedding(4));
+INSERT INTO fn VALUES (1, 1, NULL), (2, 2, NULL);
+CREATE INDEX fn_r ON fn USING ipivf (e, cat);
+INSERT INTO fn SELECT i, i % 3, ARRAY[i % 17, 1, -(i % 5), i / 100.0]::real[]::embedding(4) FROM generate_series(3, 4000) i;
+SELECT lists, pages > 16 AS long_chain, index_entries, missing FROM irec_index_check('fn_r');
+SET enable_seqscan = off; SET irec.probes = 0;
+CREATE TEMP TABLE fn_index AS
+  SELECT array_agg(id) AS ids FROM (SELECT id FROM fn WHERE cat = 1 ORDER BY e <#> '[1,0.5,-1,1]' LIMIT 20) s;
+RESET enable_seqscan; RESET irec.probes; SET enable_indexscan = off;
+SELECT ids = (SELECT array_agg(id) FROM (SELECT id FROM fn WHERE cat = 1 ORDER BY e <#> '[1,0.5,-1,1]' LIMIT 20) s)
+       AS agrees, cardinality(ids), ids[1] > 3000 AS from_late_pages FROM fn_index;
+RESET enable_indexscan;
+DROP TABLE fn, fn_index;
 
 -- columns the index cannot take
 CREATE INDEX ON fx USING ipivf (cat, e);

@@ -93,6 +93,7 @@ typedef IpivfPageOpaqueData *IpivfPageOpaque;
 #define IPIVF_META 1
 #define IPIVF_DIRECTORY 2
 #define IPIVF_DATA 4
+#define IPIVF_RANGES 8
 
 #define IpivfPageGetOpaque(page) ((IpivfPageOpaque) PageGetSpecialPointer(page))
 
@@ -114,6 +115,13 @@ typedef struct IpivfMetaPageData
 	 * format change.
 	 */
 	int32		calibrated_probes;
+	/*
+	 * Page ranges kept per list (IpivfListPages, below), from block
+	 * range_start on: 0 in an index without filter columns and in those
+	 * built before page ranges (PageInit cleared the fields).
+	 */
+	int32		range_pages;
+	BlockNumber range_start;
 } IpivfMetaPageData;
 
 typedef IpivfMetaPageData *IpivfMetaPage;
@@ -132,6 +140,59 @@ typedef struct IpivfList
 } IpivfList;
 
 #define IPIVF_LIST_SIZE(dims) MAXALIGN(offsetof(IpivfList, centroid) + sizeof(float) * IVF_CENTROID_FLOATS(dims))
+
+/*
+ * Page ranges.  In an index with filter columns the build sorts each list's
+ * members by the first filter column (NULLs last), and an entry per list,
+ * in pages of their own (from the metapage's range_start, apart from the
+ * centroids so that scans without filter keys read no more than before),
+ * lists the first range_pages pages of the list's chain with the
+ * smallest and largest non-NULL value of that column on each.  A scan with
+ * `first_column = v` reads only the pages whose range holds v, and knows
+ * their blocks without walking the chain, so a list costs the pages that
+ * can hold v rather than all of them.  Inserts widen the range of the page
+ * they add to and append the pages they chain; vacuum leaves ranges as they
+ * are (supersets stay valid).  A chain longer than range_pages continues
+ * at `rest`, walked page by page.
+ */
+typedef struct IpivfPageRange
+{
+	BlockNumber block;
+	uint32		unused;
+	int64		min;			/* INT64_MAX and INT64_MIN: no non-NULL value */
+	int64		max;
+} IpivfPageRange;
+
+typedef struct IpivfListPages
+{
+	int32		n;				/* the chain's first n pages */
+	BlockNumber rest;			/* the chain's page after them, or InvalidBlockNumber */
+	IpivfPageRange page[FLEXIBLE_ARRAY_MEMBER];
+} IpivfListPages;
+
+/*
+ * Pages whose ranges a list keeps: twice the longest chain of the build,
+ * so that lists can double by inserts before their pages past the ranges
+ * are walked; at least IPIVF_MIN_RANGE_PAGES (also for an index whose first
+ * list forms as rows arrive), at most what fits a page.
+ */
+#define IPIVF_MIN_RANGE_PAGES 16
+#define IPIVF_MAX_RANGE_PAGES 320
+#define IPIVF_LIST_PAGES_SIZE(n) MAXALIGN(offsetof(IpivfListPages, page) + sizeof(IpivfPageRange) * (n))
+
+/* A directory entry's size in this index. */
+static inline Size
+ipivf_list_size(const IpivfMetaPageData *meta)
+{
+	return IPIVF_LIST_SIZE(meta->dims);
+}
+
+static inline void
+ipivf_range_widen(IpivfPageRange *range, int64 value)
+{
+	range->min = Min(range->min, value);
+	range->max = Max(range->max, value);
+}
 
 /* One indexed vector. */
 typedef struct IpivfTuple
@@ -264,10 +325,10 @@ extern void ipivf_init_page(Page page, uint16 flags);
 extern void ipivf_init_page_special(Page page, uint16 flags, Size special);
 extern Buffer ipivf_new_buffer(Relation index, ForkNumber fork);
 extern void ipivf_read_meta(Relation index, IpivfMetaPageData *meta);
-extern IpivfList *ipivf_list_in_page(Page page, int slot, int dims);
+extern IpivfList *ipivf_list_in_page(Page page, int slot, const IpivfMetaPageData *meta);
 extern BlockNumber ipivf_directory_block(const IpivfMetaPageData *meta, int list);
 extern int	ipivf_directory_slot(const IpivfMetaPageData *meta, int list);
-extern int	ipivf_lists_per_page(int dims);
+extern int	ipivf_lists_per_page(const IpivfMetaPageData *meta);
 extern const float *ipivf_vector(Datum value, int dims);
 extern IpivfList *ipivf_load_directory(Relation index, const IpivfMetaPageData *meta);
 extern void ipivf_insert_null(Relation index, ItemPointer heap_tid);
@@ -288,6 +349,15 @@ extern void ipivf_page_delete_filters(Page page, const OffsetNumber *dead, int n
 extern void ipivf_filter_prepare(IpivfFilter *filter, ScanKey keys, int nkeys);
 extern int	ipivf_filter_page(const IpivfFilter *filter, Page page, const IpivfFilterLayout *layout,
 							  OffsetNumber max, OffsetNumber *matching);
+extern int	ipivf_range_pages(Relation index, int longest_chain);
+extern int	ipivf_ranges_per_page(int range_pages);
+extern BlockNumber ipivf_range_block(const IpivfMetaPageData *meta, int list);
+extern IpivfListPages *ipivf_list_pages_in_page(Page page, const IpivfMetaPageData *meta, int list);
+extern void ipivf_list_pages_init(IpivfListPages *pages);
+extern void ipivf_list_pages_add(IpivfListPages *pages, int range_pages, BlockNumber previous,
+								 BlockNumber block);
+extern IpivfPageRange *ipivf_list_pages_find(IpivfListPages *pages, BlockNumber block);
+extern bool ipivf_filter_range_holds(const IpivfFilter *filter, const IpivfPageRange *range);
 
 /* ipivfqueries.c */
 extern int	ipivf_model_queries(Relation heap, int dims, float *queries, int capacity);

@@ -47,6 +47,7 @@ typedef struct ListState
 	BlockNumber head;
 	BlockNumber tail;
 	uint32		count;
+	uint32		pages;			/* in the chain */
 	float		radius;
 	float		max_norm;
 } ListState;
@@ -101,6 +102,9 @@ typedef struct BuildState
 	void	   *assign_scratch;
 	IpivfCodeTuple *tuple;		/* one entry being written */
 	IpivfFilterLayout layout;	/* of the lists' data pages */
+	int			range_pages;	/* page ranges kept per list (ipivf.h) */
+	BlockNumber range_start;	/* their first page, after the lists' */
+	char	   *list_pages;		/* each list's IpivfListPages, IPIVF_LIST_PAGES_SIZE(range_pages) apart */
 } BuildState;
 
 static void
@@ -215,7 +219,9 @@ write_meta(Relation index, ForkNumber fork, const BuildState *state)
 	meta->dims = state->dims;
 	meta->metric = state->metric;
 	meta->n_lists = state->n_lists;
-	meta->lists_per_page = state->dims > 0 ? ipivf_lists_per_page(state->dims) : 0;
+	meta->range_pages = state->range_pages;
+	meta->range_start = state->range_start;
+	meta->lists_per_page = state->dims > 0 ? ipivf_lists_per_page(meta) : 0;
 	meta->max_norm = state->max_norm;
 	meta->null_head = state->null_list.head;
 	meta->calibrated_probes = 0;
@@ -224,12 +230,30 @@ write_meta(Relation index, ForkNumber fork, const BuildState *state)
 	UnlockReleaseBuffer(buffer);
 }
 
+/*
+ * The directory's first page, empty, for an index built with no lists:
+ * the first list goes there when rows arrive, and rows with a NULL
+ * embedding chained before it cannot take its place.
+ */
+static void
+write_empty_directory(Relation index, ForkNumber fork)
+{
+	Buffer		buffer = ipivf_new_buffer(index, fork);
+
+	if (BufferGetBlockNumber(buffer) != IPIVF_DIRECTORY_START)
+		elog(ERROR, "ipivf: the directory out of place");
+	ipivf_init_page(BufferGetPage(buffer), IPIVF_DIRECTORY);
+	MarkBufferDirty(buffer);
+	UnlockReleaseBuffer(buffer);
+}
+
 /* Directory pages with the lists' centroids and current state. */
 static void
 write_directory(BuildState *state, bool create)
 {
-	int			per_page = ipivf_lists_per_page(state->dims);
-	Size		entry_size = IPIVF_LIST_SIZE(state->dims);
+	IpivfMetaPageData shape = {.dims = state->dims};
+	int			per_page = ipivf_lists_per_page(&shape);
+	Size		entry_size = ipivf_list_size(&shape);
 
 	for (int first = 0; first < state->n_lists; first += per_page)
 	{
@@ -251,7 +275,7 @@ write_directory(BuildState *state, bool create)
 		}
 		for (int slot = 0; slot < count; slot++)
 		{
-			IpivfList  *list = ipivf_list_in_page(page, slot, state->dims);
+			IpivfList  *list = ipivf_list_in_page(page, slot, &shape);
 			ListState  *ls = &state->lists[first + slot];
 
 			list->head = ls->head;
@@ -263,6 +287,34 @@ write_directory(BuildState *state, bool create)
 				   sizeof(float) * IVF_CENTROID_FLOATS(state->dims));
 		}
 		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + entry_size * count;
+		MarkBufferDirty(buffer);
+		UnlockReleaseBuffer(buffer);
+	}
+}
+
+/* The pages of the lists' page ranges, after all others (ipivf.h). */
+static void
+write_ranges(BuildState *state)
+{
+	IpivfMetaPageData shape = {.dims = state->dims, .range_pages = state->range_pages,
+	.range_start = state->range_start};
+	int			per_page = ipivf_ranges_per_page(state->range_pages);
+	Size		pages_size = IPIVF_LIST_PAGES_SIZE(state->range_pages);
+
+	for (int first = 0; first < state->n_lists; first += per_page)
+	{
+		int			count = Min(per_page, state->n_lists - first);
+		Buffer		buffer;
+		Page		page;
+
+		buffer = ipivf_new_buffer(state->index, MAIN_FORKNUM);
+		if (BufferGetBlockNumber(buffer) != ipivf_range_block(&shape, first))
+			elog(ERROR, "ipivf: page ranges out of place");
+		page = BufferGetPage(buffer);
+		ipivf_init_page(page, IPIVF_RANGES);
+		memcpy(ipivf_list_pages_in_page(page, &shape, first), state->list_pages + pages_size * first,
+			   pages_size * count);
+		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + pages_size * count;
 		MarkBufferDirty(buffer);
 		UnlockReleaseBuffer(buffer);
 	}
@@ -289,6 +341,7 @@ append_to_list(BuildState *state, ListState *ls, const void *tuple, Size size,
 		page = BufferGetPage(buffer);
 		ipivf_init_data_page(page, layout);
 		ls->head = ls->tail = BufferGetBlockNumber(buffer);
+		ls->pages = 1;
 	}
 	else
 	{
@@ -309,6 +362,7 @@ append_to_list(BuildState *state, ListState *ls, const void *tuple, Size size,
 		buffer = fresh;
 		page = fresh_page;
 		ls->tail = BufferGetBlockNumber(fresh);
+		ls->pages++;
 		offset = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
 		if (offset == InvalidOffsetNumber)
 			elog(ERROR, "ipivf: could not add a tuple to a new page");
@@ -368,6 +422,154 @@ flush_batch(BuildState *state)
 	pfree(order);
 	state->batch_count = 0;
 	CHECK_FOR_INTERRUPTS();
+}
+
+/* A list member as sort_list orders them. */
+typedef struct SortMember
+{
+	int64		value;			/* first filter value */
+	bool		null;
+	int32		position;		/* in the list before sorting: ties keep their order */
+} SortMember;
+
+static int
+compare_members(const void *a, const void *b)
+{
+	const SortMember *x = (const SortMember *) a;
+	const SortMember *y = (const SortMember *) b;
+
+	if (x->null != y->null)
+		return x->null ? 1 : -1;
+	if (!x->null && x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	return (x->position > y->position) - (x->position < y->position);
+}
+
+/*
+ * sort_list: rewrite list l's pages with its members in the order of their
+ * first filter value, NULLs last, and note each page's range in its
+ * IpivfListPages (ipivf.h).  The same pages take the same number of members
+ * each, as every member has the same size and the pages were filled in
+ * chain order.
+ */
+static void
+sort_list(BuildState *state, int l, MemoryContext scratch)
+{
+	ListState  *ls = &state->lists[l];
+	IpivfListPages *pages = (IpivfListPages *) (state->list_pages + IPIVF_LIST_PAGES_SIZE(state->range_pages) * l);
+	const IpivfFilterLayout *layout = &state->layout;
+	int			n_filters = layout->n_filters;
+	Size		size = IPIVF_CODE_TUPLE_SIZE(state->dims);
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	int			block_capacity = 16;
+	BlockNumber *blocks = palloc(sizeof(BlockNumber) * block_capacity);
+	int			n_blocks = 0;
+	char	   *tuples = MemoryContextAllocHuge(scratch, size * Max(ls->count, 1));
+	int64	   *values = MemoryContextAllocHuge(scratch, sizeof(int64) * n_filters * Max(ls->count, 1));
+	uint8	   *nulls = MemoryContextAllocHuge(scratch, Max(ls->count, 1));
+	SortMember *order = MemoryContextAllocHuge(scratch, sizeof(SortMember) * Max(ls->count, 1));
+	uint32		n = 0;
+	uint32		placed = 0;
+
+	for (BlockNumber block = ls->head; block != InvalidBlockNumber;)
+	{
+		Buffer		buffer = ReadBuffer(state->index, block);
+		Page		page;
+		OffsetNumber max;
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		max = PageGetMaxOffsetNumber(page);
+		if (n + max > ls->count)
+			elog(ERROR, "ipivf: list %d holds more members than assigned to it", l);
+		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+		{
+			memcpy(tuples + size * n, PageGetItem(page, PageGetItemId(page, off)), size);
+			memcpy(values + (Size) n_filters * n, ipivf_page_filter_values(page) + (Size) n_filters * (off - 1),
+				   sizeof(int64) * n_filters);
+			nulls[n] = ipivf_page_filter_nulls(page, layout)[off - 1];
+			order[n].value = values[(Size) n_filters * n];
+			order[n].null = nulls[n] & 1;
+			order[n].position = (int32) n;
+			n++;
+		}
+		if (n_blocks == block_capacity)
+		{
+			block_capacity *= 2;
+			blocks = repalloc(blocks, sizeof(BlockNumber) * block_capacity);
+		}
+		blocks[n_blocks++] = block;
+		block = IpivfPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buffer);
+	}
+	qsort(order, n, sizeof(SortMember), compare_members);
+
+	ipivf_list_pages_init(pages);
+	for (int b = 0; b < n_blocks; b++)
+	{
+		Buffer		buffer = ReadBuffer(state->index, blocks[b]);
+		Page		page;
+		BlockNumber next;
+		IpivfPageRange range = {blocks[b], 0, PG_INT64_MAX, PG_INT64_MIN};
+
+		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buffer);
+		next = IpivfPageGetOpaque(page)->next;
+		ipivf_init_data_page(page, layout);
+		IpivfPageGetOpaque(page)->next = next;
+		while (placed < n && ipivf_data_page_has_room(page, size, layout))
+		{
+			int32		m = order[placed].position;
+			OffsetNumber offset = PageAddItem(page, (Item) (tuples + size * m), size, InvalidOffsetNumber,
+											  false, false);
+
+			if (offset == InvalidOffsetNumber)
+				elog(ERROR, "ipivf: failed to add a tuple to a page with room");
+			ipivf_page_set_filters(page, offset, layout, values + (Size) n_filters * m, nulls[m]);
+			if (!(nulls[m] & 1))
+				ipivf_range_widen(&range, values[(Size) n_filters * m]);
+			placed++;
+		}
+		MarkBufferDirty(buffer);
+		UnlockReleaseBuffer(buffer);
+		ipivf_list_pages_add(pages, state->range_pages, b > 0 ? blocks[b - 1] : InvalidBlockNumber, blocks[b]);
+		if (b < pages->n)
+			pages->page[b] = range;
+	}
+	if (placed != n)
+		elog(ERROR, "ipivf: list %d's members no longer fit its pages", l);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+}
+
+/*
+ * Every list sorted by its first filter value, with its page ranges, which
+ * go to pages of their own after the lists'.
+ */
+static void
+sort_lists(BuildState *state)
+{
+	MemoryContext scratch;
+	uint32		longest = 0;
+	Size		pages_size;
+
+	for (int l = 0; l < state->n_lists; l++)
+		longest = Max(longest, state->lists[l].pages);
+	state->range_pages = ipivf_range_pages(state->index, (int) Min(longest, IPIVF_MAX_RANGE_PAGES));
+	if (state->range_pages == 0)
+		return;
+	pages_size = IPIVF_LIST_PAGES_SIZE(state->range_pages);
+	state->list_pages = MemoryContextAllocHuge(state->context, pages_size * state->n_lists);
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "ipivf list sort", ALLOCSET_DEFAULT_SIZES);
+
+	for (int l = 0; l < state->n_lists; l++)
+	{
+		sort_list(state, l, scratch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(scratch);
+	state->range_start = RelationGetNumberOfBlocks(state->index);
+	write_ranges(state);
 }
 
 /* Pass 2 callback: queue the vector for assignment. */
@@ -470,20 +672,25 @@ calibrate_probes(BuildState *state)
 	return probes;
 }
 
-/* What pass 2 learnt goes to the metapage written before it: the NULL chain's head, the probes. */
+/*
+ * What pass 2 learnt goes to the metapage written before it: the NULL
+ * chain's head, the probes, the page ranges.
+ */
 static void
 update_meta(Relation index, const BuildState *state)
 {
 	Buffer		buffer;
 	IpivfMetaPage meta;
 
-	if (state->null_list.head == InvalidBlockNumber && state->calibrated_probes == 0)
+	if (state->null_list.head == InvalidBlockNumber && state->calibrated_probes == 0 && state->range_pages == 0)
 		return;
 	buffer = ReadBuffer(index, IPIVF_METAPAGE_BLKNO);
 	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
 	meta = IpivfPageGetMeta(BufferGetPage(buffer));
 	meta->null_head = state->null_list.head;
 	meta->calibrated_probes = state->calibrated_probes;
+	meta->range_pages = state->range_pages;
+	meta->range_start = state->range_start;
 	MarkBufferDirty(buffer);
 	UnlockReleaseBuffer(buffer);
 }
@@ -579,12 +786,15 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 	{
 		state.lists[l].head = state.lists[l].tail = InvalidBlockNumber;
 		state.lists[l].count = 0;
+		state.lists[l].pages = 0;
 		state.lists[l].radius = 0;
 		state.lists[l].max_norm = 0;
 	}
 	write_meta(index, MAIN_FORKNUM, &state);
 	if (state.n_lists > 0)
 		write_directory(&state, true);
+	else
+		write_empty_directory(index, MAIN_FORKNUM);
 
 	/* pass 2: assign (and chain the NULL rows) */
 	if (state.n_lists > 0 || state.null_rows > 0)
@@ -615,6 +825,8 @@ ipivfbuild(Relation heap, Relation index, IndexInfo *info)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state.index_tuples);
 		if (state.n_lists > 0)
 			write_directory(&state, false);
+		if (state.n_lists > 0 && state.layout.n_filters > 0)
+			sort_lists(&state);
 		state.calibrated_probes = calibrate_probes(&state);
 		update_meta(index, &state);
 	}
@@ -647,5 +859,6 @@ ipivfbuildempty(Relation index)
 	state.dims = typmod > 0 ? typmod : 0;
 	state.null_list.head = InvalidBlockNumber;
 	write_meta(index, INIT_FORKNUM, &state);
-	log_newpage_range(index, INIT_FORKNUM, 0, 1, true);
+	write_empty_directory(index, INIT_FORKNUM);
+	log_newpage_range(index, INIT_FORKNUM, 0, 2, true);
 }

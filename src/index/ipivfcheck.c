@@ -137,6 +137,59 @@ check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
 }
 
 /*
+ * A list's page ranges (check_chain has walked its chain): the first
+ * pages of the chain in order, then `rest` where the chain goes on, and
+ * every first filter value on a page within its range, which the scan's
+ * skipping of pages relies on.
+ */
+static void
+check_ranges(CheckState *state, const IpivfList *list, int l, const IpivfMetaPageData *meta)
+{
+	Buffer		ranges = ReadBuffer(state->index, ipivf_range_block(meta, l));
+	IpivfListPages *pages;
+	BlockNumber block = list->head;
+
+	LockBuffer(ranges, BUFFER_LOCK_SHARE);
+	pages = palloc(IPIVF_LIST_PAGES_SIZE(meta->range_pages));
+	memcpy(pages, ipivf_list_pages_in_page(BufferGetPage(ranges), meta, l), IPIVF_LIST_PAGES_SIZE(meta->range_pages));
+	UnlockReleaseBuffer(ranges);
+	if (pages->n < 0 || pages->n > meta->range_pages)
+		corrupt(state->index, "a list keeps more page ranges than the index holds", ipivf_range_block(meta, l));
+	for (int i = 0; i < pages->n; i++)
+	{
+		Buffer		buffer;
+		Page		page;
+		const int64 *values;
+		const uint8 *nulls;
+		OffsetNumber max;
+
+		if (block != pages->page[i].block)
+			corrupt(state->index, "a list's page ranges name pages out of its chain's order", block);
+		buffer = ReadBuffer(state->index, block);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		values = ipivf_page_filter_values(page);
+		nulls = ipivf_page_filter_nulls(page, &state->layout);
+		max = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
+		{
+			int64		value = values[(Size) (off - 1) * state->layout.n_filters];
+
+			if (!(nulls[off - 1] & 1) && (value < pages->page[i].min || value > pages->page[i].max))
+			{
+				UnlockReleaseBuffer(buffer);
+				corrupt(state->index, "a page holds a filter value outside its range", block);
+			}
+		}
+		block = IpivfPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buffer);
+	}
+	if (block != pages->rest)
+		corrupt(state->index, "a list's page ranges end elsewhere than its chain goes on", block);
+	pfree(pages);
+}
+
+/*
  * The heap pass, one call per row the snapshot sees (with the indexed value
  * computed as an insert would): note the row, and check that its entry's
  * code and list bounds hold for the vector the table has.  The bounds are
@@ -162,7 +215,7 @@ check_row(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool ali
 		return;
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) state->lists +
-													 IPIVF_LIST_SIZE(meta->dims) * place->list);
+													 ipivf_list_size(meta) * place->list);
 		const float *x = ipivf_vector(values[0], meta->dims);
 		Buffer		buffer = ReadBuffer(state->index, place->block);
 		IpivfCodeTuple *tuple;
@@ -255,17 +308,35 @@ irec_index_check(PG_FUNCTION_ARGS)
 	{
 		BlockNumber last_directory = ipivf_directory_block(&meta, meta.n_lists - 1);
 
-		if (meta.lists_per_page != ipivf_lists_per_page(meta.dims) || last_directory >= state.nblocks)
+		if (meta.lists_per_page != ipivf_lists_per_page(&meta) || last_directory >= state.nblocks)
 			corrupt(index, "the directory does not match the metapage", IPIVF_METAPAGE_BLKNO);
 		for (BlockNumber b = IPIVF_DIRECTORY_START; b <= last_directory; b++)
 			state.seen_block[b] = true;
+		if (meta.range_pages != 0)
+		{
+			BlockNumber last_ranges = ipivf_range_block(&meta, meta.n_lists - 1);
+
+			/* an index of 0.15.0 keeps no page ranges; one that does keeps them all */
+			if (meta.range_pages < IPIVF_MIN_RANGE_PAGES || meta.range_pages > IPIVF_MAX_RANGE_PAGES ||
+				ipivf_range_pages(index, 0) == 0 || meta.range_start <= IPIVF_METAPAGE_BLKNO ||
+				last_ranges >= state.nblocks)
+				corrupt(index, "the page ranges do not match the metapage", IPIVF_METAPAGE_BLKNO);
+			for (BlockNumber b = meta.range_start; b <= last_ranges; b++)
+			{
+				if (state.seen_block[b])
+					corrupt(index, "the page ranges overlap the directory", b);
+				state.seen_block[b] = true;
+			}
+		}
 		lists = ipivf_load_directory(index, &meta);
 	}
 	for (int l = 0; l < meta.n_lists; l++)
 	{
-		const IpivfList *list = (const IpivfList *) ((const char *) lists + IPIVF_LIST_SIZE(meta.dims) * l);
+		const IpivfList *list = (const IpivfList *) ((const char *) lists + ipivf_list_size(&meta) * l);
 
 		check_chain(&state, list->head, &meta, list, l);
+		if (meta.range_pages > 0)
+			check_ranges(&state, list, l, &meta);
 	}
 	check_chain(&state, meta.null_head, &meta, NULL, -1);
 

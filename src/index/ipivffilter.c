@@ -275,3 +275,97 @@ ipivf_filter_page(const IpivfFilter *filter, Page page, const IpivfFilterLayout 
 	}
 	return n;
 }
+
+/*
+ * ipivf_range_pages: how many pages of its chain a list keeps the ranges
+ * of (ipivf.h), given the longest chain the index has: none without filter
+ * columns.
+ */
+int
+ipivf_range_pages(Relation index, int longest_chain)
+{
+	if (filter_count(index) <= 0)
+		return 0;
+	return Min(IPIVF_MAX_RANGE_PAGES, Max(IPIVF_MIN_RANGE_PAGES, 2 * longest_chain));
+}
+
+/* Lists whose page ranges share a page. */
+int
+ipivf_ranges_per_page(int range_pages)
+{
+	Size		room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData));
+
+	return (int) (room / IPIVF_LIST_PAGES_SIZE(range_pages));
+}
+
+BlockNumber
+ipivf_range_block(const IpivfMetaPageData *meta, int list)
+{
+	return meta->range_start + list / ipivf_ranges_per_page(meta->range_pages);
+}
+
+/* List `list`'s page ranges on its page of ranges. */
+IpivfListPages *
+ipivf_list_pages_in_page(Page page, const IpivfMetaPageData *meta, int list)
+{
+	int			slot = list % ipivf_ranges_per_page(meta->range_pages);
+
+	return (IpivfListPages *) (PageGetContents(page) + (Size) slot * IPIVF_LIST_PAGES_SIZE(meta->range_pages));
+}
+
+void
+ipivf_list_pages_init(IpivfListPages *pages)
+{
+	pages->n = 0;
+	pages->rest = InvalidBlockNumber;
+}
+
+/*
+ * A page `block` was chained after `previous` (InvalidBlockNumber: it is
+ * the list's first): it gets an empty range while the entry has room for
+ * it, or becomes the rest of the chain.
+ */
+void
+ipivf_list_pages_add(IpivfListPages *pages, int range_pages, BlockNumber previous, BlockNumber block)
+{
+	IpivfPageRange *range;
+
+	if (pages->rest != InvalidBlockNumber)
+		return;
+	if ((pages->n == 0) != (previous == InvalidBlockNumber) ||
+		(pages->n > 0 && pages->page[pages->n - 1].block != previous))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("an ipivf list's page ranges do not end where its chain does (block %u)", previous),
+				 errhint("REINDEX the index.")));
+	if (pages->n == range_pages)
+	{
+		pages->rest = block;
+		return;
+	}
+	range = &pages->page[pages->n++];
+	range->block = block;
+	range->unused = 0;
+	range->min = PG_INT64_MAX;
+	range->max = PG_INT64_MIN;
+}
+
+/* The range of page `block`, or NULL when the entry keeps none for it. */
+IpivfPageRange *
+ipivf_list_pages_find(IpivfListPages *pages, BlockNumber block)
+{
+	for (int i = 0; i < pages->n; i++)
+		if (pages->page[i].block == block)
+			return &pages->page[i];
+	return NULL;
+}
+
+/* Whether a page of this range can hold a member that passes the keys on the first filter column. */
+bool
+ipivf_filter_range_holds(const IpivfFilter *filter, const IpivfPageRange *range)
+{
+	for (int k = 0; k < filter->n_keys; k++)
+		if (filter->column[k] == 0 && (filter->value[k] < range->min || filter->value[k] > range->max))
+			return false;
+	return true;
+}

@@ -6,8 +6,9 @@
  * build, and into the first page of that list with room, starting at the
  * list's insert_page hint (vacuum points it at freed space).  The list's
  * bounds grow to cover the new vector.  Lock order: metapage (only to
- * create the first list), directory page, data pages; every change is one
- * generic WAL record of at most four pages.
+ * create the first list), directory page, the page of the list's page
+ * ranges (filter columns), data pages; every change is one generic WAL
+ * record of at most four pages.
  */
 #include "postgres.h"
 
@@ -28,7 +29,7 @@
 static int
 nearest_list(const IpivfMetaPageData *meta, const IpivfList *lists, const float *x)
 {
-	Size		entry = IPIVF_LIST_SIZE(meta->dims);
+	Size		entry = ipivf_list_size(meta);
 	int			best = 0;
 	double		best_distance = INFINITY;
 
@@ -56,6 +57,7 @@ nearest_list(const IpivfMetaPageData *meta, const IpivfList *lists, const float 
 static void
 create_first_list(Relation index, const float *x, int dims)
 {
+	int			range_pages = ipivf_range_pages(index, 0);
 	Buffer		meta_buffer = ReadBuffer(index, IPIVF_METAPAGE_BLKNO);
 	GenericXLogState *state;
 	Page		meta_page;
@@ -65,30 +67,63 @@ create_first_list(Relation index, const float *x, int dims)
 	meta = IpivfPageGetMeta(BufferGetPage(meta_buffer));
 	if (meta->n_lists == 0)
 	{
-		Buffer		directory = ipivf_new_buffer(index, MAIN_FORKNUM);
+		Buffer		directory;
+		Buffer		ranges;
 		Page		directory_page;
 		IpivfList  *list;
 
-		if (BufferGetBlockNumber(directory) != IPIVF_DIRECTORY_START)
-			elog(ERROR, "ipivf: unexpected layout of an index without lists");
+		/*
+		 * The build leaves an empty directory page in its place, so that
+		 * rows with a NULL embedding chained before the first list cannot
+		 * take it; an index built on no rows by an earlier version has none
+		 * yet, and one built on NULL rows only cannot take a list.
+		 */
+		if (RelationGetNumberOfBlocks(index) > IPIVF_DIRECTORY_START)
+		{
+			directory = ReadBuffer(index, IPIVF_DIRECTORY_START);
+			LockBuffer(directory, BUFFER_LOCK_EXCLUSIVE);
+			if (IpivfPageGetOpaque(BufferGetPage(directory))->flags != IPIVF_DIRECTORY ||
+				((PageHeader) BufferGetPage(directory))->pd_lower != MAXALIGN(SizeOfPageHeaderData))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("ipivf index \"%s\" has no room for its first list", RelationGetRelationName(index)),
+						 errdetail("It was built on rows whose embeddings were all NULL by an earlier version of irec."),
+						 errhint("REINDEX it.")));
+		}
+		else
+			directory = ipivf_new_buffer(index, MAIN_FORKNUM);
+		ranges = range_pages > 0 ? ipivf_new_buffer(index, MAIN_FORKNUM) : InvalidBuffer;
 		state = GenericXLogStart(index);
 		meta_page = GenericXLogRegisterBuffer(state, meta_buffer, 0);
 		directory_page = GenericXLogRegisterBuffer(state, directory, GENERIC_XLOG_FULL_IMAGE);
 		meta = IpivfPageGetMeta(meta_page);
 		meta->dims = dims;
-		meta->lists_per_page = ipivf_lists_per_page(dims);
+		meta->range_pages = range_pages;
+		if (range_pages > 0)
+		{
+			/* the page of the list's page ranges */
+			Page		ranges_page = GenericXLogRegisterBuffer(state, ranges, GENERIC_XLOG_FULL_IMAGE);
+
+			meta->range_start = BufferGetBlockNumber(ranges);
+			ipivf_init_page(ranges_page, IPIVF_RANGES);
+			ipivf_list_pages_init(ipivf_list_pages_in_page(ranges_page, meta, 0));
+			((PageHeader) ranges_page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + IPIVF_LIST_PAGES_SIZE(range_pages);
+		}
+		meta->lists_per_page = ipivf_lists_per_page(meta);
 		meta->max_norm = Min(ivf_round_up(ivf_member_norm(x, dims)), FLT_MAX);
 		meta->n_lists = 1;
 		ipivf_init_page(directory_page, IPIVF_DIRECTORY);
-		list = ipivf_list_in_page(directory_page, 0, dims);
-		memset(list, 0, IPIVF_LIST_SIZE(dims));
+		list = ipivf_list_in_page(directory_page, 0, meta);
+		memset(list, 0, ipivf_list_size(meta));
 		list->head = InvalidBlockNumber;
 		list->insert_page = InvalidBlockNumber;
 		memcpy(list->centroid, x, sizeof(float) * dims);
 		list->centroid[dims] = 0.0f;
-		((PageHeader) directory_page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + IPIVF_LIST_SIZE(dims);
+		((PageHeader) directory_page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + ipivf_list_size(meta);
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(directory);
+		if (BufferIsValid(ranges))
+			UnlockReleaseBuffer(ranges);
 	}
 	UnlockReleaseBuffer(meta_buffer);
 }
@@ -111,10 +146,17 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 	BlockNumber block;
 	Buffer		buffer = InvalidBuffer;
 	BlockNumber previous = InvalidBlockNumber;
+	Buffer		ranges = InvalidBuffer;
 
 	ipivf_filter_layout(index, meta->dims, &layout);
 	LockBuffer(directory, BUFFER_LOCK_EXCLUSIVE);
-	list = ipivf_list_in_page(BufferGetPage(directory), slot, meta->dims);
+	if (meta->range_pages > 0)
+	{
+		/* the list's page ranges: locked after the directory page, before the data pages */
+		ranges = ReadBuffer(index, ipivf_range_block(meta, l));
+		LockBuffer(ranges, BUFFER_LOCK_EXCLUSIVE);
+	}
+	list = ipivf_list_in_page(BufferGetPage(directory), slot, meta);
 	block = list->insert_page != InvalidBlockNumber ? list->insert_page : list->head;
 
 	/* find a page with room, following the chain from the hint */
@@ -136,7 +178,9 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 	{
 		GenericXLogState *state = GenericXLogStart(index);
 		Page		directory_page = GenericXLogRegisterBuffer(state, directory, 0);
-		IpivfList  *entry = ipivf_list_in_page(directory_page, slot, meta->dims);
+		IpivfList  *entry = ipivf_list_in_page(directory_page, slot, meta);
+		IpivfListPages *pages = BufferIsValid(ranges)
+			? ipivf_list_pages_in_page(GenericXLogRegisterBuffer(state, ranges, 0), meta, l) : NULL;
 		Page		page;
 		Buffer		previous_buffer = InvalidBuffer;
 
@@ -159,11 +203,21 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 			}
 			else
 				entry->head = BufferGetBlockNumber(buffer);
+			if (pages)
+				ipivf_list_pages_add(pages, meta->range_pages, previous, BufferGetBlockNumber(buffer));
 		}
 		offset = PageAddItem(page, (Item) tuple, size, InvalidOffsetNumber, false, false);
 		if (offset == InvalidOffsetNumber)
 			elog(ERROR, "ipivf: failed to add a tuple to a page with room");
 		ipivf_page_set_filters(page, offset, &layout, filters, filter_nulls);
+		if (pages && !(filter_nulls & 1))
+		{
+			/* the page's range covers its new member's first filter value */
+			IpivfPageRange *range = ipivf_list_pages_find(pages, BufferGetBlockNumber(buffer));
+
+			if (range)
+				ipivf_range_widen(range, filters[0]);
+		}
 		entry->insert_page = BufferGetBlockNumber(buffer);
 		entry->count++;
 		entry->radius = Max(entry->radius, radius);
@@ -173,6 +227,8 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 			UnlockReleaseBuffer(previous_buffer);
 	}
 	UnlockReleaseBuffer(buffer);
+	if (BufferIsValid(ranges))
+		UnlockReleaseBuffer(ranges);
 	UnlockReleaseBuffer(directory);
 }
 
@@ -290,7 +346,7 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	lists = ipivf_load_directory(index, &meta);
 	l = nearest_list(&meta, lists, x);
-	entry = IPIVF_LIST_SIZE(meta.dims);
+	entry = ipivf_list_size(&meta);
 	size = IPIVF_ENTRY_SIZE(meta.version, meta.dims);
 	tuple = palloc0(size);
 	{

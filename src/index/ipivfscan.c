@@ -46,6 +46,25 @@
 #include "core/vecmath.h"
 #include "index/ipivf.h"
 
+/*
+ * One list's visit: its centroid and the pages to read, the listed blocks
+ * (page ranges that can hold the filter's value, ipivf.h) and then the
+ * chain from `rest` (the whole chain in an index without page ranges).
+ * Read from the directory one visit ahead, so that the next list's first
+ * page can be asked for while this one is scored.
+ */
+typedef struct IpivfVisit
+{
+	int			list;			/* -1: none read */
+	float	   *centroid;		/* IVF_CENTROID_FLOATS(dims) */
+	int			n_blocks;
+	BlockNumber *blocks;		/* the index's range_pages of them */
+	BlockNumber rest;
+	/* with page ranges and filter keys: the list's members, skipped pages' too */
+	bool		counted;
+	uint32		members;
+} IpivfVisit;
+
 typedef struct IpivfScanOpaqueData
 {
 	MemoryContext context;		/* reset at each rescan */
@@ -54,13 +73,14 @@ typedef struct IpivfScanOpaqueData
 	bool		unordered;		/* every distance is NULL or NaN: every row, any order */
 	IvfQuery	query;
 	/*
-	 * Per list, what a visit needs besides the centroid (read from the
-	 * directory again when visited: a scan scores every centroid once but
-	 * visits a few percent of the lists, so none is copied at start)
+	 * Per list, what a visit needs besides its directory entry (read again
+	 * when visited: a scan scores every centroid once but visits a few
+	 * percent of the lists, so none is copied at start)
 	 */
-	BlockNumber *heads;
 	float	   *max_norms;
-	float	   *centroid;		/* the list being visited: IVF_CENTROID_FLOATS(dims) */
+	IpivfVisit	visits[2];		/* the list being visited and the next */
+	IpivfVisit *visit;
+	IpivfVisit *ahead;
 	/*
 	 * Lists in visiting order, and by bound (both as candidate queues:
 	 * payload the list number; a scan visits a few of a thousand lists,
@@ -226,13 +246,19 @@ start_scan(IndexScanDesc scan)
 	candidates_init(&so->by_bound, resize_in_scan, so->context);
 	so->visited = palloc0(sizeof(bool) * Max(so->meta.n_lists, 1));
 	so->list_bound = palloc(sizeof(double) * Max(so->meta.n_lists, 1));
-	so->heads = palloc(sizeof(BlockNumber) * Max(so->meta.n_lists, 1));
 	so->max_norms = palloc(sizeof(float) * Max(so->meta.n_lists, 1));
-	so->centroid = palloc(sizeof(float) * IVF_CENTROID_FLOATS(Max(so->meta.dims, 0)));
+	for (int v = 0; v < 2; v++)
+	{
+		so->visits[v].list = -1;
+		so->visits[v].centroid = palloc(sizeof(float) * IVF_CENTROID_FLOATS(Max(so->meta.dims, 0)));
+		so->visits[v].blocks = palloc(sizeof(BlockNumber) * Max(so->meta.range_pages, 1));
+	}
+	so->visit = &so->visits[0];
+	so->ahead = &so->visits[1];
 	so->coded = so->meta.version >= IPIVF_FIRST_CODED_VERSION;
 	if (so->coded && !so->unordered && so->meta.n_lists > 0)
 		ivf_code_query_init(&so->code_query, &so->query, palloc(sizeof(int16_t) * so->meta.dims));
-	entry = IPIVF_LIST_SIZE(so->meta.dims);
+	entry = ipivf_list_size(&so->meta);
 	for (int first = 0; first < so->meta.n_lists; first += so->meta.lists_per_page)
 	{
 		Buffer		buffer = ReadBuffer(scan->indexRelation, ipivf_directory_block(&so->meta, first));
@@ -251,7 +277,6 @@ start_scan(IndexScanDesc scan)
 				ivf_list_bound_and_priority(&so->query, list->centroid, list->radius, list->max_norm,
 											&bound, &priority);
 			so->list_bound[l] = bound;
-			so->heads[l] = list->head;
 			so->max_norms[l] = list->max_norm;
 			candidates_add(&so->by_bound, bound, (uint64) l);
 
@@ -352,18 +377,53 @@ prefetch_filter_area(Page page, const IpivfFilterLayout *layout)
 		__builtin_prefetch((const char *) page + at);
 }
 
-/* List l's centroid from the directory, into so->centroid. */
+/*
+ * List l's directory entry into a visit: its centroid, and the pages to
+ * read.  With page ranges and keys on the first filter column, only the
+ * pages whose range holds the keys' values.
+ */
 static void
-read_centroid(IndexScanDesc scan, int l)
+read_list(IndexScanDesc scan, int l, IpivfVisit *visit)
 {
 	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
 	Buffer		buffer = ReadBuffer(scan->indexRelation, ipivf_directory_block(&so->meta, l));
 	const IpivfList *list;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	list = ipivf_list_in_page(BufferGetPage(buffer), ipivf_directory_slot(&so->meta, l), so->meta.dims);
-	memcpy(so->centroid, list->centroid, sizeof(float) * IVF_CENTROID_FLOATS(so->meta.dims));
+	list = ipivf_list_in_page(BufferGetPage(buffer), ipivf_directory_slot(&so->meta, l), &so->meta);
+	memcpy(visit->centroid, list->centroid, sizeof(float) * IVF_CENTROID_FLOATS(so->meta.dims));
+	visit->list = l;
+	visit->n_blocks = 0;
+	visit->counted = false;
+	visit->rest = list->head;
+	visit->members = list->count;
 	UnlockReleaseBuffer(buffer);
+	if (so->filtered && so->meta.range_pages > 0)
+	{
+		const IpivfListPages *pages;
+
+		buffer = ReadBuffer(scan->indexRelation, ipivf_range_block(&so->meta, l));
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		pages = ipivf_list_pages_in_page(BufferGetPage(buffer), &so->meta, l);
+		if (pages->n < 0 || pages->n > so->meta.range_pages)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("an ipivf list keeps %d page ranges, more than the index's %d", pages->n,
+							so->meta.range_pages),
+					 errhint("REINDEX the index.")));
+		for (int i = 0; i < pages->n; i++)
+			if (ipivf_filter_range_holds(&so->filter, &pages->page[i]))
+				visit->blocks[visit->n_blocks++] = pages->page[i].block;
+		visit->rest = pages->rest;
+		visit->counted = true;
+		UnlockReleaseBuffer(buffer);
+	}
+}
+
+static inline BlockNumber
+first_block(const IpivfVisit *visit)
+{
+	return visit->n_blocks > 0 ? visit->blocks[0] : visit->rest;
 }
 
 /* Score (format 3: bound) every member of the next list into the candidates. */
@@ -372,7 +432,10 @@ visit_next_list(IndexScanDesc scan)
 {
 	IpivfScanOpaque so = (IpivfScanOpaque) scan->opaque;
 	int			l = (int) candidates_pop(&so->order).payload;
-	BlockNumber block = so->heads[l];
+	IpivfVisit *visit;
+	BlockNumber block;
+	int			position;		/* of the next block in visit->blocks */
+	bool		in_rest;		/* past the listed blocks: following the chain */
 	bool		relaxed = so->probes > 0 && so->next >= so->probes;
 	bool		cosine = so->meta.metric == IVF_METRIC_COSINE;
 	IvfCodeList code_list;
@@ -381,6 +444,18 @@ visit_next_list(IndexScanDesc scan)
 
 	so->visited[l] = true;
 	so->next++;
+	if (so->ahead->list == l)
+	{
+		/* read while the previous list was scored */
+		IpivfVisit *swap = so->visit;
+
+		so->visit = so->ahead;
+		so->ahead = swap;
+	}
+	else
+		read_list(scan, l, so->visit);
+	so->ahead->list = -1;
+	visit = so->visit;
 	if (so->next_head_list == l)
 	{
 		/* pinned and prefetched while the previous list was scored */
@@ -397,35 +472,51 @@ visit_next_list(IndexScanDesc scan)
 	{
 		const Candidate *upcoming = candidates_peek(&so->order);
 
-		if (upcoming != NULL && so->heads[upcoming->payload] != InvalidBlockNumber)
+		if (upcoming != NULL)
 		{
-			so->next_head = ReadBuffer(scan->indexRelation, so->heads[upcoming->payload]);
-			so->next_head_list = (int) upcoming->payload;
-			if (so->filtered)
-				prefetch_filter_area(BufferGetPage(so->next_head), &so->layout);
-			else
-				prefetch_page(BufferGetPage(so->next_head));
+			read_list(scan, (int) upcoming->payload, so->ahead);
+			if (first_block(so->ahead) != InvalidBlockNumber)
+			{
+				so->next_head = ReadBuffer(scan->indexRelation, first_block(so->ahead));
+				so->next_head_list = (int) upcoming->payload;
+				if (so->filtered)
+					prefetch_filter_area(BufferGetPage(so->next_head), &so->layout);
+				else
+					prefetch_page(BufferGetPage(so->next_head));
+			}
 		}
 	}
 	if (so->coded && !so->unordered)
-	{
-		read_centroid(scan, l);
-		ivf_code_list_init(&code_list, &so->code_query, so->centroid, so->max_norms[l], so->list_bound[l]);
-	}
+		ivf_code_list_init(&code_list, &so->code_query, visit->centroid, so->max_norms[l], so->list_bound[l]);
+	if (visit->counted)
+		so->scanned_all += visit->members;
+	block = first_block(visit);
+	position = visit->n_blocks > 0 ? 1 : 0;
+	in_rest = visit->n_blocks == 0;
 	while (block != InvalidBlockNumber)
 	{
 		Buffer		buffer = BufferIsValid(next_buffer) ? next_buffer : ReadBuffer(scan->indexRelation, block);
 		Page		page;
 		OffsetNumber max;
+		BlockNumber next;
 
 		next_buffer = InvalidBuffer;
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		max = PageGetMaxOffsetNumber(page);
+		/* the next page: the next listed block, else the chain's */
+		if (in_rest)
+			next = IpivfPageGetOpaque(page)->next;
+		else if (position < visit->n_blocks)
+			next = visit->blocks[position++];
+		else
+		{
+			next = visit->rest;
+			in_rest = true;
+		}
 		if (so->coded)
 		{
 			/* a page of codes: their bounds in one batch */
-			BlockNumber next = IpivfPageGetOpaque(page)->next;
 			int			n = 0;
 
 			/*
@@ -451,7 +542,8 @@ visit_next_list(IndexScanDesc scan)
 			{
 				int			passing = ipivf_filter_page(&so->filter, page, &so->layout, max, so->matching);
 
-				so->scanned_all += max;
+				if (!visit->counted)
+					so->scanned_all += max;
 				for (int i = 0; i < passing; i++)
 				{
 					ItemId		id = PageGetItemId(page, so->matching[i]);
@@ -511,7 +603,7 @@ visit_next_list(IndexScanDesc scan)
 				}
 				add_candidate(so, relaxed, score, &tuple->heap_tid);
 			}
-		block = IpivfPageGetOpaque(page)->next;
+		block = next;
 		UnlockReleaseBuffer(buffer);
 		CHECK_FOR_INTERRUPTS();
 	}
