@@ -180,13 +180,6 @@ typedef struct IpivfListPages
 #define IPIVF_MAX_RANGE_PAGES 320
 #define IPIVF_LIST_PAGES_SIZE(n) MAXALIGN(offsetof(IpivfListPages, page) + sizeof(IpivfPageRange) * (n))
 
-/* A directory entry's size in this index. */
-static inline Size
-ipivf_list_size(const IpivfMetaPageData *meta)
-{
-	return IPIVF_LIST_SIZE(meta->dims);
-}
-
 static inline void
 ipivf_range_widen(IpivfPageRange *range, int64 value)
 {
@@ -325,10 +318,10 @@ extern void ipivf_init_page(Page page, uint16 flags);
 extern void ipivf_init_page_special(Page page, uint16 flags, Size special);
 extern Buffer ipivf_new_buffer(Relation index, ForkNumber fork);
 extern void ipivf_read_meta(Relation index, IpivfMetaPageData *meta);
-extern IpivfList *ipivf_list_in_page(Page page, int slot, const IpivfMetaPageData *meta);
+extern IpivfList *ipivf_list_in_page(Page page, int slot, int dims);
 extern BlockNumber ipivf_directory_block(const IpivfMetaPageData *meta, int list);
 extern int	ipivf_directory_slot(const IpivfMetaPageData *meta, int list);
-extern int	ipivf_lists_per_page(const IpivfMetaPageData *meta);
+extern int	ipivf_lists_per_page(int dims);
 extern const float *ipivf_vector(Datum value, int dims);
 extern IpivfList *ipivf_load_directory(Relation index, const IpivfMetaPageData *meta);
 extern void ipivf_insert_null(Relation index, ItemPointer heap_tid);

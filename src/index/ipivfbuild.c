@@ -221,7 +221,7 @@ write_meta(Relation index, ForkNumber fork, const BuildState *state)
 	meta->n_lists = state->n_lists;
 	meta->range_pages = state->range_pages;
 	meta->range_start = state->range_start;
-	meta->lists_per_page = state->dims > 0 ? ipivf_lists_per_page(meta) : 0;
+	meta->lists_per_page = state->dims > 0 ? ipivf_lists_per_page(state->dims) : 0;
 	meta->max_norm = state->max_norm;
 	meta->null_head = state->null_list.head;
 	meta->calibrated_probes = 0;
@@ -251,9 +251,8 @@ write_empty_directory(Relation index, ForkNumber fork)
 static void
 write_directory(BuildState *state, bool create)
 {
-	IpivfMetaPageData shape = {.dims = state->dims};
-	int			per_page = ipivf_lists_per_page(&shape);
-	Size		entry_size = ipivf_list_size(&shape);
+	int			per_page = ipivf_lists_per_page(state->dims);
+	Size		entry_size = IPIVF_LIST_SIZE(state->dims);
 
 	for (int first = 0; first < state->n_lists; first += per_page)
 	{
@@ -275,7 +274,7 @@ write_directory(BuildState *state, bool create)
 		}
 		for (int slot = 0; slot < count; slot++)
 		{
-			IpivfList  *list = ipivf_list_in_page(page, slot, &shape);
+			IpivfList  *list = ipivf_list_in_page(page, slot, state->dims);
 			ListState  *ls = &state->lists[first + slot];
 
 			list->head = ls->head;
@@ -461,9 +460,8 @@ sort_list(BuildState *state, int l, MemoryContext scratch)
 	int			n_filters = layout->n_filters;
 	Size		size = IPIVF_CODE_TUPLE_SIZE(state->dims);
 	MemoryContext old = MemoryContextSwitchTo(scratch);
-	int			block_capacity = 16;
-	BlockNumber *blocks = palloc(sizeof(BlockNumber) * block_capacity);
-	int			n_blocks = 0;
+	BlockNumber *blocks = palloc(sizeof(BlockNumber) * Max(ls->pages, 1));
+	uint32		n_blocks = 0;
 	char	   *tuples = MemoryContextAllocHuge(scratch, size * Max(ls->count, 1));
 	int64	   *values = MemoryContextAllocHuge(scratch, sizeof(int64) * n_filters * Max(ls->count, 1));
 	uint8	   *nulls = MemoryContextAllocHuge(scratch, Max(ls->count, 1));
@@ -480,8 +478,8 @@ sort_list(BuildState *state, int l, MemoryContext scratch)
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		max = PageGetMaxOffsetNumber(page);
-		if (n + max > ls->count)
-			elog(ERROR, "ipivf: list %d holds more members than assigned to it", l);
+		if (n + max > ls->count || n_blocks == ls->pages)
+			elog(ERROR, "ipivf: list %d holds more than was assigned to it", l);
 		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
 		{
 			memcpy(tuples + size * n, PageGetItem(page, PageGetItemId(page, off)), size);
@@ -493,11 +491,6 @@ sort_list(BuildState *state, int l, MemoryContext scratch)
 			order[n].position = (int32) n;
 			n++;
 		}
-		if (n_blocks == block_capacity)
-		{
-			block_capacity *= 2;
-			blocks = repalloc(blocks, sizeof(BlockNumber) * block_capacity);
-		}
 		blocks[n_blocks++] = block;
 		block = IpivfPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buffer);
@@ -505,7 +498,7 @@ sort_list(BuildState *state, int l, MemoryContext scratch)
 	qsort(order, n, sizeof(SortMember), compare_members);
 
 	ipivf_list_pages_init(pages);
-	for (int b = 0; b < n_blocks; b++)
+	for (uint32 b = 0; b < n_blocks; b++)
 	{
 		Buffer		buffer = ReadBuffer(state->index, blocks[b]);
 		Page		page;
@@ -533,7 +526,7 @@ sort_list(BuildState *state, int l, MemoryContext scratch)
 		MarkBufferDirty(buffer);
 		UnlockReleaseBuffer(buffer);
 		ipivf_list_pages_add(pages, state->range_pages, b > 0 ? blocks[b - 1] : InvalidBlockNumber, blocks[b]);
-		if (b < pages->n)
+		if ((int) b < pages->n)
 			pages->page[b] = range;
 	}
 	if (placed != n)

@@ -78,18 +78,56 @@ corrupt(Relation index, const char *what, BlockNumber block)
 			 errhint("REINDEX the index.")));
 }
 
-/* Walk one chain, collecting where each entry lies and checking its code. */
+/*
+ * A list's page ranges (NULL: it keeps none), copied from their page and
+ * checked against the number the index keeps.
+ */
+static IpivfListPages *
+read_ranges(CheckState *state, const IpivfMetaPageData *meta, int l)
+{
+	Buffer		buffer;
+	IpivfListPages *pages;
+
+	if (meta->range_pages == 0)
+		return NULL;
+	buffer = ReadBuffer(state->index, ipivf_range_block(meta, l));
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	if (IpivfPageGetOpaque(BufferGetPage(buffer))->flags != IPIVF_RANGES)
+		corrupt(state->index, "the page ranges are not where the metapage puts them", ipivf_range_block(meta, l));
+	pages = palloc(IPIVF_LIST_PAGES_SIZE(meta->range_pages));
+	memcpy(pages, ipivf_list_pages_in_page(BufferGetPage(buffer), meta, l), IPIVF_LIST_PAGES_SIZE(meta->range_pages));
+	UnlockReleaseBuffer(buffer);
+	if (pages->n < 0 || pages->n > meta->range_pages)
+		corrupt(state->index, "a list keeps more page ranges than the index holds", ipivf_range_block(meta, l));
+	return pages;
+}
+
+/*
+ * Walk one chain, collecting where each entry lies and checking its code;
+ * with page ranges, that they name the chain's first pages in order and
+ * then `rest` where it goes on, and hold every first filter value of their
+ * page, which the scan's skipping of pages relies on.
+ */
 static void
 check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
-			const IpivfList *list, int32 list_number)
+			const IpivfList *list, int32 list_number, const IpivfListPages *pages)
 {
-	while (block != InvalidBlockNumber)
+	int			position = 0;	/* of the page in the chain */
+
+	for (;; position++)
 	{
 		Buffer		buffer;
 		Page		page;
 		IpivfPageOpaque opaque;
 		OffsetNumber max;
+		const IpivfPageRange *range = pages && position < pages->n ? &pages->page[position] : NULL;
 
+		if (pages && position == pages->n && block != pages->rest)
+			corrupt(state->index, "a list's page ranges end elsewhere than its chain goes on", block);
+		if (block == InvalidBlockNumber)
+			break;
+		if (pages && position < pages->n && block != range->block)
+			corrupt(state->index, "a list's page ranges name pages out of its chain's order", block);
 		if (block >= state->nblocks || block < IPIVF_DIRECTORY_START)
 			corrupt(state->index, "a chain points outside the index", block);
 		if (state->seen_block[block])
@@ -119,6 +157,13 @@ check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
 						  : isfinite(tuple->code.lo) && isfinite(tuple->code.step) &&
 						  tuple->code.error >= 0.0f && tuple->code.norm >= 0.0f && isfinite(tuple->code.norm)))
 				corrupt(state->index, "an entry's code is malformed", block);
+			if (range && !(ipivf_page_filter_nulls(page, &state->layout)[off - 1] & 1))
+			{
+				int64		value = ipivf_page_filter_values(page)[(Size) (off - 1) * state->layout.n_filters];
+
+				if (value < range->min || value > range->max)
+					corrupt(state->index, "a page holds a filter value outside its range", block);
+			}
 			if (state->n_tids == state->capacity)
 			{
 				state->capacity *= 2;
@@ -134,59 +179,6 @@ check_chain(CheckState *state, BlockNumber block, const IpivfMetaPageData *meta,
 		UnlockReleaseBuffer(buffer);
 		CHECK_FOR_INTERRUPTS();
 	}
-}
-
-/*
- * A list's page ranges (check_chain has walked its chain): the first
- * pages of the chain in order, then `rest` where the chain goes on, and
- * every first filter value on a page within its range, which the scan's
- * skipping of pages relies on.
- */
-static void
-check_ranges(CheckState *state, const IpivfList *list, int l, const IpivfMetaPageData *meta)
-{
-	Buffer		ranges = ReadBuffer(state->index, ipivf_range_block(meta, l));
-	IpivfListPages *pages;
-	BlockNumber block = list->head;
-
-	LockBuffer(ranges, BUFFER_LOCK_SHARE);
-	pages = palloc(IPIVF_LIST_PAGES_SIZE(meta->range_pages));
-	memcpy(pages, ipivf_list_pages_in_page(BufferGetPage(ranges), meta, l), IPIVF_LIST_PAGES_SIZE(meta->range_pages));
-	UnlockReleaseBuffer(ranges);
-	if (pages->n < 0 || pages->n > meta->range_pages)
-		corrupt(state->index, "a list keeps more page ranges than the index holds", ipivf_range_block(meta, l));
-	for (int i = 0; i < pages->n; i++)
-	{
-		Buffer		buffer;
-		Page		page;
-		const int64 *values;
-		const uint8 *nulls;
-		OffsetNumber max;
-
-		if (block != pages->page[i].block)
-			corrupt(state->index, "a list's page ranges name pages out of its chain's order", block);
-		buffer = ReadBuffer(state->index, block);
-		LockBuffer(buffer, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buffer);
-		values = ipivf_page_filter_values(page);
-		nulls = ipivf_page_filter_nulls(page, &state->layout);
-		max = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= max; off = OffsetNumberNext(off))
-		{
-			int64		value = values[(Size) (off - 1) * state->layout.n_filters];
-
-			if (!(nulls[off - 1] & 1) && (value < pages->page[i].min || value > pages->page[i].max))
-			{
-				UnlockReleaseBuffer(buffer);
-				corrupt(state->index, "a page holds a filter value outside its range", block);
-			}
-		}
-		block = IpivfPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buffer);
-	}
-	if (block != pages->rest)
-		corrupt(state->index, "a list's page ranges end elsewhere than its chain goes on", block);
-	pfree(pages);
 }
 
 /*
@@ -215,7 +207,7 @@ check_row(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool ali
 		return;
 	{
 		const IpivfList *list = (const IpivfList *) ((const char *) state->lists +
-													 ipivf_list_size(meta) * place->list);
+													 IPIVF_LIST_SIZE(meta->dims) * place->list);
 		const float *x = ipivf_vector(values[0], meta->dims);
 		Buffer		buffer = ReadBuffer(state->index, place->block);
 		IpivfCodeTuple *tuple;
@@ -308,7 +300,7 @@ irec_index_check(PG_FUNCTION_ARGS)
 	{
 		BlockNumber last_directory = ipivf_directory_block(&meta, meta.n_lists - 1);
 
-		if (meta.lists_per_page != ipivf_lists_per_page(&meta) || last_directory >= state.nblocks)
+		if (meta.lists_per_page != ipivf_lists_per_page(meta.dims) || last_directory >= state.nblocks)
 			corrupt(index, "the directory does not match the metapage", IPIVF_METAPAGE_BLKNO);
 		for (BlockNumber b = IPIVF_DIRECTORY_START; b <= last_directory; b++)
 			state.seen_block[b] = true;
@@ -332,13 +324,14 @@ irec_index_check(PG_FUNCTION_ARGS)
 	}
 	for (int l = 0; l < meta.n_lists; l++)
 	{
-		const IpivfList *list = (const IpivfList *) ((const char *) lists + ipivf_list_size(&meta) * l);
+		const IpivfList *list = (const IpivfList *) ((const char *) lists + IPIVF_LIST_SIZE(meta.dims) * l);
+		IpivfListPages *pages = read_ranges(&state, &meta, l);
 
-		check_chain(&state, list->head, &meta, list, l);
-		if (meta.range_pages > 0)
-			check_ranges(&state, list, l, &meta);
+		check_chain(&state, list->head, &meta, list, l, pages);
+		if (pages)
+			pfree(pages);
 	}
-	check_chain(&state, meta.null_head, &meta, NULL, -1);
+	check_chain(&state, meta.null_head, &meta, NULL, -1, NULL);
 
 	/* every visible heap row exactly once, within its entry's bounds */
 	qsort(state.entries, state.n_tids, sizeof(EntryPlace), compare_tids);

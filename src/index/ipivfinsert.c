@@ -29,7 +29,7 @@
 static int
 nearest_list(const IpivfMetaPageData *meta, const IpivfList *lists, const float *x)
 {
-	Size		entry = ipivf_list_size(meta);
+	Size		entry = IPIVF_LIST_SIZE(meta->dims);
 	int			best = 0;
 	double		best_distance = INFINITY;
 
@@ -109,17 +109,17 @@ create_first_list(Relation index, const float *x, int dims)
 			ipivf_list_pages_init(ipivf_list_pages_in_page(ranges_page, meta, 0));
 			((PageHeader) ranges_page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + IPIVF_LIST_PAGES_SIZE(range_pages);
 		}
-		meta->lists_per_page = ipivf_lists_per_page(meta);
+		meta->lists_per_page = ipivf_lists_per_page(dims);
 		meta->max_norm = Min(ivf_round_up(ivf_member_norm(x, dims)), FLT_MAX);
 		meta->n_lists = 1;
 		ipivf_init_page(directory_page, IPIVF_DIRECTORY);
-		list = ipivf_list_in_page(directory_page, 0, meta);
-		memset(list, 0, ipivf_list_size(meta));
+		list = ipivf_list_in_page(directory_page, 0, dims);
+		memset(list, 0, IPIVF_LIST_SIZE(dims));
 		list->head = InvalidBlockNumber;
 		list->insert_page = InvalidBlockNumber;
 		memcpy(list->centroid, x, sizeof(float) * dims);
 		list->centroid[dims] = 0.0f;
-		((PageHeader) directory_page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + ipivf_list_size(meta);
+		((PageHeader) directory_page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + IPIVF_LIST_SIZE(dims);
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(directory);
 		if (BufferIsValid(ranges))
@@ -156,7 +156,7 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 		ranges = ReadBuffer(index, ipivf_range_block(meta, l));
 		LockBuffer(ranges, BUFFER_LOCK_EXCLUSIVE);
 	}
-	list = ipivf_list_in_page(BufferGetPage(directory), slot, meta);
+	list = ipivf_list_in_page(BufferGetPage(directory), slot, meta->dims);
 	block = list->insert_page != InvalidBlockNumber ? list->insert_page : list->head;
 
 	/* find a page with room, following the chain from the hint */
@@ -178,7 +178,7 @@ add_to_list(Relation index, const IpivfMetaPageData *meta, int l, const void *tu
 	{
 		GenericXLogState *state = GenericXLogStart(index);
 		Page		directory_page = GenericXLogRegisterBuffer(state, directory, 0);
-		IpivfList  *entry = ipivf_list_in_page(directory_page, slot, meta);
+		IpivfList  *entry = ipivf_list_in_page(directory_page, slot, meta->dims);
 		IpivfListPages *pages = BufferIsValid(ranges)
 			? ipivf_list_pages_in_page(GenericXLogRegisterBuffer(state, ranges, 0), meta, l) : NULL;
 		Page		page;
@@ -346,7 +346,7 @@ ipivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	lists = ipivf_load_directory(index, &meta);
 	l = nearest_list(&meta, lists, x);
-	entry = ipivf_list_size(&meta);
+	entry = IPIVF_LIST_SIZE(meta.dims);
 	size = IPIVF_ENTRY_SIZE(meta.version, meta.dims);
 	tuple = palloc0(size);
 	{

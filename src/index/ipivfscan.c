@@ -97,9 +97,8 @@ typedef struct IpivfScanOpaqueData
 	double		page_scores[MaxIndexTuplesPerPage];
 	IvfCodeQuery code_query;
 	bool	   *visited;		/* by list number */
-	/* the head page of the list visited next, pinned and asked of the CPU early */
+	/* the first page of so->ahead's list, pinned and asked of the CPU early */
 	Buffer		next_head;
-	int			next_head_list;
 	int			probes;			/* 0: exact */
 	/* scores: minus the operator's value (format 3: bounds on it); payloads: TIDs */
 	CandidateQueue candidates;
@@ -163,7 +162,6 @@ release_next_head(IpivfScanOpaque so)
 	if (BufferIsValid(so->next_head))
 		ReleaseBuffer(so->next_head);
 	so->next_head = InvalidBuffer;
-	so->next_head_list = -1;
 }
 
 IndexScanDesc
@@ -174,7 +172,6 @@ ipivfbeginscan(Relation index, int nkeys, int norderbys)
 
 	so->context = AllocSetContextCreate(CurrentMemoryContext, "ipivf scan", ALLOCSET_DEFAULT_SIZES);
 	so->next_head = InvalidBuffer;
-	so->next_head_list = -1;
 	/* the distances gettuple reports (the AM allocates them, as GiST does) */
 	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
 	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
@@ -258,7 +255,7 @@ start_scan(IndexScanDesc scan)
 	so->coded = so->meta.version >= IPIVF_FIRST_CODED_VERSION;
 	if (so->coded && !so->unordered && so->meta.n_lists > 0)
 		ivf_code_query_init(&so->code_query, &so->query, palloc(sizeof(int16_t) * so->meta.dims));
-	entry = ipivf_list_size(&so->meta);
+	entry = IPIVF_LIST_SIZE(so->meta.dims);
 	for (int first = 0; first < so->meta.n_lists; first += so->meta.lists_per_page)
 	{
 		Buffer		buffer = ReadBuffer(scan->indexRelation, ipivf_directory_block(&so->meta, first));
@@ -395,7 +392,7 @@ read_list(IndexScanDesc scan, int l, IpivfVisit *visit)
 	const IpivfList *list;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	list = ipivf_list_in_page(BufferGetPage(buffer), ipivf_directory_slot(&so->meta, l), &so->meta);
+	list = ipivf_list_in_page(BufferGetPage(buffer), ipivf_directory_slot(&so->meta, l), so->meta.dims);
 	memcpy(visit->centroid, list->centroid, sizeof(float) * IVF_CENTROID_FLOATS(so->meta.dims));
 	visit->list = l;
 	visit->n_blocks = 0;
@@ -451,23 +448,19 @@ visit_next_list(IndexScanDesc scan)
 	so->next++;
 	if (so->ahead->list == l)
 	{
-		/* read while the previous list was scored */
+		/* read, and its first page pinned and prefetched, while the previous list was scored */
 		IpivfVisit *swap = so->visit;
 
 		so->visit = so->ahead;
 		so->ahead = swap;
+		next_buffer = so->next_head;
+		so->next_head = InvalidBuffer;
 	}
 	else
 		read_list(scan, l, so->visit);
 	so->ahead->list = -1;
-	visit = so->visit;
-	if (so->next_head_list == l)
-	{
-		/* pinned and prefetched while the previous list was scored */
-		next_buffer = so->next_head;
-		so->next_head = InvalidBuffer;
-	}
 	release_next_head(so);
+	visit = so->visit;
 
 	/*
 	 * The first page of a list is a cache miss the chain's own prefetch
@@ -483,7 +476,6 @@ visit_next_list(IndexScanDesc scan)
 			if (first_block(so->ahead) != InvalidBlockNumber)
 			{
 				so->next_head = ReadBuffer(scan->indexRelation, first_block(so->ahead));
-				so->next_head_list = (int) upcoming->payload;
 				if (so->filtered)
 					prefetch_filter_area(BufferGetPage(so->next_head), &so->layout);
 				else

@@ -137,13 +137,12 @@ StaticAssertDecl(MAXALIGN(Max(IPIVF_TUPLE_SIZE(IPIVF_MAX_DIMS), IPIVF_CODE_TUPLE
 				 BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData)),
 				 "an ipivf data tuple must fit a page");
 
-/* Directory entries per page: the metapage's dims and range_pages set. */
 int
-ipivf_lists_per_page(const IpivfMetaPageData *meta)
+ipivf_lists_per_page(int dims)
 {
 	Size		room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IpivfPageOpaqueData));
 
-	return (int) (room / ipivf_list_size(meta));
+	return (int) (room / IPIVF_LIST_SIZE(dims));
 }
 
 BlockNumber
@@ -159,9 +158,9 @@ ipivf_directory_slot(const IpivfMetaPageData *meta, int list)
 }
 
 IpivfList *
-ipivf_list_in_page(Page page, int slot, const IpivfMetaPageData *meta)
+ipivf_list_in_page(Page page, int slot, int dims)
 {
-	return (IpivfList *) (PageGetContents(page) + (Size) slot * ipivf_list_size(meta));
+	return (IpivfList *) (PageGetContents(page) + (Size) slot * IPIVF_LIST_SIZE(dims));
 }
 
 /*
@@ -182,11 +181,11 @@ ipivf_vector(Datum value, int dims)
 	return e->x;
 }
 
-/* All directory entries, copied (n_lists × ipivf_list_size bytes). */
+/* All directory entries, copied (n_lists × IPIVF_LIST_SIZE bytes). */
 IpivfList *
 ipivf_load_directory(Relation index, const IpivfMetaPageData *meta)
 {
-	Size		entry = ipivf_list_size(meta);
+	Size		entry = IPIVF_LIST_SIZE(meta->dims);
 	char	   *lists = palloc(entry * Max(meta->n_lists, 1));
 
 	for (int first = 0; first < meta->n_lists; first += meta->lists_per_page)

@@ -91,7 +91,7 @@ ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		return stats;
 	}
 	lists = ipivf_load_directory(index, &meta);
-	entry = ipivf_list_size(&meta);
+	entry = IPIVF_LIST_SIZE(meta.dims);
 	ipivf_filter_layout(index, meta.dims, &layout);
 
 	for (int l = 0; l < meta.n_lists; l++)
@@ -112,7 +112,7 @@ ipivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			LockBuffer(directory, BUFFER_LOCK_EXCLUSIVE);
 			state = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(state, directory, 0);
-			current = ipivf_list_in_page(page, ipivf_directory_slot(&meta, l), &meta);
+			current = ipivf_list_in_page(page, ipivf_directory_slot(&meta, l), meta.dims);
 			current->insert_page = first_with_room;
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(directory);
@@ -139,7 +139,7 @@ ipivfvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
 		ipivf_read_meta(index, &meta);
 		lists = meta.n_lists > 0 ? ipivf_load_directory(index, &meta) : NULL;
-		entry = meta.dims > 0 ? ipivf_list_size(&meta) : 0;
+		entry = meta.dims > 0 ? IPIVF_LIST_SIZE(meta.dims) : 0;
 		for (int l = -1; l < meta.n_lists; l++)
 		{
 			BlockNumber block = l < 0 ? meta.null_head
